@@ -1,0 +1,4 @@
+import { defineErrors } from './define.ts'
+
+/** Errors of the Server-Sent Events layer. */
+export const sseErrors = defineErrors({})
