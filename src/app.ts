@@ -1,0 +1,608 @@
+import { randomBytes } from 'node:crypto'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import inject from 'light-my-request'
+import type { Logger } from 'pino'
+import proxyaddr from 'proxy-addr'
+import { SwitchboardError } from './errors/index.ts'
+import { compose, type Handler, type Middleware } from './http/compose.ts'
+import { Context, type ContextHost } from './http/context.ts'
+import { type GroupHost, RouteGroup } from './http/group.ts'
+import {
+  addressOf,
+  createNodeServer,
+  type ListenAddress,
+  listenOn,
+  onUpgrade,
+  type UpgradeTarget,
+} from './http/node.ts'
+import { errorResponse, writeResponse } from './http/respond.ts'
+import { Routable } from './http/routable.ts'
+import { type GroupRecord, type RouteRecord, Router } from './http/router.ts'
+import { type StaticOptions, serveStatic } from './http/static.ts'
+import { createLogger } from './logger.ts'
+import { type ResolvedOptions, resolveOptions, type SwitchboardOptions } from './options.ts'
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
+type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+
+/** Called for every request before routing. May answer (set a response) to stop it there. */
+export type RequestHook<S> = (ctx: Context<S>) => void | Promise<void>
+/** Called once the response has been sent (or the client went away). */
+export type ResponseHook<S> = (ctx: Context<S>) => void
+/** Called with any error a request raised; it may answer on `ctx` to replace the default error response. */
+export type ErrorHook<S> = (err: unknown, ctx: Context<S>) => void | Promise<void>
+/** Called when the app closes, after the server stopped. */
+export type CloseHook = () => void | Promise<void>
+
+/** Options of `app.close()`. */
+export interface CloseOptions {
+  /** How long in-flight requests may take before their sockets are cut, ms. Default 5,000. */
+  readonly graceful?: number
+}
+
+const REQUEST_ID = /^[\w.:@-]{1,128}$/
+const CLOSING = Symbol('closing')
+
+/**
+ * A Switchboard application: HTTP routes with middleware and hooks, on its own node:http
+ * server (`listen`) or beside another framework on an existing one (`attach`).
+ *
+ * @example
+ * const app = new Switchboard()
+ * app.get('/hello/:name', (ctx) => ctx.json({ hello: ctx.params.name }))
+ * const { url } = await app.listen({ port: 3000 })
+ */
+export class Switchboard<S extends Record<string, unknown> = Record<string, unknown>>
+  extends Routable<S>
+  implements ContextHost, GroupHost, UpgradeTarget
+{
+  /** The resolved, frozen options (`app.options()` registers OPTIONS routes). */
+  readonly settings: ResolvedOptions
+  /** The app's pino logger. */
+  readonly log: Logger
+
+  readonly #router = new Router()
+  readonly #middleware: Middleware<S>[] = []
+  #miss: Handler = () => {}
+  #onRequest: RequestHook<S>[] | null = null
+  #onResponse: ResponseHook<S>[] | null = null
+  #onError: ErrorHook<S>[] | null = null
+  #onClose: CloseHook[] = []
+  /** Internal closers run first on close (live WebSockets and SSE streams). */
+  readonly #closers: (() => void | Promise<void>)[] = []
+  #notFound: Handler<S> | null = null
+  #trust: ((addr: string, i: number) => boolean) | null
+  #server: Server | null = null
+  #attached: { server: Server; previous: RequestListener[] } | null = null
+  #fallback: RequestListener | null = null
+  #closing: Promise<void> | null = null
+  readonly #idPrefix = randomBytes(4).toString('hex')
+  #idCounter = 0
+
+  constructor(options?: SwitchboardOptions) {
+    super()
+    this.settings = resolveOptions(options)
+    this.log = createLogger(this.settings.logger)
+    const tp = this.settings.trustProxy
+    this.#trust =
+      tp === false
+        ? null
+        : tp === true
+          ? () => true
+          : typeof tp === 'number'
+            ? (_addr, i) => i < tp
+            : proxyaddr.compile(tp as string | string[])
+  }
+
+  // ---- registration --------------------------------------------------------------------
+
+  /** Adds middleware that wraps every route (and the not-found answer), in order of `use`. */
+  use(...middleware: Middleware<S>[]): this {
+    for (const m of middleware) {
+      if (typeof m !== 'function')
+        throw new SwitchboardError('SWB_ERR_INVALID_ROUTE', 'middleware must be a function')
+    }
+    this.#middleware.push(...middleware)
+    this.#router.invalidate()
+    return this
+  }
+
+  /** A group of routes under `prefix` with its own middleware. */
+  group(prefix: string, define?: (group: RouteGroup<S>) => void): RouteGroup<S> {
+    const g = new RouteGroup<S>(this, prefix, null)
+    define?.(g)
+    return g
+  }
+
+  /** Serves the files below `root` at `prefix` (GET and HEAD). See `serveStatic`. */
+  static(prefix: string, root: string, options?: StaticOptions): this {
+    const base = prefix.endsWith('/') ? prefix : `${prefix}/`
+    const handler = serveStatic(root, options) as Handler<S>
+    this.on(['GET', 'HEAD'], `${base}*`, handler)
+    return this
+  }
+
+  /** Answers requests no route matches (default: 404 as JSON or HTML by `Accept`). */
+  notFound(handler: Handler<S>): this {
+    this.#notFound = handler
+    this.#router.invalidate()
+    return this
+  }
+
+  /** Runs before routing, for every request. */
+  onRequest(hook: RequestHook<S>): this {
+    ;(this.#onRequest ??= []).push(hook)
+    return this
+  }
+
+  /** Runs after each response is sent. */
+  onResponse(hook: ResponseHook<S>): this {
+    ;(this.#onResponse ??= []).push(hook)
+    return this
+  }
+
+  /** Runs for every error a request raises, before the error response is written. */
+  onError(hook: ErrorHook<S>): this {
+    ;(this.#onError ??= []).push(hook)
+    return this
+  }
+
+  /** Runs when the app closes. */
+  onClose(hook: CloseHook): this {
+    this.#onClose.push(hook)
+    return this
+  }
+
+  /** For layers that hold connections (WebSocket, SSE): closed first when the app closes. */
+  addCloser(closer: () => void | Promise<void>): void {
+    this.#closers.push(closer)
+  }
+
+  /** @internal GroupHost */
+  registerRoute(
+    method: string,
+    path: string,
+    args: readonly unknown[],
+    group: GroupRecord | null,
+    meta?: unknown,
+  ): RouteRecord {
+    const handler = args[args.length - 1]
+    const first = args[0]
+    let options = {}
+    if (args.length === 2 && typeof first === 'object' && first !== null) options = first
+    else if (args.length > 1) options = { middleware: args.slice(0, -1) }
+    if (typeof handler !== 'function') {
+      throw new SwitchboardError(
+        'SWB_ERR_INVALID_ROUTE',
+        `${method} ${path}: the last argument must be the handler`,
+      )
+    }
+    return this.#router.add(method, path, handler as Handler, options, group, meta)
+  }
+
+  /** @internal GroupHost */
+  invalidateRoutes(): void {
+    this.#router.invalidate()
+  }
+
+  protected addRoute(method: string, path: string, args: readonly unknown[]): void {
+    this.registerRoute(method, path, args, null)
+  }
+
+  // --- WebSocket and SSE routes (their layers fill these in) ---------------------------------
+  // --- end WebSocket and SSE routes ---------------------------------------------------------
+
+  // ---- ContextHost ---------------------------------------------------------------------
+
+  get bodyLimit(): number {
+    return this.settings.bodyLimit
+  }
+
+  clientIp(req: IncomingMessage): string {
+    if (this.#trust === null) return req.socket?.remoteAddress ?? ''
+    return proxyaddr(req, this.#trust)
+  }
+
+  nextRequestId(req: IncomingMessage): string {
+    const name = this.settings.requestIdHeader
+    if (name !== false) {
+      const given = req.headers[name]
+      if (typeof given === 'string' && REQUEST_ID.test(given)) return given
+    }
+    return `${this.#idPrefix}-${(++this.#idCounter).toString(36)}`
+  }
+
+  // ---- UpgradeTarget -------------------------------------------------------------------
+
+  get closing(): boolean {
+    return this.#closing !== null
+  }
+
+  findUpgradeRoute(path: string): { record: RouteRecord; params: Record<string, string> } | null {
+    if (this.#router.dirty) this.#compile()
+    const found = this.#router.find('GET', path)
+    return found && found.record.meta !== undefined ? found : null
+  }
+
+  upgradeContext(
+    req: IncomingMessage,
+    path: string,
+    rawQuery: string,
+    params: Record<string, string>,
+  ): Context<S> {
+    const ctx = new Context<S>(this, req, undefined as unknown as ServerResponse, path, rawQuery)
+    ctx.params = params
+    return ctx
+  }
+
+  // ---- request handling ----------------------------------------------------------------
+
+  #compile(): void {
+    this.#router.compile(this.#middleware as Middleware[])
+    this.#miss = compose(this.#middleware as Middleware[], (ctx) => this.#answerMiss(ctx))
+  }
+
+  /** The node:http request listener. Usable directly: `http.createServer(app.handle)`. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    const ctx = new Context<S>(this, req, res, path, q === -1 ? '' : url.slice(q + 1))
+    if (this.#router.dirty) this.#compile()
+    if (this.#closing !== null) {
+      res.shouldKeepAlive = false
+      this.#fail(ctx, new SwitchboardError('SWB_ERR_SERVER_CLOSING'))
+      return
+    }
+    if (this.#onResponse !== null || this.settings.logRequests) this.#watchResponse(ctx)
+    if (this.#onRequest !== null) {
+      this.#runRequestHooks(ctx).then(
+        () => (ctx.finalized ? this.#finish(ctx) : this.#route(ctx)),
+        (err) => this.#fail(ctx, err),
+      )
+      return
+    }
+    this.#route(ctx)
+  }
+
+  #route(ctx: Context<S>): void {
+    const method = ctx.method
+    let found = this.#router.find(method, ctx.path)
+    if (found === null && method === 'HEAD') found = this.#router.find('GET', ctx.path)
+    let run: Handler
+    if (found === null) {
+      if (this.#fallback !== null && this.#router.allowed(ctx.path).length === 0) {
+        ctx.takeover()
+        this.#fallback(ctx.req, ctx.res)
+        return
+      }
+      run = this.#miss
+    } else {
+      ctx.params = found.params
+      if (found.record.bodyLimit !== undefined) ctx.bodyLimit = found.record.bodyLimit
+      run = found.record.run
+    }
+    let out: unknown
+    try {
+      out = run(ctx as Context)
+    } catch (err) {
+      this.#fail(ctx, err)
+      return
+    }
+    if (out instanceof Promise) {
+      out.then(
+        (value) => {
+          ctx.adopt(value)
+          this.#finish(ctx)
+        },
+        (err) => this.#fail(ctx, err),
+      )
+    } else {
+      ctx.adopt(out)
+      this.#finish(ctx)
+    }
+  }
+
+  async #answerMiss(ctx: Context): Promise<unknown> {
+    const allowed = this.#router.allowed(ctx.path)
+    if (allowed.length > 0) {
+      if (ctx.method === 'OPTIONS') {
+        ctx.header('allow', allowed.join(', '))
+        return ctx.send(null, 204)
+      }
+      ctx.header('allow', allowed.join(', '))
+      throw new SwitchboardError('SWB_ERR_METHOD_NOT_ALLOWED')
+    }
+    if (this.#notFound !== null) return this.#notFound(ctx as Context<S>)
+    throw new SwitchboardError('SWB_ERR_NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`)
+  }
+
+  async #runRequestHooks(ctx: Context<S>): Promise<void> {
+    for (const hook of this.#onRequest!) {
+      await hook(ctx)
+      if (ctx.finalized) return
+    }
+  }
+
+  #finish(ctx: Context<S>): void {
+    try {
+      writeResponse(ctx, this.#closing !== null)
+    } catch (err) {
+      this.#fail(ctx, err)
+    }
+  }
+
+  #fail(ctx: Context<S>, err: unknown): void {
+    if (ctx.takenOver || ctx.res.headersSent) {
+      this.log.error({ err, reqId: ctx.requestId }, 'error after the response started')
+      if (!ctx.res.destroyed) ctx.res.destroy()
+      return
+    }
+    const status = err instanceof SwitchboardError ? err.status : 500
+    if (
+      status >= 500 &&
+      !(err instanceof SwitchboardError && err.code === 'SWB_ERR_SERVER_CLOSING')
+    ) {
+      this.log.error(
+        { err, reqId: ctx.requestId, method: ctx.method, url: ctx.req.url },
+        'request failed',
+      )
+    }
+    if (this.#onError === null) {
+      this.#renderError(ctx, err)
+      return
+    }
+    ctx.finalized = false
+    ctx.body = null
+    this.#runErrorHooks(ctx, err).then(
+      () => (ctx.finalized ? this.#finish(ctx) : this.#renderError(ctx, err)),
+      (hookErr) => this.#renderError(ctx, hookErr),
+    )
+  }
+
+  async #runErrorHooks(ctx: Context<S>, err: unknown): Promise<void> {
+    for (const hook of this.#onError!) {
+      await hook(err, ctx)
+      if (ctx.finalized) return
+    }
+  }
+
+  #renderError(ctx: Context<S>, err: unknown): void {
+    try {
+      errorResponse(ctx as Context, err, this.settings.dev)
+      writeResponse(ctx, this.#closing !== null)
+    } catch (fatal) {
+      this.log.error({ err: fatal }, 'could not write the error response')
+      if (!ctx.res.headersSent) {
+        ctx.res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+        ctx.res.end('Internal Server Error')
+      } else ctx.res.destroy()
+    }
+  }
+
+  #watchResponse(ctx: Context<S>): void {
+    const start = this.settings.logRequests ? performance.now() : 0
+    const done = () => {
+      ctx.res.off('finish', done)
+      ctx.res.off('close', done)
+      if (this.settings.logRequests) {
+        this.log.info(
+          {
+            reqId: ctx.requestId,
+            method: ctx.method,
+            url: ctx.req.url,
+            status: ctx.res.statusCode,
+            ms: +(performance.now() - start).toFixed(2),
+          },
+          'request',
+        )
+      }
+      if (this.#onResponse) {
+        for (const hook of this.#onResponse) {
+          try {
+            hook(ctx)
+          } catch (err) {
+            this.log.error({ err }, 'onResponse hook failed')
+          }
+        }
+      }
+    }
+    ctx.res.on('finish', done)
+    ctx.res.on('close', done)
+  }
+
+  readonly #upgrade: UpgradeListener = (req, socket, head) => {
+    if (onUpgrade(this, req, socket, head)) return
+    const server = this.#server ?? this.#attached?.server
+    // Another framework on an attached server may own this path (socket.io, a ws server...).
+    if (server && server.listenerCount('upgrade') > 1) return
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  }
+
+  // ---- serving -------------------------------------------------------------------------
+
+  /** The node:http server the app listens on or is attached to, if any. */
+  get server(): Server | null {
+    return this.#server ?? this.#attached?.server ?? null
+  }
+
+  /**
+   * Starts the app's own server. Resolves with the bound address (use `port: 0` for a free
+   * port). The options here override the constructor's `host` and `port`.
+   */
+  async listen(where: { port?: number; host?: string } = {}): Promise<ListenAddress> {
+    if (this.#server || this.#attached) throw new SwitchboardError('SWB_ERR_ALREADY_LISTENING')
+    if (this.#router.dirty) this.#compile()
+    const server = createNodeServer(this.settings, this.handle)
+    server.on('upgrade', this.#upgrade)
+    this.#server = server
+    try {
+      const address = await listenOn(
+        server,
+        where.port ?? this.settings.port,
+        where.host ?? this.settings.host,
+        this.settings.backlog,
+      )
+      this.log.debug({ url: address.url }, 'listening')
+      return address
+    } catch (err) {
+      this.#server = null
+      throw err
+    }
+  }
+
+  /** The address the app's own server is bound to. */
+  address(): ListenAddress | null {
+    return this.#server?.listening ? addressOf(this.#server) : null
+  }
+
+  /**
+   * Serves this app on an existing node:http server, beside whatever already handles it.
+   * Requests that match a Switchboard route (or exist here for another method) are Switchboard's;
+   * every other request goes to the server's previous `'request'` listeners unchanged.
+   * WebSocket upgrades for Switchboard's routes are taken; others are left to other listeners.
+   *
+   * @example
+   * const server = http.createServer(expressApp)
+   * app.attach(server)
+   * server.listen(3000)
+   */
+  attach(server: Server): this {
+    if (this.#server || this.#attached) throw new SwitchboardError('SWB_ERR_ALREADY_LISTENING')
+    const previous = server.listeners('request') as RequestListener[]
+    server.removeAllListeners('request')
+    this.#fallback =
+      previous.length === 0
+        ? null
+        : (req, res) => {
+            for (const listener of previous) listener.call(server, req, res)
+          }
+    server.on('request', this.handle)
+    server.on('upgrade', this.#upgrade)
+    this.#attached = { server, previous }
+    return this
+  }
+
+  /**
+   * Stops serving: the server stops accepting connections, requests that arrive on open
+   * keep-alive sockets are answered 503 with `Connection: close`, in-flight requests may finish
+   * within `graceful` ms (then their sockets are cut), live WebSockets and streams are closed,
+   * and the `onClose` hooks run. An attached server is handed back to its previous listeners.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closing !== null) return this.#closing
+    const graceful = options.graceful ?? 5_000
+    if (!Number.isInteger(graceful) || graceful < 0) {
+      return Promise.reject(
+        new SwitchboardError(
+          'SWB_ERR_INVALID_OPTION',
+          'close({ graceful }) must be a non-negative integer of ms',
+        ),
+      )
+    }
+    this.#closing = this.#shutdown(graceful)
+    return this.#closing
+  }
+
+  async #shutdown(graceful: number): Promise<void> {
+    const server = this.#server
+    const stopped = server
+      ? new Promise<void>((resolve) => {
+          if (!server.listening) return resolve()
+          server.close(() => resolve())
+          server.closeIdleConnections()
+        })
+      : Promise.resolve()
+    for (const closer of this.#closers) {
+      try {
+        await closer()
+      } catch (err) {
+        this.log.error({ err }, 'closer failed')
+      }
+    }
+    if (server) {
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<typeof CLOSING>((resolve) => {
+        timer = setTimeout(resolve, graceful, CLOSING)
+      })
+      // Sockets that finish their last response become idle; close them as they do.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50)
+      const outcome = await Promise.race([stopped, deadline])
+      clearInterval(sweep)
+      clearTimeout(timer)
+      if (outcome === CLOSING) {
+        server.closeAllConnections()
+        await stopped
+      }
+    }
+    if (this.#attached) {
+      const { server: s, previous } = this.#attached
+      s.off('request', this.handle)
+      s.off('upgrade', this.#upgrade)
+      for (const l of previous) s.on('request', l)
+    }
+    for (const hook of this.#onClose) {
+      try {
+        await hook()
+      } catch (err) {
+        this.log.error({ err }, 'onClose hook failed')
+      }
+    }
+  }
+
+  /**
+   * Sends a request through the app in-process, without a socket, and resolves with a Web
+   * `Response`. A string input is used verbatim as the request target, so tests can send
+   * paths a URL parser would normalise.
+   *
+   * @example
+   * const res = await app.request('/hello/ada')
+   * assert.equal(res.status, 200)
+   */
+  async request(
+    input: string | URL | Request,
+    init?: RequestInit & { remoteAddress?: string },
+  ): Promise<Response> {
+    let method = init?.method ?? 'GET'
+    let url: string
+    const headers: Record<string, string> = {}
+    let payload: Buffer | undefined
+    if (input instanceof Request) {
+      const u = new URL(input.url)
+      url = u.pathname + u.search
+      method = input.method
+      input.headers.forEach((v, k) => {
+        headers[k] = v
+      })
+      if (input.body) payload = Buffer.from(await input.arrayBuffer())
+    } else {
+      url = input instanceof URL ? input.pathname + input.search : input
+      new Headers(init?.headers).forEach((v, k) => {
+        headers[k] = v
+      })
+      const body = init?.body
+      if (body !== undefined && body !== null)
+        payload = Buffer.from(await new Response(body).arrayBuffer())
+    }
+    if (this.#router.dirty) this.#compile()
+    const out = await inject(this.handle as never, {
+      method: method as 'GET',
+      url,
+      headers,
+      ...(payload !== undefined ? { payload } : {}),
+      remoteAddress: init?.remoteAddress ?? '127.0.0.1',
+    })
+    const resHeaders = new Headers()
+    for (const [k, v] of Object.entries(out.headers)) {
+      if (v === undefined) continue
+      if (Array.isArray(v)) for (const item of v) resHeaders.append(k, item)
+      else resHeaders.set(k, String(v))
+    }
+    const noBody = out.statusCode === 204 || out.statusCode === 304 || method === 'HEAD'
+    return new Response(noBody ? null : new Uint8Array(out.rawPayload), {
+      status: out.statusCode,
+      headers: resHeaders,
+    })
+  }
+}

@@ -1,0 +1,15 @@
+// Public exports of the `switchboard` package. This file only re-exports.
+
+export type { CloseHook, CloseOptions, ErrorHook, RequestHook, ResponseHook } from './app.ts'
+export { Switchboard } from './app.ts'
+export type { ErrorCode, ErrorSpec } from './errors/index.ts'
+export { createError, ERRORS, HttpError, SwitchboardError } from './errors/index.ts'
+export type { Handler, Middleware, Next } from './http/compose.ts'
+export type { BodyValue } from './http/context.ts'
+export { Context } from './http/context.ts'
+export { RouteGroup } from './http/group.ts'
+export type { ListenAddress } from './http/node.ts'
+export type { Hook, RouteOptions } from './http/router.ts'
+export type { FileOptions, StaticOptions } from './http/static.ts'
+export { serveStatic } from './http/static.ts'
+export type { SwitchboardOptions } from './options.ts'
