@@ -422,6 +422,11 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
 
   // ---- serving -------------------------------------------------------------------------
 
+  /** Every registered route as `{ method, path }`, in registration order (for landing pages and docs). */
+  get routes(): { method: string; path: string }[] {
+    return this.#router.routes.map((r) => ({ method: r.method, path: r.path }))
+  }
+
   /** The node:http server the app listens on or is attached to, if any. */
   get server(): Server | null {
     return this.#server ?? this.#attached?.server ?? null

@@ -41,6 +41,16 @@ export function parseRouteArgs(
 }
 
 /**
+ * A route-registering verb: a handler; options then a handler; or middleware then a handler.
+ * Overloads (rather than one union of tuples) so that `ctx` is typed in inline handlers.
+ */
+export interface RouteMethod<S, R> {
+  (path: string, handler: Handler<S>): R
+  (path: string, options: RouteOptions<S>, handler: Handler<S>): R
+  (path: string, ...handlers: [Middleware<S>, ...Middleware<S>[], Handler<S>]): R
+}
+
+/**
  * Route registration methods shared by the app and its groups. Subclasses decide where a
  * route goes (`addRoute`); the verbs only spell the method.
  */
@@ -53,29 +63,30 @@ export abstract class Routable<S> {
       this.addRoute(m.toUpperCase(), path, args)
     return this
   }
-  get(path: string, ...args: RouteArgs<S>): this {
-    return this.on('GET', path, ...args)
+
+  #verb(method: string | readonly string[]): RouteMethod<S, this> {
+    return ((path: string, ...args: unknown[]) =>
+      this.on(method, path, ...(args as RouteArgs<S>))) as RouteMethod<S, this>
   }
-  head(path: string, ...args: RouteArgs<S>): this {
-    return this.on('HEAD', path, ...args)
-  }
-  post(path: string, ...args: RouteArgs<S>): this {
-    return this.on('POST', path, ...args)
-  }
-  put(path: string, ...args: RouteArgs<S>): this {
-    return this.on('PUT', path, ...args)
-  }
-  patch(path: string, ...args: RouteArgs<S>): this {
-    return this.on('PATCH', path, ...args)
-  }
-  delete(path: string, ...args: RouteArgs<S>): this {
-    return this.on('DELETE', path, ...args)
-  }
-  options(path: string, ...args: RouteArgs<S>): this {
-    return this.on('OPTIONS', path, ...args)
-  }
+
+  /** GET route (HEAD is answered from it automatically). */
+  readonly get: RouteMethod<S, this> = this.#verb('GET')
+  /** HEAD route (only needed to answer HEAD differently from GET). */
+  readonly head: RouteMethod<S, this> = this.#verb('HEAD')
+  readonly post: RouteMethod<S, this> = this.#verb('POST')
+  readonly put: RouteMethod<S, this> = this.#verb('PUT')
+  readonly patch: RouteMethod<S, this> = this.#verb('PATCH')
+  readonly delete: RouteMethod<S, this> = this.#verb('DELETE')
+  /** OPTIONS route (OPTIONS is answered automatically with `Allow` when there is none). */
+  readonly options: RouteMethod<S, this> = this.#verb('OPTIONS')
   /** Registers the route for GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS. */
-  all(path: string, ...args: RouteArgs<S>): this {
-    return this.on(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], path, ...args)
-  }
+  readonly all: RouteMethod<S, this> = this.#verb([
+    'GET',
+    'HEAD',
+    'POST',
+    'PUT',
+    'PATCH',
+    'DELETE',
+    'OPTIONS',
+  ])
 }

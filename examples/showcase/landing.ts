@@ -1,0 +1,49 @@
+/** Describes one thing the showcase offers, for the landing page. */
+export interface Offer {
+  readonly method: string
+  readonly path: string
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  '/': 'This page.',
+  '/health': 'Liveness probe: status and uptime as JSON.',
+  '/api/routes': 'Every route this server offers, as JSON.',
+}
+
+function escape(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+/** The landing page: what Switchboard is and every route this server offers. */
+export function landingPage(routes: readonly Offer[]): string {
+  const rows = routes
+    .filter((r) => r.method !== 'HEAD')
+    .map((r) => {
+      const link = r.method === 'GET' && !r.path.includes(':') && !r.path.includes('*')
+      const path = link ? `<a href="${escape(r.path)}">${escape(r.path)}</a>` : escape(r.path)
+      return `<tr><td><code>${escape(r.method)}</code></td><td>${path}</td><td>${escape(DESCRIPTIONS[r.path] ?? '')}</td></tr>`
+    })
+    .join('\n')
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Switchboard showcase</title>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #1d232b; }
+  h1 { margin-bottom: 0; } p.tag { margin-top: .25rem; color: #5a6572; }
+  table { border-collapse: collapse; width: 100%; } td { padding: .35rem .6rem; border-bottom: 1px solid #e3e7eb; vertical-align: top; }
+  code { font-size: .9em; }
+</style>
+</head>
+<body>
+<h1>Switchboard</h1>
+<p class="tag">A real-time web framework for Node.js: HTTP, WebSocket and Server-Sent Events in one server.</p>
+<h2>What this server offers</h2>
+<table>
+${rows}
+</table>
+</body>
+</html>`
+}

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+/** Spawns a node process and resolves with it and the URL it prints, within `timeoutMs`. */
+async function start(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no listening line within ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    )
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString()
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1]!.replace(/\)$/, ''))
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', (c: Buffer) => {
+      out += c.toString()
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`exited with ${code} before listening:\n${out}`))
+    })
+  })
+  return { child, url }
+}
+
+async function exitWithin(
+  child: ChildProcess,
+  ms: number,
+): Promise<{ code: number | null; took: number }> {
+  const t0 = performance.now()
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms + 2000)
+  const [code] = (await once(child, 'exit')) as [number | null]
+  clearTimeout(timer)
+  return { code, took: performance.now() - t0 }
+}
+
+describe('npm start', () => {
+  test('builds, answers GET / within 10 s, and exits 0 within 2 s of SIGTERM', async () => {
+    const t0 = performance.now()
+    const { child, url } = await start(
+      ['scripts/start.mjs'],
+      { PORT: '0', LOG_LEVEL: 'warn' },
+      10_000,
+    )
+    try {
+      const res = await fetch(url.replace('localhost', '127.0.0.1'))
+      assert.equal(res.status, 200)
+      assert.match(await res.text(), /Switchboard/)
+      assert.ok(performance.now() - t0 < 10_000)
+    } finally {
+      child.kill('SIGTERM')
+    }
+    const { code, took } = await exitWithin(child, 2000)
+    assert.equal(code, 0)
+    assert.ok(took < 2000, `took ${took} ms to exit`)
+  })
+})
+
+describe('shutdown on SIGTERM', () => {
+  test('a slow in-flight request still completes and the process exits 0 within 2 s', async () => {
+    const { child, url } = await start(
+      ['--import', 'tsx', 'test/fixtures/slow-server.ts'],
+      {},
+      10_000,
+    )
+    const pending = fetch(`${url}/slow?ms=600`).then(async (r) => ({
+      status: r.status,
+      body: await r.json(),
+    }))
+    await new Promise((r) => setTimeout(r, 150))
+    child.kill('SIGTERM')
+    const exited = exitWithin(child, 2000)
+    assert.deepEqual(await pending, { status: 200, body: { done: true } })
+    const { code, took } = await exited
+    assert.equal(code, 0)
+    assert.ok(took < 2000, `took ${took} ms to exit`)
+  })
+})
