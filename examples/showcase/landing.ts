@@ -10,7 +10,7 @@ const DESCRIPTIONS: Record<string, string> = {
   '/api/routes': 'Every route this server offers, as JSON.',
 }
 
-function escape(s: string): string {
+function escapeHtml(s: string): string {
   return s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
@@ -20,8 +20,8 @@ export function landingPage(routes: readonly Offer[]): string {
     .filter((r) => r.method !== 'HEAD')
     .map((r) => {
       const link = r.method === 'GET' && !r.path.includes(':') && !r.path.includes('*')
-      const path = link ? `<a href="${escape(r.path)}">${escape(r.path)}</a>` : escape(r.path)
-      return `<tr><td><code>${escape(r.method)}</code></td><td>${path}</td><td>${escape(DESCRIPTIONS[r.path] ?? '')}</td></tr>`
+      const path = link ? `<a href="${escapeHtml(r.path)}">${escapeHtml(r.path)}</a>` : escapeHtml(r.path)
+      return `<tr><td><code>${escapeHtml(r.method)}</code></td><td>${path}</td><td>${escapeHtml(DESCRIPTIONS[r.path] ?? '')}</td></tr>`
     })
     .join('\n')
   return `<!doctype html>
