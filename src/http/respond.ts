@@ -20,7 +20,7 @@ export function writeResponse(ctx: Context<any>, closing: boolean): void {
   const res = ctx.res
   if (res.headersSent || res.writableEnded) return
   let status = ctx.statusCode
-  let body = ctx.body
+  const body = ctx.body
   if (!ctx.finalized) status = 204
   const headers = ctx.responseHeaders ?? {}
   if (closing) res.shouldKeepAlive = false
@@ -32,8 +32,7 @@ export function writeResponse(ctx: Context<any>, closing: boolean): void {
     return
   }
   if (typeof body === 'string' || body instanceof Uint8Array) {
-    if (typeof body === 'string') body = Buffer.from(body)
-    headers['content-length'] = String(body.byteLength)
+    headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength)
     res.writeHead(status, headers)
     if (ctx.method === 'HEAD') res.end()
     else res.end(body)
