@@ -8,7 +8,7 @@ const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8
 function documentedRows(): Map<string, { status: string; close: string }> {
   const rows = new Map<string, { status: string; close: string }>()
   for (const line of doc.split('\n')) {
-    const m = /^\| `(SWB_ERR_[A-Z0-9_]+)` \| ([^|]+) \| ([^|]+) \|/.exec(line)
+    const m = /^\|\s*`(SWB_ERR_[A-Z0-9_]+)`\s*\|([^|]+)\|([^|]+)\|/.exec(line)
     if (!m) continue
     assert.ok(!rows.has(m[1]!), `docs/errors.md lists ${m[1]} twice`)
     rows.set(m[1]!, { status: m[2]!.trim(), close: m[3]!.trim() })
