@@ -1,0 +1,411 @@
+// The load generator: a separate process so its CPU is measured apart from the server's.
+// Usage (normally started by bench/run.ts): node --import tsx bench/gen/main.ts '<GenConfig JSON>'
+// Prints exactly one line `RESULT <GenResult JSON>` on stdout and exits.
+import { cpuUs, rssBytes, selfCpuUs } from '../lib/proc.ts'
+import { Samples } from '../lib/stats.ts'
+import type { GenConfig, GenResult, Metrics } from '../lib/types.ts'
+import { buildRequest, HttpConn, type HttpSink } from './http-client.ts'
+import { makePayload, nowUs, readStampUs } from './payload.ts'
+import { SseClient, type SseSink } from './sse-client.ts'
+import { clientFrame, WsClient, type WsSink } from './ws-client.ts'
+
+type Conn = WsClient | SseClient | HttpConn
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/**
+ * The one sink every connection of a run reports to. Scenario behaviour is plugged in through
+ * the `on*` hooks, so connections carry no closures of their own.
+ */
+class Run implements WsSink, SseSink, HttpSink {
+  delivered = 0
+  wantPayload = false
+  opened = 0
+  failed = 0
+  dropped = 0
+  readonly reasons = new Map<string, number>()
+  readonly conns: Conn[] = []
+  messageHook: ((c: Conn, buf: Buffer, start: number, end: number) => void) | null = null
+  dataHook: (() => void) | null = null
+  responseHook: ((c: HttpConn, status: number) => void) | null = null
+  private waiter: (() => void) | null = null
+  private target = 0
+
+  constructor(readonly cfg: GenConfig) {}
+
+  onOpen(): void {
+    this.opened++
+    this.check()
+  }
+
+  onClose(c: Conn, reason: string): void {
+    if (c.open) this.dropped++
+    else this.failed++
+    this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1)
+    this.check()
+  }
+
+  onMessage(c: Conn, buf: Buffer, start: number, end: number): void {
+    this.messageHook?.(c, buf, start, end)
+  }
+
+  onData(): void {
+    this.dataHook?.()
+  }
+
+  onResponse(c: HttpConn, status: number): void {
+    this.responseHook?.(c, status)
+  }
+
+  private check(): void {
+    if (this.waiter && this.opened + this.failed >= this.target) this.waiter()
+    else this.pumpOpen()
+  }
+
+  /** Opens `n` connections of the run's transport with bounded concurrency. */
+  async openAll(n: number, make: () => Conn, timeoutMs = 30_000): Promise<number> {
+    const t0 = Date.now()
+    this.target = this.opened + this.failed + n
+    const done = new Promise<void>((r) => {
+      this.waiter = r
+    })
+    this.make = make
+    this.toStart = n
+    this.pumpOpen()
+    const timer = setTimeout(() => this.waiter?.(), timeoutMs)
+    await done
+    clearTimeout(timer)
+    this.waiter = null
+    this.toStart = 0
+    return (Date.now() - t0) / 1000
+  }
+
+  private make: (() => Conn) | null = null
+  private toStart = 0
+
+  private pumpOpen(): void {
+    while (
+      this.toStart > 0 &&
+      this.conns.length - this.opened - this.failed < this.cfg.connectConcurrency
+    ) {
+      this.toStart--
+      this.conns.push(this.make!())
+    }
+  }
+
+  reasonText(): string {
+    return [...this.reasons].map(([r, n]) => `${n}× ${r}`).join('; ')
+  }
+}
+
+function newSubscriber(cfg: GenConfig, run: Run): Conn {
+  if (cfg.transport === 'sse') return new SseClient(cfg.port, '/sse', run)
+  if (cfg.transport === 'socketio')
+    return new WsClient(cfg.port, '/socket.io/?EIO=4&transport=websocket', 'socketio', run)
+  return new WsClient(cfg.port, '/ws', 'ws', run)
+}
+
+/** One GET /__gc to the server (every peer exposes it), so RSS readings follow a full GC. */
+async function serverGc(port: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const sink: HttpSink = {
+      onOpen: (c) => c.send(buildRequest('GET', '/__gc', port)),
+      onResponse: (c) => {
+        c.destroy()
+        resolve()
+      },
+      onClose: () => resolve(),
+    }
+    new HttpConn(port, sink)
+    setTimeout(resolve, 3000)
+  })
+  await sleep(300)
+}
+
+/** CPU of server and generator over a measured window. */
+class Window {
+  private s0 = 0
+  private g0 = 0
+  private t0 = 0
+  serverUs = 0
+  genUs = 0
+  sec = 0
+  start(pid: number): void {
+    this.s0 = cpuUs(pid)
+    this.g0 = selfCpuUs()
+    this.t0 = performance.now()
+  }
+  stop(pid: number): void {
+    this.sec = (performance.now() - this.t0) / 1000
+    this.serverUs = cpuUs(pid) - this.s0
+    this.genUs = selfCpuUs() - this.g0
+  }
+  metrics(): Metrics {
+    return {
+      serverCpuPct: (this.serverUs / 1e4 / this.sec) | 0,
+      genCpuPct: (this.genUs / 1e4 / this.sec) | 0,
+      windowSec: Math.round(this.sec * 100) / 100,
+    }
+  }
+}
+
+function requireOpen(run: Run, n: number): string | null {
+  if (run.opened >= n) return null
+  return `only ${run.opened} of ${n} connections opened (${run.failed} failed: ${run.reasonText() || 'timeout'})`
+}
+
+async function idle(cfg: GenConfig, run: Run): Promise<GenResult> {
+  await serverGc(cfg.port)
+  const before = rssBytes(cfg.serverPid)
+  const connectSec = await run.openAll(cfg.connections, () => newSubscriber(cfg, run))
+  const err = requireOpen(run, cfg.connections)
+  if (err) return { ok: false, error: err, metrics: {}, notes: [] }
+  await sleep(cfg.settleMs)
+  await serverGc(cfg.port)
+  const after = rssBytes(cfg.serverPid)
+  const alive = run.opened - run.dropped
+  return {
+    ok: alive === cfg.connections,
+    error: alive === cfg.connections ? undefined : `${run.dropped} connections dropped while idle`,
+    metrics: {
+      connections: alive,
+      rssBeforeMB: Math.round(before / 2 ** 20),
+      rssAfterMB: Math.round(after / 2 ** 20),
+      bytesPerConn: Math.round((after - before) / alive),
+      connectPerSec: Math.round(cfg.connections / connectSec),
+    },
+    notes: [],
+  }
+}
+
+function publishRequest(cfg: GenConfig, seq: number): Buffer {
+  return buildRequest('POST', '/pub', cfg.port, makePayload(seq, cfg.payloadBytes))
+}
+
+async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
+  const n = cfg.connections
+  await run.openAll(n, () => newSubscriber(cfg, run))
+  const err = requireOpen(run, n)
+  if (err) return { ok: false, error: err, metrics: {}, notes: [] }
+  // The publisher: one keep-alive connection; publications may be pipelined.
+  let pubOpen: () => void = () => {}
+  const pubReady = new Promise<void>((r) => {
+    pubOpen = r
+  })
+  let bad = 0
+  const pubSink: HttpSink = {
+    onOpen: () => pubOpen(),
+    onResponse: (_c, status) => {
+      if (status < 200 || status > 299) bad++
+    },
+    onClose: () => {},
+  }
+  const pub = new HttpConn(cfg.port, pubSink)
+  await pubReady
+  let published = 0
+  let stopped = false
+  const latency = new Samples()
+  const win = new Window()
+  let measuring = false
+  let d0 = 0
+  if (cfg.kind === 'fanout-max') {
+    const limit = cfg.window * n
+    const pump = () => {
+      while (!stopped && published * n - run.delivered < limit) {
+        pub.send(publishRequest(cfg, published++))
+      }
+    }
+    run.dataHook = pump
+    pump()
+  } else {
+    run.wantPayload = true
+    run.messageHook = (_c, buf, start, end) => {
+      if (!measuring) return
+      const t = readStampUs(buf, start, end)
+      if (t > 0) latency.add((nowUs() - t) / 1000)
+    }
+    const pubPerSec = cfg.rate / n
+    const t0 = performance.now()
+    const timer = setInterval(() => {
+      if (stopped) return clearInterval(timer)
+      const due = Math.floor(((performance.now() - t0) / 1000) * pubPerSec) + 1
+      while (published < due) pub.send(publishRequest(cfg, published++))
+    }, 2)
+  }
+  await sleep(cfg.warmupMs)
+  win.start(cfg.serverPid)
+  d0 = run.delivered
+  measuring = true
+  // Stall watch: a fan-out that stops delivering ends the run instead of hanging it.
+  let last = run.delivered
+  let stalled = false
+  const end = Date.now() + cfg.durationMs
+  while (Date.now() < end) {
+    await sleep(Math.min(1000, end - Date.now()))
+    if (cfg.kind === 'fanout-max' && run.delivered === last) {
+      stalled = true
+      break
+    }
+    last = run.delivered
+  }
+  win.stop(cfg.serverPid)
+  measuring = false
+  const delivered = run.delivered - d0
+  stopped = true
+  // Drain: wait (bounded) for every publication to reach every subscriber, then count losses.
+  const drainEnd = Date.now() + 3000
+  while (run.delivered < published * n && Date.now() < drainEnd) await sleep(50)
+  let min = Number.POSITIVE_INFINITY
+  let max = 0
+  for (const c of run.conns) {
+    if (c instanceof HttpConn) continue
+    if (c.messages < min) min = c.messages
+    if (c.messages > max) max = c.messages
+  }
+  const metrics: Metrics = {
+    subscribers: n,
+    publications: published,
+    deliveriesPerSec: Math.round(delivered / win.sec),
+    cpuUsPerDelivery: Math.round((win.serverUs / delivered) * 1000) / 1000,
+    ...win.metrics(),
+    lost: published * n - run.delivered,
+    minPerSub: min,
+    maxPerSub: max,
+    droppedConns: run.dropped,
+    badPublishes: bad,
+  }
+  if (cfg.kind === 'fanout-rate') {
+    metrics.p50Ms = Math.round(latency.percentile(50) * 100) / 100
+    metrics.p99Ms = Math.round(latency.percentile(99) * 100) / 100
+    metrics.maxMs = Math.round(latency.percentile(100) * 100) / 100
+  }
+  const notes: string[] = []
+  if (stalled) notes.push('stalled: deliveries stopped for 1 s (messages lost?)')
+  if (metrics.lost! > 0) notes.push(`${metrics.lost} deliveries missing after drain`)
+  return {
+    ok: delivered > 0 && !stalled,
+    error: delivered > 0 ? (stalled ? 'stalled' : undefined) : 'no deliveries',
+    metrics,
+    notes,
+  }
+}
+
+async function echo(cfg: GenConfig, run: Run): Promise<GenResult> {
+  const payload = makePayload(0, cfg.payloadBytes)
+  const body = cfg.transport === 'socketio' ? `42["echo","${payload}"]` : payload
+  await run.openAll(cfg.connections, () => newSubscriber(cfg, run))
+  const err = requireOpen(run, cfg.connections)
+  if (err) return { ok: false, error: err, metrics: {}, notes: [] }
+  const rtt = new Samples()
+  let measuring = false
+  let stopped = false
+  run.wantPayload = true
+  run.messageHook = (c) => {
+    const ws = c as WsClient
+    const now = performance.now()
+    if (measuring) rtt.add(now - ws.mark)
+    if (stopped) return
+    ws.mark = now
+    ws.send(ws.frame!)
+  }
+  for (const c of run.conns) {
+    const ws = c as WsClient
+    ws.frame = clientFrame(Buffer.from(body))
+    ws.mark = performance.now()
+    ws.send(ws.frame)
+  }
+  await sleep(cfg.warmupMs)
+  const win = new Window()
+  const d0 = run.delivered
+  win.start(cfg.serverPid)
+  measuring = true
+  await sleep(cfg.durationMs)
+  win.stop(cfg.serverPid)
+  measuring = false
+  stopped = true
+  const trips = run.delivered - d0
+  return {
+    ok: trips > 0,
+    error: trips > 0 ? undefined : 'no round trips',
+    metrics: {
+      connections: cfg.connections,
+      roundTripsPerSec: Math.round(trips / win.sec),
+      cpuUsPerRoundTrip: Math.round((win.serverUs / trips) * 1000) / 1000,
+      ...win.metrics(),
+      p50Ms: Math.round(rtt.percentile(50) * 1000) / 1000,
+      p99Ms: Math.round(rtt.percentile(99) * 1000) / 1000,
+      droppedConns: run.dropped,
+    },
+    notes: [],
+  }
+}
+
+async function http(cfg: GenConfig, run: Run): Promise<GenResult> {
+  const req = buildRequest('GET', '/', cfg.port)
+  const lat = new Samples()
+  let measuring = false
+  let stopped = false
+  let ok = 0
+  let non2xx = 0
+  let count = 0
+  run.responseHook = (c, status) => {
+    const now = performance.now()
+    if (measuring) {
+      lat.add(now - c.mark)
+      count++
+      if (status >= 200 && status < 300) ok++
+      else non2xx++
+    }
+    if (stopped) return
+    c.mark = now
+    c.send(req)
+  }
+  await run.openAll(cfg.connections, () => new HttpConn(cfg.port, run))
+  const err = requireOpen(run, cfg.connections)
+  if (err) return { ok: false, error: err, metrics: {}, notes: [] }
+  for (const c of run.conns) {
+    const h = c as HttpConn
+    h.mark = performance.now()
+    h.send(req)
+  }
+  await sleep(cfg.warmupMs)
+  const win = new Window()
+  win.start(cfg.serverPid)
+  measuring = true
+  await sleep(cfg.durationMs)
+  win.stop(cfg.serverPid)
+  measuring = false
+  stopped = true
+  return {
+    ok: ok > 0 && non2xx === 0,
+    error: ok === 0 ? 'no successful responses' : non2xx > 0 ? `${non2xx} non-2xx` : undefined,
+    metrics: {
+      connections: cfg.connections,
+      reqPerSec: Math.round(count / win.sec),
+      cpuUsPerRequest: Math.round((win.serverUs / count) * 1000) / 1000,
+      ...win.metrics(),
+      p50Ms: Math.round(lat.percentile(50) * 1000) / 1000,
+      p99Ms: Math.round(lat.percentile(99) * 1000) / 1000,
+      non2xx,
+      droppedConns: run.dropped,
+    },
+    notes: [],
+  }
+}
+
+async function main(): Promise<void> {
+  const cfg = JSON.parse(process.argv[2] ?? '') as GenConfig
+  const run = new Run(cfg)
+  let result: GenResult
+  try {
+    if (cfg.kind === 'idle') result = await idle(cfg, run)
+    else if (cfg.kind === 'echo') result = await echo(cfg, run)
+    else if (cfg.kind === 'http') result = await http(cfg, run)
+    else result = await fanout(cfg, run)
+  } catch (err) {
+    result = { ok: false, error: (err as Error).stack ?? String(err), metrics: {}, notes: [] }
+  }
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`, () => process.exit(0))
+}
+
+void main()

@@ -1,0 +1,36 @@
+// The benchmark payload: a fixed-size ASCII string that carries the publisher's send time, so a
+// subscriber in the same process can compute end-to-end latency. Layout (64 bytes by default):
+//   '~' + 15-digit monotonic microseconds + '~' + 8-digit sequence + '~' + padding 'x'
+// process.hrtime reads CLOCK_MONOTONIC, which every process on the machine shares.
+
+const MARK = 0x7e // '~'
+
+/** Monotonic clock in microseconds (a double: exact for any realistic uptime). */
+export function nowUs(): number {
+  const [s, ns] = process.hrtime()
+  return s * 1e6 + ns / 1e3
+}
+
+/** Builds one payload of `size` bytes (at least 27) stamped with `nowUs()` and `seq`. */
+export function makePayload(seq: number, size = 64): string {
+  const t = Math.floor(nowUs()).toString().padStart(15, '0')
+  const s = (seq % 1e8).toString().padStart(8, '0')
+  const head = `~${t}~${s}~`
+  return head + 'x'.repeat(Math.max(0, size - head.length))
+}
+
+/**
+ * Reads the send timestamp from the first payload marker found in `buf[start, end)`.
+ * Returns -1 when there is none (a frame that is not a benchmark payload).
+ */
+export function readStampUs(buf: Buffer, start: number, end: number): number {
+  const at = buf.indexOf(MARK, start)
+  if (at < 0 || at + 16 > end) return -1
+  let v = 0
+  for (let i = at + 1; i < at + 16; i++) {
+    const d = buf[i]! - 0x30
+    if (d < 0 || d > 9) return -1
+    v = v * 10 + d
+  }
+  return v
+}

@@ -1,0 +1,200 @@
+// A minimal client-side WebSocket (RFC 6455) for the load generator: one fixed handshake, a frame
+// reader that counts messages without copying them, masked client frames, ping -> pong, and the
+// few Engine.IO/Socket.IO packets needed to speak to a Socket.IO server over its websocket
+// transport. It is deliberately tiny so the generator costs less CPU than the servers it measures.
+import { randomBytes } from 'node:crypto'
+import { connect, type Socket } from 'node:net'
+
+// A fixed key: every connection expects the same Sec-WebSocket-Accept (RFC 6455 §4.1 example).
+const KEY = 'dGhlIHNhbXBsZSBub25jZQ=='
+const ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo='
+const CRLFCRLF = Buffer.from('\r\n\r\n')
+
+export type WsFlavor = 'ws' | 'socketio'
+
+/** What a scenario does with connections; one sink is shared by every connection. */
+export interface WsSink {
+  /** Counted data messages (for Socket.IO: event packets) across all connections. */
+  delivered: number
+  /** When true, `onMessage` is called with each data message's bytes. */
+  wantPayload: boolean
+  onOpen(c: WsClient): void
+  onMessage(c: WsClient, buf: Buffer, start: number, end: number): void
+  onClose(c: WsClient, reason: string): void
+  /** Called once after each read from any connection has been processed. */
+  onData(): void
+}
+
+/** Builds a masked client frame (FIN set) around `payload`. */
+export function clientFrame(payload: Buffer, opcode = 0x1, mask = randomBytes(4)): Buffer {
+  const n = payload.length
+  const hdr = n < 126 ? 2 : n < 65536 ? 4 : 10
+  const out = Buffer.allocUnsafe(hdr + 4 + n)
+  out[0] = 0x80 | opcode
+  if (n < 126) out[1] = 0x80 | n
+  else if (n < 65536) {
+    out[1] = 0x80 | 126
+    out.writeUInt16BE(n, 2)
+  } else {
+    out[1] = 0x80 | 127
+    out.writeUInt32BE(Math.floor(n / 2 ** 32), 2)
+    out.writeUInt32BE(n >>> 0, 6)
+  }
+  mask.copy(out, hdr)
+  for (let i = 0; i < n; i++) out[hdr + 4 + i] = payload[i]! ^ mask[i & 3]!
+  return out
+}
+
+// Every connection reads into this one buffer (net's `onread`): no allocation and no stream
+// machinery per read. Reads are processed synchronously, so only leftovers are copied out.
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024)
+
+const SIO_CONNECT = clientFrame(Buffer.from('40'))
+const SIO_PONG = clientFrame(Buffer.from('3'))
+
+export class WsClient {
+  readonly socket: Socket
+  open = false
+  closed = false
+  /** Data messages this connection received. */
+  messages = 0
+  /** Free slot for the scenario (e.g. the time an echo was sent). */
+  mark = 0
+  /** Free slot for the scenario (e.g. this connection's pre-built frame). */
+  frame: Buffer | null = null
+  private handshaking = true
+  private rest: Buffer | null = null
+
+  constructor(
+    port: number,
+    path: string,
+    readonly flavor: WsFlavor,
+    readonly sink: WsSink,
+  ) {
+    this.socket = connect({
+      host: '127.0.0.1',
+      port,
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: (n: number) => this.onRead(n) },
+    })
+    this.socket.on('connect', () => {
+      this.socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      )
+    })
+    this.socket.on('error', (err) => this.finish(err.message))
+    this.socket.on('close', () => this.finish('closed by server'))
+  }
+
+  send(frame: Buffer): void {
+    this.socket.write(frame)
+  }
+
+  destroy(): void {
+    this.closed = true
+    this.socket.destroy()
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.sink.onClose(this, reason)
+  }
+
+  private onRead(n: number): boolean {
+    this.onData(READ_BUFFER.subarray(0, n))
+    return true
+  }
+
+  private onData(chunk: Buffer): void {
+    let buf = this.rest === null ? chunk : Buffer.concat([this.rest, chunk])
+    this.rest = null
+    if (this.handshaking) {
+      const end = buf.indexOf(CRLFCRLF)
+      if (end < 0) {
+        if (buf.length > 8192) this.fail('handshake response too large')
+        else this.rest = Buffer.from(buf)
+        return
+      }
+      const head = buf.toString('latin1', 0, end)
+      if (!head.startsWith('HTTP/1.1 101') || !head.includes(ACCEPT)) {
+        this.fail(`handshake refused: ${head.split('\r\n')[0]}`)
+        return
+      }
+      this.handshaking = false
+      buf = buf.subarray(end + 4)
+      if (this.flavor === 'ws') this.becomeOpen()
+    }
+    this.parse(buf)
+    this.sink.onData()
+  }
+
+  private becomeOpen(): void {
+    this.open = true
+    this.sink.onOpen(this)
+  }
+
+  private fail(reason: string): void {
+    this.finish(reason)
+    this.socket.destroy()
+  }
+
+  private parse(buf: Buffer): void {
+    const len = buf.length
+    let off = 0
+    while (len - off >= 2) {
+      const b0 = buf[off]!
+      const b1 = buf[off + 1]!
+      let plen = b1 & 0x7f
+      let hdr = 2
+      if (plen === 126) {
+        if (len - off < 4) break
+        plen = buf.readUInt16BE(off + 2)
+        hdr = 4
+      } else if (plen === 127) {
+        if (len - off < 10) break
+        plen = buf.readUInt32BE(off + 2) * 2 ** 32 + buf.readUInt32BE(off + 6)
+        hdr = 10
+      }
+      if (b1 & 0x80) hdr += 4 // servers must not mask; tolerate it by skipping the key
+      if (len - off < hdr + plen) break
+      const start = off + hdr
+      off = start + plen
+      const op = b0 & 0x0f
+      if (op < 0x3) {
+        if (b0 & 0x80) this.onMessage(buf, start, off)
+      } else if (op === 0x9) {
+        this.socket.write(clientFrame(buf.subarray(start, off), 0xa))
+      } else if (op === 0x8) {
+        this.socket.end(clientFrame(buf.subarray(start, Math.min(off, start + 2)), 0x8))
+        this.finish('close frame from server')
+        return
+      }
+    }
+    if (off < len) this.rest = Buffer.from(buf.subarray(off))
+  }
+
+  private onMessage(buf: Buffer, start: number, end: number): void {
+    if (this.flavor === 'socketio') {
+      // Engine.IO packet type, then (for type 4 'message') the Socket.IO packet type.
+      const eio = buf[start]
+      if (eio === 0x34 /* 4 */) {
+        const sio = buf[start + 1]
+        if (sio === 0x32 /* 2: EVENT */) {
+          // fall through to counting below
+        } else {
+          if (sio === 0x30 /* 0: CONNECT ack */ && !this.open) this.becomeOpen()
+          return
+        }
+      } else {
+        if (eio === 0x30 /* 0: open */) this.socket.write(SIO_CONNECT)
+        else if (eio === 0x32 /* 2: ping */) this.socket.write(SIO_PONG)
+        return
+      }
+    }
+    this.messages++
+    this.sink.delivered++
+    if (this.sink.wantPayload) this.sink.onMessage(this, buf, start, end)
+  }
+}

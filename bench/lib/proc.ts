@@ -1,0 +1,64 @@
+// Reads another process's CPU time and resident memory from /proc (Linux), and describes the
+// machine for the report.
+import { readFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+
+// USER_HZ: the unit of utime/stime in /proc/<pid>/stat. 100 on every Linux we run on.
+const TICK_US = 10_000
+
+/** Total CPU time (user + system, all threads) of `pid` in microseconds. */
+export function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+  // The command name (field 2) may contain spaces; fields resume after the last ')'.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // rest[0] is field 3 (state); utime is field 14, stime field 15.
+  return (Number(rest[11]) + Number(rest[12])) * TICK_US
+}
+
+/** Resident set size of `pid` in bytes. */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'latin1')
+  const m = /VmRSS:\s+(\d+) kB/.exec(status)
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`)
+  return Number(m[1]) * 1024
+}
+
+/** This process's CPU time (user + system) in microseconds. */
+export function selfCpuUs(): number {
+  const u = process.cpuUsage()
+  return u.user + u.system
+}
+
+export interface MachineInfo {
+  cpuModel: string
+  cores: number
+  memoryGiB: number
+  node: string
+  platform: string
+  kernel: string
+}
+
+export function machineInfo(): MachineInfo {
+  const list = cpus()
+  let kernel = ''
+  try {
+    kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()
+  } catch {}
+  return {
+    cpuModel: list[0]?.model ?? 'unknown',
+    cores: list.length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    kernel,
+  }
+}
+
+/** Load average over the last minute, to flag a busy machine in the report. */
+export function loadAvg1(): number {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+  } catch {
+    return Number.NaN
+  }
+}

@@ -1,0 +1,129 @@
+// Turns scenario outcomes into the Markdown tables printed on the console and written to
+// bench/results/latest.md, and merges them into bench/results/latest.json.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { ScenarioOutcome } from './harness.ts'
+import type { MachineInfo } from './proc.ts'
+import { SCENARIOS, SUBJECT } from './scenarios.ts'
+
+const LABELS: Record<string, string> = {
+  reqPerSec: 'requests/s',
+  roundTripsPerSec: 'round trips/s',
+  deliveriesPerSec: 'deliveries/s',
+  cpuUsPerDelivery: 'server CPU-µs / delivery',
+  cpuUsPerRoundTrip: 'server CPU-µs / round trip',
+  cpuUsPerRequest: 'server CPU-µs / request',
+  serverCpuPct: 'server CPU %',
+  genCpuPct: 'generator CPU %',
+  bytesPerConn: 'RSS bytes / connection',
+  rssBeforeMB: 'RSS before (MB)',
+  rssAfterMB: 'RSS after (MB)',
+  connectPerSec: 'connects/s',
+  p50Ms: 'p50 ms',
+  p99Ms: 'p99 ms',
+  maxMs: 'max ms',
+  lost: 'lost',
+}
+
+/** A generator at or above this share of one core was probably the limit, not the server. */
+export const GEN_BOUND_PCT = 90
+
+function fmt(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '–'
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US')
+  if (Math.abs(x) >= 100) return String(Math.round(x))
+  return String(Math.round(x * 100) / 100)
+}
+
+export function scenarioTable(o: ScenarioOutcome): string {
+  const def = SCENARIOS.find((s) => s.name === o.name)
+  const cols = def?.columns ?? []
+  const ratioMetrics = def?.ratioMetrics ?? []
+  const head = [
+    'peer',
+    ...cols.map((c) => LABELS[c] ?? c),
+    ...ratioMetrics.map(
+      (m) => `${SUBJECT} ÷ peer, ${m.label} (${m.higherIsBetter ? '↑' : '↓'} better)`,
+    ),
+    'notes',
+  ]
+  const lines = [
+    `### ${o.name}: ${o.title}`,
+    '',
+    `Median of ${o.reps} repetition(s)${o.quick ? ', QUICK mode (reduced sizes and durations; not a result)' : ''}; ${o.date}.`,
+    '',
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+  ]
+  if (o.error) lines.splice(3, 0, `**Scenario could not run:** ${o.error}`, '')
+  for (const p of o.peers) {
+    if (p.status !== 'ok') {
+      const why = p.status === 'cannot-start' ? `cannot start: ${p.reason}` : `failed: ${p.reason}`
+      lines.push(
+        `| ${p.peer} | ${[...cols, ...ratioMetrics].map(() => '–').join(' | ')} | ${why} |`,
+      )
+      continue
+    }
+    const notes: string[] = []
+    if ((p.median.genCpuPct ?? 0) >= GEN_BOUND_PCT) notes.push('generator-bound')
+    if (p.okRuns < o.reps) notes.push(`${p.okRuns}/${o.reps} runs ok`)
+    notes.push(...p.notes)
+    const ratios = ratioMetrics.map((m) => {
+      if (p.peer === SUBJECT) return '1×'
+      const r = o.ratios[m.key]?.[p.peer]
+      return r === undefined ? '–' : `${r}×`
+    })
+    lines.push(
+      `| ${p.peer} | ${cols.map((c) => fmt(p.median[c])).join(' | ')} | ${ratios.join(' | ')} | ${notes.join('; ')} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+export interface Report {
+  command: string
+  machine: MachineInfo & { bun: string; fdHardLimit: number; loadAvg1AtStart: number }
+  scenarios: ScenarioOutcome[]
+}
+
+/** Merges `fresh` into the report at `path` (scenarios replaced by name) and rewrites it. */
+export function writeReport(path: string, fresh: Report): Report {
+  mkdirSync(dirname(path), { recursive: true })
+  let merged = fresh
+  if (existsSync(path)) {
+    try {
+      const old = JSON.parse(readFileSync(path, 'utf8')) as Report
+      const names = new Set(fresh.scenarios.map((s) => s.name))
+      const kept = old.scenarios.filter((s) => !names.has(s.name))
+      const order = SCENARIOS.map((s) => s.name)
+      merged = {
+        ...fresh,
+        scenarios: [...kept, ...fresh.scenarios].sort(
+          (a, b) => order.indexOf(a.name) - order.indexOf(b.name),
+        ),
+      }
+    } catch {
+      // An unreadable old report is replaced.
+    }
+  }
+  writeFileSync(path, `${JSON.stringify(merged, null, 2)}\n`)
+  writeFileSync(path.replace(/\.json$/, '.md'), `${markdown(merged)}\n`)
+  return merged
+}
+
+export function machineLine(r: Report): string {
+  const m = r.machine
+  return (
+    `${m.cores} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, ${m.platform} (kernel ${m.kernel}), ` +
+    `Node ${m.node}, Bun ${m.bun}, fd hard limit ${m.fdHardLimit}, load average at start ${m.loadAvg1AtStart}`
+  )
+}
+
+export function markdown(r: Report): string {
+  return [
+    `Machine: ${machineLine(r)}`,
+    `Last command: \`${r.command}\``,
+    '',
+    ...r.scenarios.map((s) => `${scenarioTable(s)}\n`),
+  ].join('\n')
+}

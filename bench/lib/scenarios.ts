@@ -1,0 +1,229 @@
+// The benchmark's peers and scenarios: what runs, against whom, for how long.
+import type { GenConfig, Transport } from './types.ts'
+
+/** One server implementation, started fresh for every run. */
+export interface Peer {
+  /** Name in tables and in `--peers`. */
+  name: string
+  runtime: 'node' | 'bun'
+  /** Server script, relative to the repository root. */
+  file: string
+  /** Passed to the peer as BENCH_KIND. */
+  kind: 'http' | 'ws' | 'sse'
+  transport: Transport
+}
+
+const peer = (
+  name: string,
+  file: string,
+  kind: Peer['kind'],
+  transport: Transport,
+  runtime: Peer['runtime'] = 'node',
+): Peer => ({ name, file: `bench/peers/${file}`, kind, transport, runtime })
+
+export const PEERS = {
+  switchboardHttp: peer('switchboard', 'switchboard.ts', 'http', 'http'),
+  fastify: peer('fastify', 'fastify.ts', 'http', 'http'),
+  nodeHttp: peer('node:http', 'node-http.ts', 'http', 'http'),
+  switchboardWs: peer('switchboard', 'switchboard.ts', 'ws', 'ws'),
+  ws: peer('ws', 'ws.ts', 'ws', 'ws'),
+  socketio: peer('socket.io', 'socketio.ts', 'ws', 'socketio'),
+  bun: peer('bun', 'bun.js', 'ws', 'ws', 'bun'),
+  switchboardSse: peer('switchboard', 'switchboard.ts', 'sse', 'sse'),
+  nodeSse: peer('node:http sse', 'node-sse.ts', 'sse', 'sse'),
+} as const
+
+/** The name of the peer whose ratios against every other peer the report gives. */
+export const SUBJECT = 'switchboard'
+
+export interface Metric {
+  key: string
+  label: string
+  higherIsBetter: boolean
+}
+
+export interface Scenario {
+  name: string
+  title: string
+  /** What the generator does; per-scenario numbers are filled in by `genConfig`. */
+  gen: Pick<GenConfig, 'kind' | 'connections' | 'warmupMs' | 'durationMs' | 'window' | 'rate'> &
+    Partial<Pick<GenConfig, 'settleMs'>>
+  peers: Peer[]
+  /** The metric the ratios are computed on, then any further ratio metrics. */
+  ratioMetrics: Metric[]
+  /** Columns shown in the table, in order. */
+  columns: string[]
+}
+
+const WS_PEERS = [PEERS.switchboardWs, PEERS.ws, PEERS.socketio, PEERS.bun]
+const SSE_PEERS = [PEERS.switchboardSse, PEERS.nodeSse]
+const m = (key: string, label: string, higherIsBetter: boolean): Metric => ({
+  key,
+  label,
+  higherIsBetter,
+})
+const FANOUT_RATIOS = [
+  m('deliveriesPerSec', 'deliveries/s', true),
+  m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
+]
+const FANOUT_COLUMNS = ['deliveriesPerSec', 'cpuUsPerDelivery', 'serverCpuPct', 'genCpuPct', 'lost']
+const LATENCY_COLUMNS = ['p50Ms', 'p99Ms', 'maxMs', 'deliveriesPerSec', 'cpuUsPerDelivery']
+const IDLE_COLUMNS = ['bytesPerConn', 'rssBeforeMB', 'rssAfterMB', 'connectPerSec']
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'http',
+    title: 'HTTP hello-world JSON, 100 keep-alive connections',
+    gen: { kind: 'http', connections: 100, warmupMs: 1500, durationMs: 6000, window: 0, rate: 0 },
+    peers: [PEERS.switchboardHttp, PEERS.fastify, PEERS.nodeHttp],
+    ratioMetrics: [m('reqPerSec', 'requests/s', true)],
+    columns: ['reqPerSec', 'p50Ms', 'p99Ms', 'cpuUsPerRequest', 'serverCpuPct', 'genCpuPct'],
+  },
+  {
+    name: 'ws-idle',
+    title: 'Idle memory, 10,000 WebSocket connections (RSS delta / connections)',
+    gen: { kind: 'idle', connections: 10_000, warmupMs: 0, durationMs: 0, window: 0, rate: 0 },
+    peers: WS_PEERS,
+    ratioMetrics: [m('bytesPerConn', 'bytes per connection', false)],
+    columns: IDLE_COLUMNS,
+  },
+  {
+    name: 'sse-idle',
+    title: 'Idle memory, 10,000 SSE streams (RSS delta / streams)',
+    gen: { kind: 'idle', connections: 10_000, warmupMs: 0, durationMs: 0, window: 0, rate: 0 },
+    peers: SSE_PEERS,
+    ratioMetrics: [m('bytesPerConn', 'bytes per stream', false)],
+    columns: IDLE_COLUMNS,
+  },
+  {
+    name: 'ws-echo',
+    title: 'WebSocket echo round trips, 100 connections, 64-byte text, one in flight each',
+    gen: { kind: 'echo', connections: 100, warmupMs: 1500, durationMs: 5000, window: 0, rate: 0 },
+    peers: WS_PEERS,
+    ratioMetrics: [
+      m('roundTripsPerSec', 'round trips/s', true),
+      m('cpuUsPerRoundTrip', 'server CPU-µs per round trip', false),
+    ],
+    columns: [
+      'roundTripsPerSec',
+      'p50Ms',
+      'p99Ms',
+      'cpuUsPerRoundTrip',
+      'serverCpuPct',
+      'genCpuPct',
+    ],
+  },
+  {
+    name: 'ws-fanout',
+    title: 'WebSocket fan-out at max rate, 5,000 subscribers, 64-byte messages',
+    gen: {
+      kind: 'fanout-max',
+      connections: 5000,
+      warmupMs: 1500,
+      durationMs: 6000,
+      window: 32,
+      rate: 0,
+    },
+    peers: WS_PEERS,
+    ratioMetrics: FANOUT_RATIOS,
+    columns: FANOUT_COLUMNS,
+  },
+  {
+    name: 'ws-latency',
+    title: 'WebSocket fan-out at 20,000 deliveries/s (5,000 subscribers × 4 msg/s): latency',
+    gen: {
+      kind: 'fanout-rate',
+      connections: 5000,
+      warmupMs: 1500,
+      durationMs: 8000,
+      window: 0,
+      rate: 20_000,
+    },
+    peers: WS_PEERS,
+    ratioMetrics: [
+      m('p99Ms', 'p99 latency', false),
+      m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
+    ],
+    columns: LATENCY_COLUMNS,
+  },
+  {
+    name: 'sse-fanout',
+    title: 'SSE fan-out at max rate, 5,000 streams, 64-byte events',
+    gen: {
+      kind: 'fanout-max',
+      connections: 5000,
+      warmupMs: 1500,
+      durationMs: 6000,
+      window: 32,
+      rate: 0,
+    },
+    peers: SSE_PEERS,
+    ratioMetrics: FANOUT_RATIOS,
+    columns: FANOUT_COLUMNS,
+  },
+  {
+    name: 'sse-latency',
+    title: 'SSE fan-out at 20,000 deliveries/s (5,000 streams × 4 events/s): latency',
+    gen: {
+      kind: 'fanout-rate',
+      connections: 5000,
+      warmupMs: 1500,
+      durationMs: 8000,
+      window: 0,
+      rate: 20_000,
+    },
+    peers: SSE_PEERS,
+    ratioMetrics: [
+      m('p99Ms', 'p99 latency', false),
+      m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
+    ],
+    columns: LATENCY_COLUMNS,
+  },
+]
+
+/** Options that shrink every scenario for a quick check of the harness (BENCH_QUICK=1). */
+export interface Sizing {
+  quick: boolean
+}
+
+/** The generator configuration for one run of `s` against a peer on `port`. */
+export function genConfig(s: Scenario, p: Peer, port: number, pid: number, sz: Sizing): GenConfig {
+  const q = sz.quick
+  const g = s.gen
+  const conns =
+    g.kind === 'idle'
+      ? q
+        ? 500
+        : g.connections
+      : g.kind.startsWith('fanout')
+        ? q
+          ? 200
+          : g.connections
+        : q
+          ? Math.min(20, g.connections)
+          : g.connections
+  const env = (name: string, fallback: number) => {
+    const v = process.env[name]
+    return v === undefined || v === '' ? fallback : Number(v)
+  }
+  return {
+    kind: g.kind,
+    transport: p.transport,
+    port,
+    serverPid: pid,
+    connections: env('BENCH_CONNECTIONS', conns),
+    connectConcurrency: 256,
+    warmupMs: q ? Math.min(500, g.warmupMs) : g.warmupMs,
+    durationMs: env('BENCH_DURATION_MS', q ? Math.min(1500, g.durationMs) : g.durationMs),
+    payloadBytes: 64,
+    window: env('BENCH_WINDOW', g.window),
+    // Quick runs keep the per-subscriber publication rate (rate / connections) of the full run.
+    rate: q && g.rate > 0 ? Math.round((g.rate * conns) / g.connections) : g.rate,
+    settleMs: g.settleMs ?? (q ? 500 : 2000),
+  }
+}
+
+/** File descriptors one process needs for `connections` sockets, with headroom. */
+export function fdsNeeded(connections: number): number {
+  return connections + 512
+}

@@ -1,0 +1,37 @@
+// Types shared by the orchestrator (bench/run.ts) and the load generator (bench/gen/main.ts).
+
+/** How the generator talks to a peer. */
+export type Transport = 'ws' | 'socketio' | 'sse' | 'http'
+
+/** What one generator run does; sent to the generator process as JSON in argv. */
+export interface GenConfig {
+  /** idle: connect and measure RSS; fanout-max / fanout-rate: POST /pub broadcasts; echo; http. */
+  kind: 'idle' | 'fanout-max' | 'fanout-rate' | 'echo' | 'http'
+  transport: Transport
+  port: number
+  /** The server process, for /proc CPU and RSS readings. */
+  serverPid: number
+  connections: number
+  /** Connection attempts in flight at once while opening. */
+  connectConcurrency: number
+  warmupMs: number
+  durationMs: number
+  /** Message payload size in bytes (fan-out, echo). */
+  payloadBytes: number
+  /** fanout-max: publications in flight (window) before the next POST /pub. */
+  window: number
+  /** fanout-rate: target deliveries per second across all subscribers. */
+  rate: number
+  /** idle: how long to let the server settle after the last connection opened. */
+  settleMs: number
+}
+
+/** One generator run's measurements; every field is a number so rows aggregate uniformly. */
+export type Metrics = Record<string, number>
+
+export interface GenResult {
+  ok: boolean
+  error?: string
+  metrics: Metrics
+  notes: string[]
+}

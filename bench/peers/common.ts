@@ -1,0 +1,46 @@
+// Helpers shared by the Node peers: body reading, the /__gc hook and the READY handshake with
+// the orchestrator. Peers listen on 127.0.0.1 port 0 and print `READY <port>` once listening;
+// a peer that cannot run prints `UNAVAILABLE <reason>` and exits with code 3.
+import type { IncomingMessage, Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/** Which server a peer should start: decided by the scenario. */
+export const kind = (process.env.BENCH_KIND ?? 'ws') as 'http' | 'ws' | 'sse'
+
+/** Reads a request body (publications are 64 bytes; capped at 1 MiB). */
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = []
+    let size = 0
+    req.on('data', (b: Buffer) => {
+      size += b.length
+      if (size > 1 << 20) req.destroy(new Error('body too large'))
+      else parts.push(b)
+    })
+    req.on('end', () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)))
+    req.on('error', reject)
+  })
+}
+
+/** Runs a full GC when the process was started with --expose-gc (the orchestrator does that). */
+export function gc(): void {
+  ;(globalThis as { gc?: () => void }).gc?.()
+}
+
+/** Announces the bound port to the orchestrator. */
+export function announce(port: number): void {
+  process.stdout.write(`READY ${port}\n`)
+}
+
+/** Listens on 127.0.0.1:0 and announces the port. */
+export function listen(server: Server): void {
+  server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
+    announce((server.address() as AddressInfo).port)
+  })
+}
+
+/** Reports that this peer cannot run here and exits. */
+export function unavailable(reason: string): never {
+  process.stdout.write(`UNAVAILABLE ${reason.replace(/\s+/g, ' ')}\n`)
+  process.exit(3)
+}
