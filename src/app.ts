@@ -22,6 +22,13 @@ import { type GroupRecord, type RouteRecord, Router } from './http/router.ts'
 import { type StaticOptions, serveStatic } from './http/static.ts'
 import { createLogger } from './logger.ts'
 import { type ResolvedOptions, resolveOptions, type SwitchboardOptions } from './options.ts'
+import {
+  plainRequestError,
+  resolveWsRoute,
+  type WsBehaviour,
+  type WsEndpoint,
+  WsRegistry,
+} from './ws/index.ts'
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void
@@ -191,6 +198,38 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
   }
 
   // --- WebSocket and SSE routes (their layers fill these in) ---------------------------------
+
+  #ws: WsRegistry | null = null
+
+  /**
+   * A WebSocket route (RFC 6455, permessage-deflate optional). A plain GET on the path answers
+   * 426 with `Upgrade: websocket`. See docs/websocket.md for the hooks, options and defaults.
+   *
+   * @example
+   * app.ws('/echo', { message: (ws, data, isBinary) => ws.send(data, isBinary) })
+   */
+  ws<Data = undefined>(path: string, behaviour: WsBehaviour<Data, Context<S>>): this {
+    const route = resolveWsRoute(behaviour)
+    if (this.#ws === null) {
+      const registry = new WsRegistry()
+      registry.onError = (err) => this.log.error({ err }, 'WebSocket hook failed')
+      this.#ws = registry
+      this.addCloser(() => registry.closeAll())
+    }
+    const endpoint: WsEndpoint = { route, registry: this.#ws }
+    this.registerRoute(
+      'GET',
+      path,
+      [
+        (ctx: Context<S>) => {
+          throw plainRequestError(ctx.req, route)
+        },
+      ],
+      null,
+      endpoint,
+    )
+    return this
+  }
   // --- end WebSocket and SSE routes ---------------------------------------------------------
 
   // ---- ContextHost ---------------------------------------------------------------------

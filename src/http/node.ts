@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { ResolvedOptions } from '../options.ts'
+import { handleUpgrade, rejectUpgrade, type WsEndpoint } from '../ws/index.ts'
 import type { Context } from './context.ts'
 import type { RouteRecord } from './router.ts'
 
@@ -99,14 +100,24 @@ export function onUpgrade(
   target: UpgradeTarget,
   req: IncomingMessage,
   socket: Duplex,
-  _head: Buffer,
+  head: Buffer,
 ): boolean {
   const url = req.url ?? '/'
   const q = url.indexOf('?')
   const path = q === -1 ? url : url.slice(0, q)
   const found = target.findUpgradeRoute(path)
   if (!found) return false
-  rejectSocket(socket, 501, 'Not Implemented', {}, 'WebSocket routes are not available yet')
+  const endpoint = found.record.meta as WsEndpoint
+  if (target.closing) {
+    rejectUpgrade(socket, 503, 'SWB_ERR_SERVER_CLOSING', 'The server is shutting down')
+    return true
+  }
+  // The context is built only when the route has an upgrade hook to give it to.
+  const ctx =
+    endpoint.route.upgrade === null
+      ? undefined
+      : target.upgradeContext(req, path, q === -1 ? '' : url.slice(q + 1), found.params)
+  handleUpgrade(endpoint, req, socket, head, ctx, ctx?.requestId)
   return true
 }
 // --- end WebSocket upgrade -------------------------------------------------------------------

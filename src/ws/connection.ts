@@ -1,0 +1,563 @@
+import type { Socket } from 'node:net'
+import { ERRORS, type ErrorSpec, SwitchboardError } from '../errors/index.ts'
+import type { WsErrorCode } from '../errors/ws.ts'
+import {
+  BUFFERED,
+  CLOSE_ABNORMAL,
+  CLOSE_NO_STATUS,
+  CLOSED,
+  CLOSING,
+  DROPPED,
+  OP_BINARY,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+  OPEN,
+  SENT,
+  type SendStatus,
+} from './constants.ts'
+import { type DeflateOwner, PerMessageDeflate } from './deflate.ts'
+import type { DeflateParams } from './deflate-params.ts'
+import { isValidCloseCode, Receiver, type ReceiverSink } from './receiver.ts'
+import type { WsRegistry } from './registry.ts'
+import type { WsRoute } from './route.ts'
+import { closeFrame, frame, type PreparedMessage, toBuffer } from './sender.ts'
+
+/** One message as the `for await` loop yields it. */
+export interface WsMessage {
+  readonly data: Buffer
+  readonly isBinary: boolean
+}
+
+const kWs = Symbol('switchboard.ws')
+type OwnedSocket = Socket & { [kWs]: ServerWebSocket<any> }
+
+// ---- module-level socket listeners: they reach their connection through a back-reference ----
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[kWs].receive(chunk)
+}
+function onSocketEnd(this: OwnedSocket): void {
+  // The peer half-closed (http sockets allow half-open): finish our side too.
+  if (!this.writableEnded) this.end()
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[kWs].finish()
+}
+function onSocketError(this: OwnedSocket): void {
+  // 'close' follows; the close hook reports 1006 unless a close frame was exchanged.
+}
+function onSocketDrain(this: OwnedSocket): void {
+  this[kWs].drained()
+}
+
+// ---- one flush per event-loop turn for every connection with queued frames ----
+let dirty: ServerWebSocket<any>[] = []
+let flushScheduled = false
+
+function flushAll(): void {
+  flushScheduled = false
+  const list = dirty
+  dirty = []
+  for (let i = 0; i < list.length; i++) list[i]!.flush()
+}
+
+// Flag bits of a connection.
+const F_QUEUED = 1 // in the dirty list
+const F_CLOSE_SENT = 2
+const F_CLOSE_RECEIVED = 4
+const F_END_AFTER_FLUSH = 8
+const F_PINGED = 16
+const F_FINISHED = 32
+const F_PAUSED = 64
+
+/**
+ * A server-side WebSocket connection. Created by the upgrade path; you get it in the route hooks.
+ *
+ * @example
+ * app.ws('/echo', {
+ *   message(ws, data, isBinary) {
+ *     if (ws.send(data, isBinary) === DROPPED) ws.close(1013, 'slow down')
+ *   },
+ * })
+ */
+export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateOwner {
+  /** What the route's `upgrade` hook returned. */
+  data: Data
+  /** The negotiated subprotocol, or '' when none. */
+  readonly protocol: string
+  /** Messages dropped by `backpressurePolicy: 'drop'`. */
+  dropped = 0
+  /** `OPEN` (1), `CLOSING` (2) or `CLOSED` (3). */
+  readyState: number = OPEN
+
+  private readonly socket: OwnedSocket
+  private readonly route: WsRoute
+  private readonly registry: WsRegistry
+  private readonly receiver: Receiver
+  private readonly pmd: PerMessageDeflate | null
+  private outbox: Buffer[] | null = null
+  private outboxBytes = 0
+  private flags = 0
+  private lastSeen: number
+  private closeDeadline = 0
+  private code = 0
+  private reason = ''
+  private pendingClose: Buffer | null = null
+  private inbox: Inbox | null = null
+  private done: { promise: Promise<void>; resolve: () => void } | null = null
+
+  /** @internal created by `acceptUpgrade()`. */
+  constructor(
+    socket: Socket,
+    route: WsRoute,
+    registry: WsRegistry,
+    data: Data,
+    protocol: string,
+    deflate: DeflateParams | null,
+  ) {
+    this.socket = socket as OwnedSocket
+    this.route = route
+    this.registry = registry
+    this.data = data
+    this.protocol = protocol
+    this.pmd =
+      deflate === null ? null : new PerMessageDeflate(this, deflate, route.rules.compression!)
+    this.receiver = new Receiver(this, route, deflate !== null)
+    this.lastSeen = registry.now
+    const s = this.socket
+    s[kWs] = this
+    s.on('data', onSocketData)
+    s.on('end', onSocketEnd)
+    s.on('close', onSocketClose)
+    s.on('error', onSocketError)
+    s.on('drain', onSocketDrain)
+    registry.add(this, route.idleMs, route.closeTimeout)
+  }
+
+  /** The peer's IP address. */
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? ''
+  }
+
+  /** Bytes accepted by `send()` but not yet taken by the kernel. */
+  get bufferedAmount(): number {
+    return this.outboxBytes + this.socket.writableLength + (this.pmd?.pendingBytes ?? 0)
+  }
+
+  /** Resolves once the connection is closed (allocated on first use). */
+  get closed(): Promise<void> {
+    if (this.done === null) {
+      let resolve!: () => void
+      const promise = new Promise<void>((r) => {
+        resolve = r
+      })
+      this.done = { promise, resolve }
+      if (this.flags & F_FINISHED) resolve()
+    }
+    return this.done.promise
+  }
+
+  /**
+   * Sends a message: text for a string (or when `isBinary` is false), binary otherwise. Never
+   * throws; returns `SENT`, `BUFFERED` or `DROPPED` (see `SendStatus`).
+   */
+  send(data: string | Uint8Array, isBinary?: boolean): SendStatus {
+    if (this.readyState !== OPEN) return DROPPED
+    const binary = isBinary ?? typeof data !== 'string'
+    const payload = typeof data === 'string' ? Buffer.from(data) : toBuffer(data)
+    if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
+    const pmd = this.pmd
+    if (pmd !== null) {
+      const compress = payload.length >= pmd.cfg.threshold
+      if (compress || pmd.busy) {
+        pmd.send(payload, binary, compress)
+        return this.status()
+      }
+    }
+    this.append(frame(binary ? OP_BINARY : OP_TEXT, payload, false))
+    return this.status()
+  }
+
+  /** Sends a frame made once by `prepareMessage()` (always uncompressed; the bytes are shared). */
+  sendPrepared(message: PreparedMessage): SendStatus {
+    if (this.readyState !== OPEN) return DROPPED
+    if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
+    if (this.pmd?.busy) this.pmd.send(message.frame, message.isBinary, false, true)
+    else this.append(message.frame)
+    return this.status()
+  }
+
+  /** Sends a ping (RFC 6455 §5.5.2), at most 125 bytes. */
+  ping(data: string | Uint8Array = ''): SendStatus {
+    return this.control(OP_PING, data)
+  }
+
+  /** Sends an unsolicited pong (RFC 6455 §5.5.3), at most 125 bytes. */
+  pong(data: string | Uint8Array = ''): SendStatus {
+    return this.control(OP_PONG, data)
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 §7.1.2): queued messages go out first, then the close
+   * frame; the socket closes when the peer answers or after `closeTimeout`. `code` must be one a
+   * close frame may carry (1000-1003, 1007-1014, 3000-4999) and `reason` at most 123 bytes.
+   */
+  close(code = 1000, reason = ''): void {
+    if (!isValidCloseCode(code) || Buffer.byteLength(reason) > 123) {
+      throw new SwitchboardError(
+        'SWB_ERR_WS_INVALID_CLOSE',
+        `invalid close code ${code} or reason over 123 bytes`,
+      )
+    }
+    if (this.readyState !== OPEN) return
+    this.code = code
+    this.reason = reason
+    this.sendClose(code, reason, false)
+  }
+
+  /** Destroys the socket at once, without a closing handshake. */
+  terminate(): void {
+    if (!this.socket.destroyed) this.socket.destroy()
+  }
+
+  /**
+   * Loop style: `for await (const { data, isBinary } of ws) { … }`. Messages arriving while the
+   * loop body runs are queued; past `maxBackpressure` queued bytes the socket stops reading until
+   * the loop catches up. The loop ends when the connection closes.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<WsMessage> {
+    this.inbox ??= new Inbox(this)
+    this.inbox.iterating = true
+    return this.inbox
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private control(opcode: number, data: string | Uint8Array): SendStatus {
+    if (this.readyState !== OPEN) return DROPPED
+    const payload = typeof data === 'string' ? Buffer.from(data) : toBuffer(data)
+    if (payload.length > 125) {
+      throw new SwitchboardError(
+        'SWB_ERR_INVALID_OPTION',
+        'control frame payloads are at most 125 bytes',
+      )
+    }
+    this.append(frame(opcode, payload, false))
+    return this.status()
+  }
+
+  private status(): SendStatus {
+    return this.socket.writableNeedDrain ? BUFFERED : SENT
+  }
+
+  private overLimit(): SendStatus {
+    if (this.route.dropOnBackpressure) this.dropped++
+    else this.fail('SWB_ERR_WS_BACKPRESSURE')
+    return DROPPED
+  }
+
+  private append(buf: Buffer | Buffer[]): void {
+    const box = (this.outbox ??= [])
+    if (Array.isArray(buf)) {
+      box.push(buf[0]!, buf[1]!)
+      this.outboxBytes += buf[0]!.length + buf[1]!.length
+    } else {
+      box.push(buf)
+      this.outboxBytes += buf.length
+    }
+    this.queueFlush()
+  }
+
+  private queueFlush(): void {
+    if ((this.flags & F_QUEUED) === 0) {
+      this.flags |= F_QUEUED
+      dirty.push(this)
+      if (!flushScheduled) {
+        flushScheduled = true
+        setImmediate(flushAll)
+      }
+    }
+  }
+
+  /** @internal writes the outbox: cork, write all, uncork (one writev). */
+  flush(): void {
+    this.flags &= ~F_QUEUED
+    const box = this.outbox
+    this.outbox = null
+    this.outboxBytes = 0
+    const s = this.socket
+    if (box !== null && !s.destroyed && !s.writableEnded) {
+      if (box.length === 1) s.write(box[0]!)
+      else {
+        s.cork()
+        for (let i = 0; i < box.length; i++) s.write(box[i]!)
+        s.uncork()
+      }
+    }
+    if (this.flags & F_END_AFTER_FLUSH && !s.writableEnded) s.end()
+  }
+
+  /** @internal socket data. */
+  receive(chunk: Buffer): void {
+    this.lastSeen = this.registry.now
+    this.flags &= ~F_PINGED
+    this.receiver.push(chunk)
+  }
+
+  /** @internal shared-timer pass: idle ping, idle timeout, close deadline. */
+  heartbeat(now: number): void {
+    if (this.readyState === OPEN) {
+      const idle = this.route.idleMs
+      if (idle === 0) return
+      const silent = now - this.lastSeen
+      if (silent >= idle) this.fail('SWB_ERR_WS_IDLE_TIMEOUT')
+      else if (silent * 2 >= idle && (this.flags & F_PINGED) === 0) {
+        this.flags |= F_PINGED
+        this.append(frame(OP_PING, Buffer.alloc(0), false))
+      }
+    } else if (this.readyState === CLOSING && now >= this.closeDeadline) {
+      this.terminate()
+    }
+  }
+
+  /** @internal socket 'drain'. */
+  drained(): void {
+    if (this.outbox === null && this.readyState === OPEN && this.route.drain !== null) {
+      this.call(this.route.drain, undefined, undefined)
+    }
+  }
+
+  /** Queues a close frame after pending messages and moves to CLOSING. */
+  private sendClose(code: number | undefined, reason: string, endNow: boolean): void {
+    this.readyState = CLOSING
+    this.flags |= F_CLOSE_SENT
+    this.closeDeadline = this.registry.now + this.route.closeTimeout
+    const f = closeFrame(code, reason)
+    if (endNow) this.flags |= F_END_AFTER_FLUSH
+    if (this.pmd?.busy && !endNow) {
+      this.pendingClose = f
+      this.pmd.send(f, false, false, true)
+    } else this.append(f)
+  }
+
+  /** Fails the connection (RFC 6455 §7.1.7): close frame with the error's code, then TCP close. */
+  private fail(error: WsErrorCode, message?: string): void {
+    if (this.readyState === CLOSED) return
+    this.receiver.stop()
+    this.pmd?.destroy()
+    const closeCode = (ERRORS[error] as ErrorSpec).closeCode ?? 1011
+    if (this.code === 0) {
+      this.code = closeCode
+      this.reason = message ?? ERRORS[error].message
+    }
+    if (this.flags & F_CLOSE_SENT) {
+      // Our close frame may be waiting behind a compression that was just dropped.
+      if (this.pendingClose !== null) this.append(this.pendingClose)
+      this.pendingClose = null
+      this.flags |= F_END_AFTER_FLUSH
+      this.queueFlush()
+      return
+    }
+    this.sendClose(closeCode, ERRORS[error].message, true)
+  }
+
+  /** @internal the socket closed: report once, release everything. */
+  finish(): void {
+    if (this.flags & F_FINISHED) return
+    this.flags |= F_FINISHED
+    this.readyState = CLOSED
+    this.receiver.stop()
+    this.pmd?.destroy()
+    this.outbox = null
+    this.outboxBytes = 0
+    this.registry.delete(this)
+    const code = this.code === 0 ? CLOSE_ABNORMAL : this.code
+    const reason = this.code === 0 ? '' : this.reason
+    this.inbox?.end()
+    if (this.route.close !== null) this.call(this.route.close, code, reason)
+    this.done?.resolve()
+  }
+
+  /** Calls a hook with (this, a, b); a throw or rejection fails the connection with 1011. */
+  private call(fn: (...args: any[]) => unknown, a: unknown, b: unknown): void {
+    let out: unknown
+    try {
+      out = fn(this, a, b)
+    } catch (err) {
+      this.hookFailed(err)
+      return
+    }
+    if (out instanceof Promise) out.catch((err: unknown) => this.hookFailed(err))
+  }
+
+  private hookFailed(err: unknown): void {
+    this.registry.onError(err)
+    if (this.readyState !== CLOSED) this.fail('SWB_ERR_WS_HANDLER_FAILED')
+  }
+
+  /** @internal run the open hook. */
+  opened(): void {
+    if (this.route.open !== null) this.call(this.route.open, undefined, undefined)
+  }
+
+  // ---- ReceiverSink ----
+
+  onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.readyState !== OPEN) return
+    const inbox = this.inbox
+    if (inbox !== null && inbox.iterating) inbox.push(data, isBinary)
+    else if (this.route.message === null) (this.inbox ??= new Inbox(this)).push(data, isBinary)
+    if (this.route.message !== null) this.call(this.route.message, data, isBinary)
+  }
+
+  onPing(data: Buffer): void {
+    // RFC 6455 §5.5.2/§5.5.3: answer a ping with a pong carrying the same payload.
+    if (this.readyState === OPEN) this.append(frame(OP_PONG, data, false))
+    if (this.route.ping !== null) this.call(this.route.ping, data, undefined)
+  }
+
+  onPong(data: Buffer): void {
+    // RFC 6455 §5.5.3: unsolicited pongs need no answer.
+    if (this.route.pong !== null) this.call(this.route.pong, data, undefined)
+  }
+
+  onClose(code: number, reason: string): void {
+    this.flags |= F_CLOSE_RECEIVED
+    if (this.flags & F_CLOSE_SENT) {
+      // RFC 6455 §7.1.1: our close was answered; the server closes the TCP connection first.
+      if (this.code === 0 || this.code === code) {
+        this.code = code
+        this.reason = reason
+      }
+      if (this.pendingClose === null) {
+        this.flags |= F_END_AFTER_FLUSH
+        this.queueFlush()
+      }
+      return
+    }
+    this.code = code
+    this.reason = reason
+    // RFC 6455 §5.5.1: echo the status code; an empty close is answered with an empty close.
+    this.sendClose(code === CLOSE_NO_STATUS ? undefined : code, '', false)
+    if (this.pendingClose === null) this.flags |= F_END_AFTER_FLUSH
+  }
+
+  onError(code: WsErrorCode, message: string): void {
+    this.fail(code, message)
+  }
+
+  onInflate(data: Buffer, fin: boolean, limit: number): void {
+    // Stop reading while zlib works; the receiver buffers what already arrived.
+    this.socket.pause()
+    this.flags |= F_PAUSED
+    this.pmd!.inflate(data, fin, limit)
+  }
+
+  // ---- DeflateOwner ----
+
+  inflated(data: Buffer): void {
+    if ((this.flags & F_PAUSED) !== 0 && !(this.inbox?.full ?? false)) {
+      this.flags &= ~F_PAUSED
+      this.socket.resume()
+    }
+    this.receiver.inflated(data)
+  }
+
+  inflateFailed(code: WsErrorCode, message: string): void {
+    this.fail(code, message)
+  }
+
+  deflated(payload: Buffer, isBinary: boolean, compressed: boolean, raw: boolean): void {
+    if (this.readyState === CLOSED) return
+    if (raw) {
+      this.append(payload)
+      if (payload === this.pendingClose) {
+        this.pendingClose = null
+        if (this.flags & F_CLOSE_RECEIVED) this.flags |= F_END_AFTER_FLUSH
+      }
+      return
+    }
+    // RFC 7692 §6: RSV1 marks the first (here: only) frame of a compressed message.
+    this.append(frame(isBinary ? OP_BINARY : OP_TEXT, payload, compressed))
+  }
+
+  /** @internal the inbox drained below its mark. */
+  resumeReading(): void {
+    if (this.flags & F_PAUSED && !this.receiver.inflating) {
+      this.flags &= ~F_PAUSED
+      this.socket.resume()
+    }
+  }
+
+  /** @internal the inbox is over its mark. */
+  pauseReading(): void {
+    this.flags |= F_PAUSED
+    this.socket.pause()
+  }
+
+  /** @internal the route's limit for queued incoming bytes. */
+  get inboxLimit(): number {
+    return Math.max(this.route.maxBackpressure, this.route.maxPayload)
+  }
+}
+
+/** The queue behind `for await (const message of ws)`. */
+class Inbox implements AsyncIterator<WsMessage> {
+  iterating = false
+  private readonly ws: ServerWebSocket<any>
+  private queue: WsMessage[] = []
+  private bytes = 0
+  private ended = false
+  private waiter: ((r: IteratorResult<WsMessage>) => void) | null = null
+
+  constructor(ws: ServerWebSocket<any>) {
+    this.ws = ws
+  }
+
+  get full(): boolean {
+    return this.bytes > this.ws.inboxLimit
+  }
+
+  push(data: Buffer, isBinary: boolean): void {
+    if (this.ended) return
+    const w = this.waiter
+    if (w !== null) {
+      this.waiter = null
+      w({ value: { data, isBinary }, done: false })
+      return
+    }
+    this.queue.push({ data, isBinary })
+    this.bytes += data.length
+    if (this.full) this.ws.pauseReading()
+  }
+
+  end(): void {
+    this.ended = true
+    const w = this.waiter
+    this.waiter = null
+    w?.({ value: undefined, done: true })
+  }
+
+  next(): Promise<IteratorResult<WsMessage>> {
+    const m = this.queue.shift()
+    if (m !== undefined) {
+      this.bytes -= m.data.length
+      if (this.queue.length === 0) this.ws.resumeReading()
+      return Promise.resolve({ value: m, done: false })
+    }
+    if (this.ended) return Promise.resolve({ value: undefined, done: true })
+    return new Promise((resolve) => {
+      this.waiter = resolve
+    })
+  }
+
+  return(): Promise<IteratorResult<WsMessage>> {
+    this.iterating = false
+    this.queue = []
+    this.bytes = 0
+    this.ws.resumeReading()
+    return Promise.resolve({ value: undefined, done: true })
+  }
+}
+
+export { CLOSED, CLOSING, OPEN }

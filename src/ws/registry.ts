@@ -1,0 +1,84 @@
+import type { ServerWebSocket } from './connection.ts'
+
+/**
+ * The live connections of one app and the ONE timer that serves them all: idle pings and
+ * timeouts, and close-handshake deadlines. No connection owns a timer. The timer runs only while
+ * there are connections, is unref'd, and ticks at a quarter of the shortest idle timeout
+ * (between 100 ms and 1 s), so deadlines are met within one tick.
+ *
+ * @example
+ * const registry = new WsRegistry()
+ * await registry.closeAll(1000) // graceful shutdown: 1001 to every connection, then wait
+ */
+export class WsRegistry {
+  readonly connections = new Set<ServerWebSocket<any>>()
+  /** Coarse clock (ms) refreshed every tick; connections stamp activity with it. */
+  now = Date.now()
+  private timer: NodeJS.Timeout | null = null
+  private period = 1000
+  private closed = false
+  /** Called with errors thrown by route hooks (the app logs them). */
+  onError: (err: unknown) => void = () => {}
+
+  /** Whether `closeAll()` ran: new upgrades are refused. */
+  get closing(): boolean {
+    return this.closed
+  }
+
+  add(ws: ServerWebSocket<any>, idleMs: number, closeMs: number): void {
+    this.connections.add(ws)
+    const want = Math.max(100, Math.min(1000, idleMs > 0 ? idleMs / 4 : 1000, closeMs / 4))
+    if (this.timer === null || want < this.period) {
+      this.period = want
+      if (this.timer !== null) clearInterval(this.timer)
+      this.now = Date.now()
+      this.timer = setInterval(tick, this.period, this)
+      this.timer.unref()
+    }
+  }
+
+  delete(ws: ServerWebSocket<any>): void {
+    this.connections.delete(ws)
+    if (this.connections.size === 0) this.stop()
+  }
+
+  private stop(): void {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+    this.period = 1000
+  }
+
+  /** @internal one pass over every connection. */
+  tick(): void {
+    this.now = Date.now()
+    for (const ws of this.connections) ws.heartbeat(this.now)
+  }
+
+  /**
+   * Closes every connection with `code` (default 1001, going away) and resolves once all are
+   * gone; those still open after `graceMs` are destroyed. The shared timer stops.
+   */
+  async closeAll(graceMs = 2000, code = 1001, reason = 'server shutting down'): Promise<void> {
+    this.closed = true
+    const open = [...this.connections]
+    if (open.length === 0) {
+      this.stop()
+      return
+    }
+    const gone = open.map((ws) => ws.closed)
+    for (const ws of open) ws.close(code, reason)
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs)
+    })
+    await Promise.race([Promise.all(gone), deadline])
+    clearTimeout(timer)
+    for (const ws of this.connections) ws.terminate()
+    await Promise.all(gone)
+    this.stop()
+  }
+}
+
+function tick(registry: WsRegistry): void {
+  registry.tick()
+}
