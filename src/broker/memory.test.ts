@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { runBrokerCases } from './broker.case.ts'
+import { isRecovered } from './broker.ts'
+import { MemoryBroker } from './memory.ts'
+
+runBrokerCases('memory', () => new MemoryBroker())
+
+const noop = { onPublication() {}, onJoin() {}, onLeave() {}, onControl() {} }
+const history = { size: 10, ttl: 60_000 }
+
+test('a restarted memory broker serves the same channel under a new epoch', async () => {
+  const first = new MemoryBroker()
+  await first.start(noop)
+  const before = await first.publish('chat:a', 'x', { history })
+  await first.close()
+  const second = new MemoryBroker()
+  await second.start(noop)
+  const h = await second.history('chat:a', { since: before })
+  assert.notEqual(h.epoch, before.epoch)
+  assert.ok(!isRecovered(before, h))
+  await second.close()
+})
+
+test('an idle stream is forgotten after streamIdleTtl and comes back with a new epoch', async () => {
+  let now = 1_000
+  const broker = new MemoryBroker({ streamIdleTtl: 100, now: () => now })
+  await broker.start(noop)
+  const a = await broker.publish('idle', 1, { history: { size: 10, ttl: 50 } })
+  now += 200
+  broker.sweep()
+  assert.equal(broker.streamCount, 0)
+  const b = await broker.publish('idle', 2, { history })
+  assert.notEqual(a.epoch, b.epoch)
+  await broker.close()
+})
+
+test('a stream with a local subscriber is kept even when idle', async () => {
+  let now = 1_000
+  const broker = new MemoryBroker({ streamIdleTtl: 100, now: () => now })
+  await broker.start(noop)
+  await broker.subscribe('kept')
+  await broker.publish('kept', 1, { history: { size: 10, ttl: 50 } })
+  now += 500
+  broker.sweep()
+  assert.equal(broker.streamCount, 1)
+  await broker.close()
+})
+
+test('idempotency keys are bounded by maxIdempotencyKeys', async () => {
+  const broker = new MemoryBroker({ maxIdempotencyKeys: 3 })
+  await broker.start(noop)
+  for (let i = 0; i < 10; i++) await broker.publish('k', i, { idempotencyKey: `key-${i}` })
+  assert.equal(broker.idempotencyKeyCount, 3)
+  await broker.close()
+})
+
+test('memory broker options are validated with a message naming the option', () => {
+  assert.throws(() => new MemoryBroker({ sweepInterval: 0 }), /sweepInterval/)
+})

@@ -1,0 +1,283 @@
+import type { ClientInfo, Publication } from '../protocol/index.ts'
+import {
+  type Broker,
+  type BrokerHandler,
+  type BrokerHistoryOptions,
+  type BrokerHistoryResult,
+  type BrokerPublishOptions,
+  type BrokerPublishResult,
+  type ControlMessage,
+  randomEpoch,
+} from './broker.ts'
+
+/** Options of {@link MemoryBroker}; every field has a safe default. */
+export interface MemoryBrokerOptions {
+  /** Milliseconds an idle stream (no history left, no local subscriber) keeps its offset and
+   * epoch before it is forgotten (then it restarts with a new epoch). Default 3 600 000 (1 h). */
+  readonly streamIdleTtl?: number
+  /** Most idempotency keys remembered across channels; the oldest go first. Default 100 000. */
+  readonly maxIdempotencyKeys?: number
+  /** Milliseconds between sweeps of expired history, keys and idle streams. Default 10 000. */
+  readonly sweepInterval?: number
+  /** Clock, for tests. Default `Date.now`. */
+  readonly now?: () => number
+}
+
+const DEFAULTS = {
+  streamIdleTtl: 3_600_000,
+  maxIdempotencyKeys: 100_000,
+  sweepInterval: 10_000,
+  idempotencyWindow: 120_000,
+}
+
+/** One channel's stream: a ring of kept publications and the position. */
+class Stream {
+  readonly epoch = randomEpoch()
+  top = 0
+  /** Kept publications; `head` is the index of the oldest live one. */
+  entries: Publication[] = []
+  head = 0
+  touched: number
+
+  constructor(now: number) {
+    this.touched = now
+  }
+
+  get size(): number {
+    return this.entries.length - this.head
+  }
+
+  /** Drops from the oldest end until at most `size` remain and none is older than `minTime`. */
+  trim(size: number, minTime: number): void {
+    const e = this.entries
+    while (
+      this.head < e.length &&
+      (e.length - this.head > size || (e[this.head]!.time ?? 0) < minTime)
+    ) {
+      this.head++
+    }
+    if (this.head > 64 && this.head * 2 > e.length) {
+      this.entries = e.slice(this.head)
+      this.head = 0
+    }
+  }
+}
+
+interface KeyRecord {
+  readonly offset: number
+  readonly epoch: string
+  readonly expires: number
+}
+
+/**
+ * The embedded single-process broker and the default. History is bounded per channel by the
+ * namespace's size and TTL; every stream gets a new random epoch when it is created, so a
+ * restarted process (a new instance) never resumes clients into a stream it does not have.
+ * Everything is synchronous inside: an offset is assigned, stored and delivered in one step.
+ *
+ * @example
+ * const broker = new MemoryBroker({ streamIdleTtl: 60_000 })
+ */
+export class MemoryBroker implements Broker {
+  readonly name = 'memory'
+  readonly #opts: Required<MemoryBrokerOptions>
+  readonly #streams = new Map<string, Stream>()
+  readonly #subscribed = new Set<string>()
+  readonly #presence = new Map<string, Map<string, ClientInfo>>()
+  /** `channel \0 key` -> first result; insertion order = expiry order per window. */
+  readonly #keys = new Map<string, KeyRecord>()
+  /** Per channel: [size, ttl] last used, so sweeps can trim without a publish. */
+  readonly #limits = new Map<string, { size: number; ttl: number }>()
+  #handler: BrokerHandler | null = null
+  #timer: ReturnType<typeof setInterval> | null = null
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.#opts = Object.freeze({
+      streamIdleTtl: options.streamIdleTtl ?? DEFAULTS.streamIdleTtl,
+      maxIdempotencyKeys: options.maxIdempotencyKeys ?? DEFAULTS.maxIdempotencyKeys,
+      sweepInterval: options.sweepInterval ?? DEFAULTS.sweepInterval,
+      now: options.now ?? Date.now,
+    })
+    for (const k of ['streamIdleTtl', 'maxIdempotencyKeys', 'sweepInterval'] as const) {
+      const v = this.#opts[k]
+      if (!Number.isFinite(v) || v <= 0) {
+        throw new TypeError(`MemoryBroker option ${k} must be a positive number, got ${v}`)
+      }
+    }
+  }
+
+  async start(handler: BrokerHandler): Promise<void> {
+    this.#handler = handler
+    if (this.#timer === null) {
+      this.#timer = setInterval(sweep, this.#opts.sweepInterval, this)
+      this.#timer.unref?.()
+    }
+  }
+
+  async publish(
+    channel: string,
+    data: unknown,
+    options: BrokerPublishOptions = {},
+  ): Promise<BrokerPublishResult> {
+    const now = this.#opts.now()
+    const idemKey = options.idempotencyKey
+    let keyName: string | undefined
+    if (idemKey !== undefined) {
+      keyName = `${channel}\0${idemKey}`
+      const seen = this.#keys.get(keyName)
+      if (seen !== undefined && seen.expires > now) {
+        return { offset: seen.offset, epoch: seen.epoch, duplicate: true }
+      }
+      if (seen !== undefined) this.#keys.delete(keyName)
+    }
+    let stream = this.#streams.get(channel)
+    if (stream === undefined) {
+      stream = new Stream(now)
+      this.#streams.set(channel, stream)
+    }
+    stream.touched = now
+    const offset = ++stream.top
+    const pub: Publication = {
+      offset,
+      data,
+      time: now,
+      ...(options.info === undefined ? null : { info: options.info }),
+      ...(options.key === undefined ? null : { key: options.key }),
+    }
+    const history = options.history
+    if (history !== undefined && history.size > 0 && history.ttl > 0) {
+      stream.entries.push(pub)
+      stream.trim(history.size, now - history.ttl)
+      this.#limits.set(channel, history)
+    }
+    if (keyName !== undefined) {
+      this.#keys.set(keyName, {
+        offset,
+        epoch: stream.epoch,
+        expires: now + (options.idempotencyWindow ?? DEFAULTS.idempotencyWindow),
+      })
+      if (this.#keys.size > this.#opts.maxIdempotencyKeys) {
+        this.#keys.delete(this.#keys.keys().next().value!)
+      }
+    }
+    if (this.#subscribed.has(channel)) this.#handler?.onPublication(channel, pub, stream.epoch)
+    return { offset, epoch: stream.epoch, duplicate: false }
+  }
+
+  async history(channel: string, options: BrokerHistoryOptions = {}): Promise<BrokerHistoryResult> {
+    const now = this.#opts.now()
+    let stream = this.#streams.get(channel)
+    if (stream === undefined) {
+      // Reading a channel fixes its epoch, so a later `since` from this answer stays meaningful.
+      stream = new Stream(now)
+      this.#streams.set(channel, stream)
+    }
+    stream.touched = now
+    const limits = this.#limits.get(channel)
+    if (limits !== undefined) stream.trim(limits.size, now - limits.ttl)
+    const { since, limit } = options
+    const publications: Publication[] = []
+    if (limit !== 0 && (since === undefined || since.epoch === stream.epoch)) {
+      const e = stream.entries
+      let i = stream.head
+      if (since !== undefined) {
+        // Offsets are dense inside the kept window, so the start index is computed directly.
+        const first = e[i]?.offset ?? stream.top + 1
+        i += Math.max(0, since.offset + 1 - first)
+      }
+      const max = limit === undefined || limit < 0 ? Number.POSITIVE_INFINITY : limit
+      for (; i < e.length && publications.length < max; i++) publications.push(e[i]!)
+    }
+    return { offset: stream.top, epoch: stream.epoch, publications }
+  }
+
+  async removeHistory(channel: string): Promise<void> {
+    this.#streams.delete(channel)
+    this.#limits.delete(channel)
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    this.#subscribed.add(channel)
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    this.#subscribed.delete(channel)
+  }
+
+  async publishJoin(channel: string, info: ClientInfo): Promise<void> {
+    if (this.#subscribed.has(channel)) this.#handler?.onJoin(channel, info)
+  }
+
+  async publishLeave(channel: string, info: ClientInfo): Promise<void> {
+    if (this.#subscribed.has(channel)) this.#handler?.onLeave(channel, info)
+  }
+
+  async publishControl(message: ControlMessage): Promise<void> {
+    this.#handler?.onControl(message)
+  }
+
+  async addPresence(channel: string, info: ClientInfo): Promise<void> {
+    let members = this.#presence.get(channel)
+    if (members === undefined) {
+      members = new Map()
+      this.#presence.set(channel, members)
+    }
+    members.set(info.client, info)
+  }
+
+  async removePresence(channel: string, client: string): Promise<void> {
+    const members = this.#presence.get(channel)
+    if (members === undefined) return
+    members.delete(client)
+    if (members.size === 0) this.#presence.delete(channel)
+  }
+
+  async presence(channel: string): Promise<ClientInfo[]> {
+    const members = this.#presence.get(channel)
+    return members === undefined ? [] : [...members.values()]
+  }
+
+  async presenceCount(channel: string): Promise<number> {
+    return this.#presence.get(channel)?.size ?? 0
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer)
+    this.#timer = null
+    this.#handler = null
+  }
+
+  /** Number of streams held (for tests and metrics). */
+  get streamCount(): number {
+    return this.#streams.size
+  }
+
+  /** Number of idempotency keys held (for tests and metrics). */
+  get idempotencyKeyCount(): number {
+    return this.#keys.size
+  }
+
+  /** Drops expired history, keys and idle streams. Runs on a timer; callable by tests. */
+  sweep(): void {
+    const now = this.#opts.now()
+    for (const [name, rec] of this.#keys) {
+      if (rec.expires <= now) this.#keys.delete(name)
+    }
+    for (const [channel, stream] of this.#streams) {
+      const limits = this.#limits.get(channel)
+      if (limits !== undefined) stream.trim(limits.size, now - limits.ttl)
+      if (
+        stream.size === 0 &&
+        !this.#subscribed.has(channel) &&
+        now - stream.touched >= this.#opts.streamIdleTtl
+      ) {
+        this.#streams.delete(channel)
+        this.#limits.delete(channel)
+      }
+    }
+  }
+}
+
+function sweep(broker: MemoryBroker): void {
+  broker.sweep()
+}

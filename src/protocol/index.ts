@@ -1,0 +1,6 @@
+export * from './codec.ts'
+export * from './codes.ts'
+export * from './json.ts'
+export * from './messages.ts'
+export * from './msgpack.ts'
+export * from './sse-id.ts'
