@@ -5,6 +5,7 @@
 // Whatever part of the API does not exist yet makes the peer report UNAVAILABLE with the reason.
 import { Switchboard } from '../../src/index.ts'
 import { createSseStream, prepareEvent, type SseStream } from '../../src/sse/index.ts'
+import { prepareMessage, type ServerWebSocket, type WsBehaviour } from '../../src/ws/index.ts'
 import { announce, gc, kind, unavailable } from './common.ts'
 
 const app = new Switchboard({ logger: false, backlog: 4096 })
@@ -32,10 +33,30 @@ if (kind === 'http') {
     return ctx.text('ok')
   })
 } else {
-  const surface = app as unknown as Record<string, unknown>
+  // Typed loosely so this peer compiles before and after app.ws() lands.
+  const surface = app as unknown as {
+    ws?: (path: string, behaviour: WsBehaviour<undefined, unknown>) => unknown
+  }
   if (typeof surface.ws !== 'function')
-    unavailable('app.ws() does not exist yet (src/ws has no route API)')
-  unavailable('WebSocket peer not written yet')
+    unavailable('app.ws() does not exist yet (src/ws is not wired into the app)')
+  // Open connections, kept by the open/close hooks.
+  const clients = new Set<ServerWebSocket>()
+  surface.ws('/ws', {
+    open(ws) {
+      clients.add(ws)
+    },
+    message(ws, data, isBinary) {
+      ws.send(data, isBinary)
+    },
+    close(ws) {
+      clients.delete(ws)
+    },
+  })
+  app.post('/pub', async (ctx) => {
+    const message = prepareMessage(await ctx.readBytes(), false)
+    for (const ws of clients) ws.sendPrepared(message)
+    return ctx.text('ok')
+  })
 }
 
 const { port } = await app.listen({ port: 0, host: '127.0.0.1' })
