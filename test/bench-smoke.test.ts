@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { runScenario } from '../bench/lib/harness.ts'
 import { scenarioTable } from '../bench/lib/report.ts'
-import { PEERS, type Scenario, SCENARIOS } from '../bench/lib/scenarios.ts'
+import { PEERS, SCENARIOS, type Scenario } from '../bench/lib/scenarios.ts'
 
 const fanout = SCENARIOS.find((s) => s.name === 'ws-fanout')!
 const tiny: Scenario = {
@@ -37,7 +37,11 @@ test('a short fan-out run against the ws peer delivers every message and yields 
   const header = table.find((l) => l.startsWith('| peer |'))!
   const line = table.find((l) => l.startsWith('| ws |'))!
   assert.ok(line, 'the table has a ws row')
-  assert.equal(line.split('|').length, header.split('|').length, 'row and header have as many cells')
+  assert.equal(
+    line.split('|').length,
+    header.split('|').length,
+    'row and header have as many cells',
+  )
   assert.match(line, /\| [\d,]+ \|/) // a formatted number
 })
 
