@@ -20,7 +20,7 @@ export const wsErrors = defineErrors({
   SWB_ERR_WS_INVALID_KEY: { status: 400, message: 'Sec-WebSocket-Key must be 16 bytes in base64' },
   SWB_ERR_WS_INVALID_VERSION: {
     status: 400,
-    message: 'Sec-WebSocket-Version is missing or malformed',
+    message: 'Sec-WebSocket-Version is missing',
   },
   SWB_ERR_WS_UNSUPPORTED_VERSION: {
     status: 426,

@@ -153,7 +153,7 @@ const VERSION_HEADERS = { 'Sec-WebSocket-Version': '13' }
 /**
  * Checks a client handshake exactly per RFC 6455 §4.2.1, in this order: method (405), HTTP
  * version (400), Host (400), Upgrade/Connection (400, or 426 for a plain request when `plain`),
- * Sec-WebSocket-Version (400 malformed, 426 not 13), Sec-WebSocket-Key (400), Origin (403),
+ * Sec-WebSocket-Version (400 missing, 426 not 13), Sec-WebSocket-Key (400), Origin (403),
  * Sec-WebSocket-Protocol (400), Sec-WebSocket-Extensions (400). Headers Node dropped (over its
  * count limit) are simply missing here, which refuses the handshake instead of crashing.
  *
@@ -187,11 +187,11 @@ export function checkHandshake(
     }
     return { error: 'SWB_ERR_WS_INVALID_UPGRADE' }
   }
-  // RFC 6455 §4.2.1 item 6 and §4.4: version 13 only; others get 426 and the version we speak.
+  // RFC 6455 §4.2.1 item 6 and §4.4: version 13 only; any other value (a number or not) gets 426
+  // and the version we speak; a missing header is a malformed handshake (400).
   const version = h['sec-websocket-version']
-  if (version === undefined || !/^[0-9]{1,3}$/.test(version)) {
+  if (version === undefined)
     return { error: 'SWB_ERR_WS_INVALID_VERSION', headers: VERSION_HEADERS }
-  }
   if (version !== '13') return { error: 'SWB_ERR_WS_UNSUPPORTED_VERSION', headers: VERSION_HEADERS }
   // RFC 6455 §4.2.1 item 5: a base64-encoded 16-byte nonce (a repeated header is joined and fails).
   const key = h['sec-websocket-key']
