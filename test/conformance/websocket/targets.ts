@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { isAbsolute } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export type TargetName = 'switchboard' | 'ws'
@@ -22,10 +23,11 @@ export interface Target {
 }
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
-export const TESTEE = 'scripts/testee.ts'
+/** Our testee; CONFORMANCE_TESTEE may point at another script (for debugging a variant). */
+export const TESTEE = process.env.CONFORMANCE_TESTEE ?? 'scripts/testee.ts'
 
 export function testeeExists(): boolean {
-  return existsSync(`${root}${TESTEE}`)
+  return existsSync(isAbsolute(TESTEE) ? TESTEE : `${root}${TESTEE}`)
 }
 
 export function startTarget(name: TargetName, timeoutMs = 15000): Promise<Target> {

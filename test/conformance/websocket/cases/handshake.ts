@@ -244,12 +244,14 @@ export function handshakeCases(): Case[] {
       [426],
       { head: version426, control: wsVersion400 },
     ),
+    // Not a version at all by the ABNF of RFC 6455 §4.1: a malformed request (400, §4.2.1) or
+    // an unsupported version (426 naming 13, §4.4) are both correct answers.
     refused(
       'H.6.4',
-      'refuses a non-numeric Sec-WebSocket-Version with 426 and Sec-WebSocket-Version: 13',
+      'refuses a non-numeric Sec-WebSocket-Version with 400, or with 426 and Sec-WebSocket-Version: 13',
       { headers: [['Sec-WebSocket-Version', 'thirteen']] },
-      [426],
-      { head: version426, control: wsVersion400 },
+      [400, 426],
+      { head: [(h) => (h.status === 426 ? version426[0]!(h) : null)] },
     ),
     refused(
       'H.6.5',
