@@ -15,3 +15,11 @@ export { serveStatic } from './http/static.ts'
 export type { SwitchboardOptions } from './options.ts'
 export type { SignalOptions } from './signals.ts'
 export { closeOnSignals } from './signals.ts'
+export type {
+  CompressionOptions,
+  PreparedMessage,
+  SendStatus,
+  WsBehaviour,
+  WsMessage,
+} from './ws/index.ts'
+export { BUFFERED, DROPPED, prepareMessage, SENT, ServerWebSocket } from './ws/index.ts'
