@@ -1,0 +1,1086 @@
+import {
+  type Broker,
+  type BrokerHandler,
+  type BrokerHistoryResult,
+  type ControlMessage,
+  isRecovered,
+  MemoryBroker,
+} from '../broker/index.ts'
+import { ERRORS, SwitchboardError } from '../errors/index.ts'
+import {
+  type ClientCommand,
+  type ClientInfo,
+  checkCommand,
+  DisconnectCode,
+  isDisconnectCode,
+  PROTOCOL_VERSION,
+  type PresenceResult,
+  ProtocolDecodeError,
+  type Publication,
+  type PublishResult,
+  parseSseId,
+  type Reply,
+  type ReplyError,
+  reconnectAllowed,
+  type StreamPosition,
+  type SubscribeResult,
+} from '../protocol/index.ts'
+import { type ConnectHook, type Identity, StreamTickets } from './auth.ts'
+import { parseChannel } from './channel.ts'
+import { type Namespace, type NamespaceOptions, resolveNamespace } from './namespace.ts'
+import { PreparedMessage, PreparedPublication } from './prepared.ts'
+import { describeIssues } from './schema.ts'
+import {
+  ChannelState,
+  CLOSED,
+  CONNECTED,
+  CONNECTING,
+  Session,
+  type SessionLimits,
+  type SessionOwner,
+  Subscription,
+} from './session.ts'
+import type { Transport } from './transport.ts'
+
+/** Options of a {@link Hub}; every limit has a safe default. */
+export interface HubOptions {
+  /** Storage and cross-node delivery. Default: a new {@link MemoryBroker}. */
+  broker?: Broker
+  /** Verifies credentials (`jwtAuth(...)` or a custom hook). Default: everyone connects as the
+   * anonymous user `''`. */
+  auth?: ConnectHook
+  /** Namespaces declared up front (same as calling `hub.namespace`). The default namespace `''`
+   * exists with default options unless given here. */
+  namespaces?: Record<string, NamespaceOptions>
+  /** Secret shared by all nodes for stream tickets (≥ 16 bytes). Default: random per process. */
+  ticketSecret?: string
+  /** Bytes queued per session before the slow-consumer policy applies. Default 1 MiB. */
+  maxOutboxBytes?: number
+  /** Largest inbound command in bytes. Default 65 536. */
+  maxCommandBytes?: number
+  /** Subscriptions per session. Default 128. */
+  maxSubscriptions?: number
+  /** Channels per SSE stream. Default 32. */
+  maxStreamChannels?: number
+  /** Largest `limit` of a history command. Default 1000. */
+  maxHistoryLimit?: number
+  /** Milliseconds a new WebSocket session has to send `connect`. Default 10 000. */
+  connectTimeout?: number
+  /** Milliseconds between checks of token expiry and connect timeouts. Default 1000. */
+  sweepInterval?: number
+  /** Clock (ms), for tests. Default `Date.now`. */
+  now?: () => number
+  /** Called with errors the hub cannot answer to anyone (broker failures in fan-out). */
+  onError?: (error: unknown) => void
+}
+
+/** Context passed to rpc handlers. */
+export interface RpcContext {
+  readonly user: string
+  /** Connection id ('' over HTTP POST). */
+  readonly client: string
+  readonly info?: unknown
+  /** The calling session, when the call came over a connection. */
+  readonly session: Session | null
+}
+
+/** An rpc handler: returns the reply data, or throws a `SwitchboardError` with any code. */
+export type RpcHandler = (data: unknown, ctx: RpcContext) => unknown
+
+/** Options of `hub.publish`. */
+export interface HubPublishOptions {
+  /** A retried publish with the same key is applied once. */
+  idempotencyKey?: string
+  /** Conflation key. */
+  key?: string
+  /** Publisher shown to subscribers. */
+  info?: ClientInfo
+}
+
+/** A parsed stream request, returned by `hub.openStream` before the transport exists. */
+export interface StreamRequest {
+  /** The `channel` query parameters, in URL order. */
+  readonly channels: readonly string[]
+  /** `Last-Event-ID` header (or `lastEventId` query parameter). */
+  readonly lastEventId?: string
+  /** `ticket` query parameter. */
+  readonly ticket?: string
+  /** Bearer token (for clients that can send headers). */
+  readonly token?: string
+}
+
+/** Counters of one hub. */
+export interface HubStats {
+  /** Publications accepted through this hub. */
+  published: number
+  /** Publication frames queued to sessions. */
+  delivered: number
+  /** Publications dropped by slow-consumer policies. */
+  dropped: number
+}
+
+/** Who is calling a command: a session, or a stateless HTTP caller. */
+interface Caller {
+  readonly user: string
+  readonly client: string
+  readonly info?: unknown
+  readonly session: Session | null
+  readonly clientInfo: ClientInfo
+}
+
+function fail(code: keyof typeof ERRORS, message?: string): never {
+  throw new SwitchboardError(code, message)
+}
+
+function flushAll(hub: Hub): void {
+  hub.flushNow()
+}
+
+function sweepSessions(hub: Hub): void {
+  hub.sweep()
+}
+
+/**
+ * The channels hub: sessions, namespaces, history and recovery, presence, slow-consumer
+ * policies and fan-out. Every publication is validated, given its `{ offset, epoch }` by the
+ * broker, prepared once per wire format in use, and the same frame is queued to every
+ * subscriber; each session's queue is written once per event-loop turn.
+ *
+ * @example
+ * const hub = new Hub({ auth: jwtAuth({ secret }) })
+ * hub.namespace('chat', { presence: true, joinLeave: true, clientPublish: true })
+ * hub.rpc('time', () => Date.now())
+ * await hub.publish('chat:lobby', { text: 'hello' })
+ */
+export class Hub implements SessionOwner {
+  readonly broker: Broker
+  readonly limits: SessionLimits
+  readonly stats: HubStats = { published: 0, delivered: 0, dropped: 0 }
+  readonly tickets: StreamTickets
+  readonly #auth: ConnectHook | null
+  readonly #namespaces = new Map<string, Namespace>()
+  readonly #channels = new Map<string, ChannelState>()
+  readonly #sessions = new Map<string, Session>()
+  readonly #users = new Map<string, Set<Session>>()
+  readonly #rpc = new Map<string, RpcHandler>()
+  readonly #now: () => number
+  readonly #onError: (error: unknown) => void
+  readonly #connectTimeout: number
+  readonly #maxStreamChannels: number
+  readonly #maxHistoryLimit: number
+  readonly #ready: Promise<void>
+  #dirty: Session[] = []
+  #flushScheduled = false
+  #timer: ReturnType<typeof setInterval> | null
+  #closed = false
+
+  constructor(options: HubOptions = {}) {
+    const positive = (name: keyof HubOptions, fallback: number): number => {
+      const v = options[name] ?? fallback
+      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+        fail('SWB_ERR_INVALID_OPTION', `Hub option ${name} must be a positive integer`)
+      }
+      return v
+    }
+    this.limits = Object.freeze({
+      maxOutboxBytes: positive('maxOutboxBytes', 1 << 20),
+      maxCommandBytes: positive('maxCommandBytes', 65_536),
+      maxSubscriptions: positive('maxSubscriptions', 128),
+      maxRecoveryBuffer: 10_000,
+    })
+    this.#maxStreamChannels = positive('maxStreamChannels', 32)
+    this.#maxHistoryLimit = positive('maxHistoryLimit', 1000)
+    this.#connectTimeout = positive('connectTimeout', 10_000)
+    const sweepInterval = positive('sweepInterval', 1000)
+    this.#now = options.now ?? Date.now
+    this.#onError = options.onError ?? (() => {})
+    this.#auth = options.auth ?? null
+    this.tickets = new StreamTickets({ secret: options.ticketSecret, now: this.#now })
+    this.broker = options.broker ?? new MemoryBroker()
+    this.#namespaces.set('', resolveNamespace(''))
+    for (const [name, ns] of Object.entries(options.namespaces ?? {})) this.namespace(name, ns)
+    this.#ready = this.broker.start(this.#brokerHandler())
+    this.#ready.catch(this.#onError)
+    this.#timer = setInterval(sweepSessions, sweepInterval, this)
+    this.#timer.unref?.()
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Declaration
+
+  /**
+   * Declares a namespace: every channel named `<name>:…` gets these options. `''` is the
+   * default namespace (channels without `:`).
+   *
+   * @example
+   * hub.namespace('cursor', { historySize: 0, slowConsumer: 'conflate', clientPublish: true })
+   */
+  namespace(name: string, options: NamespaceOptions = {}): Namespace {
+    const ns = resolveNamespace(name, options)
+    this.#namespaces.set(name, ns)
+    return ns
+  }
+
+  /**
+   * Registers an rpc method answered over any transport (and over HTTP POST).
+   *
+   * @example
+   * hub.rpc('sum', (data) => (data as number[]).reduce((a, b) => a + b, 0))
+   */
+  rpc(method: string, handler: RpcHandler): this {
+    if (typeof handler !== 'function')
+      fail('SWB_ERR_INVALID_OPTION', 'rpc handler must be a function')
+    this.#rpc.set(method, handler)
+    return this
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Sessions and transports
+
+  /**
+   * Makes a session for a new bidirectional connection (a WebSocket). The session waits for a
+   * `connect` command; the transport feeds it with `receive`, `drain` and `closed`.
+   *
+   * @example
+   * const session = hub.connect(new WsTransport(conn, wireFormatFor(conn.protocol)!))
+   */
+  connect(transport: Transport): Session {
+    if (this.#closed) fail('SWB_ERR_HUB_CLOSED')
+    const session = new Session(this, transport)
+    session.connectDeadline = this.#now() + this.#connectTimeout
+    this.#sessions.set(session.id, session)
+    return session
+  }
+
+  /**
+   * Opens a one-way channel stream (SSE). Authenticates (ticket or token), checks the channel
+   * list and `canSubscribe` before anything is written — so failures become HTTP errors — then
+   * calls `createTransport`, subscribes every channel (resuming from `Last-Event-ID`) and returns
+   * the connected session.
+   *
+   * @example
+   * const session = await hub.openStream({ channels, lastEventId, ticket }, () =>
+   *   new SseTransport(sink, channels))
+   */
+  async openStream(request: StreamRequest, createTransport: () => Transport): Promise<Session> {
+    if (this.#closed) fail('SWB_ERR_HUB_CLOSED')
+    const channels = [...request.channels]
+    if (channels.length === 0 || channels.length > this.#maxStreamChannels) {
+      fail(
+        'SWB_ERR_PROTOCOL_BAD_COMMAND',
+        `A stream needs 1 to ${this.#maxStreamChannels} channel parameters`,
+      )
+    }
+    if (new Set(channels).size !== channels.length) {
+      fail('SWB_ERR_PROTOCOL_BAD_COMMAND', 'A channel is listed twice')
+    }
+    const identity =
+      request.ticket !== undefined
+        ? this.tickets.verify(request.ticket)
+        : await this.authenticate({ token: request.token, transport: 'sse' })
+    for (const extra of identity.channels ?? []) if (!channels.includes(extra)) channels.push(extra)
+    const caller: Caller = {
+      user: identity.user,
+      client: '',
+      info: identity.info,
+      session: null,
+      clientInfo: { user: identity.user, client: '' },
+    }
+    const explicit = new Set(request.channels)
+    for (const channel of channels) {
+      const ns = this.#nsOf(channel)
+      if (explicit.has(channel)) await this.#checkSubscribe(ns, channel, caller)
+    }
+    const cursors =
+      request.lastEventId === undefined ? null : parseSseId(request.lastEventId, request.channels)
+    const session = new Session(this, createTransport())
+    session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
+    this.#register(session)
+    for (const channel of channels) {
+      if (session.state === CLOSED) break
+      const since = cursors?.get(channel)
+      await this.#serverSubscribe(session, channel, since)
+    }
+    return session
+  }
+
+  /**
+   * Runs the connect hook on a credential (or makes the anonymous identity when the hub has no
+   * hook). Throws `SWB_ERR_AUTH_UNAUTHORIZED` or `SWB_ERR_AUTH_TOKEN_EXPIRED`.
+   */
+  async authenticate(request: {
+    token?: string | undefined
+    data?: unknown
+    transport: string
+  }): Promise<Identity> {
+    if (this.#auth === null) return { user: '' }
+    let identity: Identity
+    try {
+      identity = await this.#auth({
+        ...(request.token === undefined ? null : { token: request.token }),
+        ...(request.data === undefined ? null : { data: request.data }),
+        transport: request.transport,
+      })
+    } catch (err) {
+      if (err instanceof SwitchboardError) throw err
+      throw new SwitchboardError('SWB_ERR_AUTH_UNAUTHORIZED', undefined, { cause: err })
+    }
+    if (identity === null || typeof identity !== 'object' || typeof identity.user !== 'string') {
+      fail('SWB_ERR_AUTH_UNAUTHORIZED')
+    }
+    if (identity.expiresAt !== undefined && identity.expiresAt <= this.#now()) {
+      fail('SWB_ERR_AUTH_TOKEN_EXPIRED')
+    }
+    return identity
+  }
+
+  /**
+   * Issues a short-lived stream ticket for an identity (for `EventSource`, which cannot send
+   * headers). Serve it from an authenticated endpoint.
+   *
+   * @example
+   * app.post('/switchboard/ticket', async (ctx) =>
+   *   ctx.json({ ticket: hub.issueTicket(await hub.authenticate({ token, transport: 'http' })) }))
+   */
+  issueTicket(identity: Identity, ttl = 60_000): string {
+    return this.tickets.issue(identity, ttl)
+  }
+
+  /**
+   * Runs one command sent over HTTP POST, statelessly (any node can answer it: no sticky
+   * sessions). Accepts `publish`, `rpc`, `presence`, `history` and `ping`. Returns the HTTP
+   * status and the reply body.
+   *
+   * @example
+   * app.post('/switchboard/command', async (ctx) => {
+   *   const { status, body } = await hub.httpCommand(await ctx.readJson(), { token: bearer(ctx) })
+   *   return ctx.status(status).json(body)
+   * })
+   */
+  async httpCommand(
+    body: unknown,
+    credentials: { token?: string | undefined; ticket?: string | undefined } = {},
+  ): Promise<{ status: number; body: Reply }> {
+    const id = (body as { id?: unknown } | null)?.id
+    const replyId = typeof id === 'number' ? id : 0
+    try {
+      let command: ClientCommand
+      try {
+        command = checkCommand(body)
+      } catch (err) {
+        throw new SwitchboardError('SWB_ERR_PROTOCOL_BAD_COMMAND', (err as Error).message)
+      }
+      if (!['publish', 'rpc', 'presence', 'history', 'ping'].includes(command.type)) {
+        fail('SWB_ERR_PROTOCOL_BAD_COMMAND', `${command.type} is not available over HTTP`)
+      }
+      const identity =
+        credentials.ticket !== undefined
+          ? this.tickets.verify(credentials.ticket)
+          : await this.authenticate({ token: credentials.token, transport: 'http' })
+      const caller: Caller = {
+        user: identity.user,
+        client: '',
+        info: identity.info,
+        session: null,
+        clientInfo: {
+          user: identity.user,
+          client: '',
+          ...(identity.info === undefined ? null : { info: identity.info }),
+        },
+      }
+      const result = await this.#run(caller, command)
+      return { status: 200, body: { id: replyId, result } }
+    } catch (err) {
+      const error = this.#toReplyError(err)
+      const status = err instanceof SwitchboardError ? err.status : 500
+      return { status, body: { id: replyId, error } }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Server API
+
+  /**
+   * Publishes from the server: validated against the namespace schema, given its position by
+   * the broker, and fanned out. Resolves to the position.
+   *
+   * @example
+   * const { offset, epoch } = await hub.publish('ticker:ACME', { px: 12.5 }, { key: 'ACME' })
+   */
+  async publish(
+    channel: string,
+    data: unknown,
+    options: HubPublishOptions = {},
+  ): Promise<PublishResult> {
+    const ns = this.#nsOf(channel)
+    const value = await this.#validate(ns, data)
+    return this.#publish(ns, channel, value, options.idempotencyKey, options.key, options.info)
+  }
+
+  /**
+   * Sends `data` to every connection of `user` on every node (a `message` push).
+   *
+   * @example
+   * await hub.sendToUser('42', { notice: 'Your export is ready' })
+   */
+  async sendToUser(user: string, data: unknown): Promise<void> {
+    await this.#ready
+    await this.broker.publishControl({ type: 'user-message', user, data })
+  }
+
+  /**
+   * Disconnects a session, or every session of a user id on every node, with a code in
+   * 3000–4999 (default 3003, reconnect allowed) and a reason.
+   *
+   * @example
+   * await hub.disconnect('42', DisconnectCode.FORCE_NO_RECONNECT, 'banned')
+   */
+  async disconnect(
+    target: string | Session,
+    code: number = DisconnectCode.FORCE_RECONNECT,
+    reason = '',
+  ): Promise<void> {
+    if (!isDisconnectCode(code)) fail('SWB_ERR_INVALID_OPTION', 'disconnect code must be 3000-4999')
+    if (typeof target !== 'string') {
+      this.disconnectSession(target, code, reason)
+      return
+    }
+    await this.#ready
+    await this.broker.publishControl({ type: 'disconnect', user: target, code, reason })
+  }
+
+  /**
+   * Subscribes a session, or every session of a user on every node, to a channel from the
+   * server side (no `canSubscribe` check). The client receives a `subscribe` push.
+   */
+  async subscribe(target: string | Session, channel: string): Promise<void> {
+    this.#nsOf(channel)
+    if (typeof target !== 'string') {
+      await this.#serverSubscribe(target, channel, undefined)
+      return
+    }
+    await this.#ready
+    await this.broker.publishControl({ type: 'subscribe', user: target, channel })
+  }
+
+  /** Unsubscribes a session, or a user's sessions on every node, with an `unsubscribe` push. */
+  async unsubscribe(target: string | Session, channel: string): Promise<void> {
+    if (typeof target !== 'string') {
+      this.#unsubscribe(target, channel, true)
+      return
+    }
+    await this.#ready
+    await this.broker.publishControl({ type: 'unsubscribe', user: target, channel })
+  }
+
+  /** The presence of a channel (counts only above the namespace's member threshold). */
+  async presence(channel: string): Promise<PresenceResult> {
+    const ns = this.#nsOf(channel)
+    if (!ns.presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
+    await this.#ready
+    const count = await this.broker.presenceCount(channel)
+    if (count > ns.presenceMaxMembers) return { count }
+    const members = await this.broker.presence(channel)
+    return { count: members.length, members }
+  }
+
+  /** Number of presence members of a channel. */
+  async presenceCount(channel: string): Promise<number> {
+    const ns = this.#nsOf(channel)
+    if (!ns.presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
+    await this.#ready
+    return this.broker.presenceCount(channel)
+  }
+
+  /** A channel's history, oldest first. */
+  async history(
+    channel: string,
+    options: { since?: StreamPosition; limit?: number } = {},
+  ): Promise<BrokerHistoryResult> {
+    this.#nsOf(channel)
+    await this.#ready
+    return this.broker.history(channel, options)
+  }
+
+  /** Connections on this node. */
+  get connectionCount(): number {
+    return this.#sessions.size
+  }
+
+  /** Channels with at least one subscriber on this node. */
+  get channelCount(): number {
+    return this.#channels.size
+  }
+
+  /** Distinct signed-in users connected to this node. */
+  get userCount(): number {
+    return this.#users.size
+  }
+
+  /** Local subscribers of a channel. */
+  subscriberCount(channel: string): number {
+    return this.#channels.get(channel)?.subs.size ?? 0
+  }
+
+  /** The sessions of a user on this node. */
+  sessionsOf(user: string): Session[] {
+    return [...(this.#users.get(user) ?? [])]
+  }
+
+  /** Disconnects every session with 3000 (shutdown, reconnect) and closes the broker. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#timer !== null) clearInterval(this.#timer)
+    this.#timer = null
+    for (const session of [...this.#sessions.values()]) {
+      this.disconnectSession(session, DisconnectCode.SHUTDOWN, 'server shutting down')
+    }
+    await this.broker.close()
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // SessionOwner
+
+  /** @internal Queues a session for the flush at the end of this event-loop turn. */
+  scheduleFlush(session: Session): void {
+    this.#dirty.push(session)
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      setImmediate(flushAll, this)
+    }
+  }
+
+  /** @internal Writes every dirty session's outbox (once per event-loop turn). */
+  flushNow(): void {
+    this.#flushScheduled = false
+    const dirty = this.#dirty
+    this.#dirty = []
+    for (const session of dirty) {
+      try {
+        session.flush()
+      } catch (err) {
+        this.#onError(err)
+        this.disconnectSession(session, DisconnectCode.SERVER_ERROR, 'write failed')
+      }
+    }
+  }
+
+  /** @internal Ends a session: a `disconnect` push, the transport closed with `code`. */
+  disconnectSession(session: Session, code: number, reason: string): void {
+    if (session.state === CLOSED) return
+    session.discard()
+    try {
+      session.transport.write([
+        session.format.prepare({
+          type: 'disconnect',
+          code,
+          reason,
+          reconnect: reconnectAllowed(code),
+        }),
+      ])
+    } catch {}
+    this.sessionClosed(session)
+    try {
+      session.transport.close(code, reason)
+    } catch (err) {
+      this.#onError(err)
+    }
+  }
+
+  /** @internal The transport is gone: unsubscribe everything, forget the session. */
+  sessionClosed(session: Session): void {
+    if (session.state === CLOSED) return
+    session.state = CLOSED
+    session.discard()
+    this.#sessions.delete(session.id)
+    const mine = this.#users.get(session.user)
+    if (mine !== undefined) {
+      mine.delete(session)
+      if (mine.size === 0) this.#users.delete(session.user)
+    }
+    for (const channel of [...session.subs.keys()]) this.#unsubscribe(session, channel, false)
+  }
+
+  /** @internal Runs one command of a session and queues its reply. */
+  dispatch(session: Session, command: ClientCommand): void {
+    if (command.type === 'connect') {
+      void this.#connect(session, command)
+      return
+    }
+    if (session.state !== CONNECTED) {
+      if (session.connecting) {
+        session.pending ??= []
+        if (session.pending.length < 16) session.pending.push(command)
+        else
+          session.replyError(
+            command.id,
+            this.#toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_NOT_CONNECTED')),
+          )
+        return
+      }
+      session.replyError(
+        command.id,
+        this.#toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_NOT_CONNECTED')),
+      )
+      return
+    }
+    void this.#command(session, command)
+  }
+
+  /** @internal Disconnects sessions whose token expired or that never connected. */
+  sweep(): void {
+    const now = this.#now()
+    for (const session of this.#sessions.values()) {
+      if (session.state === CONNECTED) {
+        if (session.expiresAt !== 0 && session.expiresAt <= now) {
+          this.disconnectSession(session, DisconnectCode.TOKEN_EXPIRED, 'token expired')
+        }
+      } else if (
+        session.state === CONNECTING &&
+        !session.connecting &&
+        session.connectDeadline <= now
+      ) {
+        this.disconnectSession(session, DisconnectCode.STALE, 'connect timeout')
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Commands
+
+  async #connect(
+    session: Session,
+    command: Extract<ClientCommand, { type: 'connect' }>,
+  ): Promise<void> {
+    if (session.state !== CONNECTING || session.connecting) {
+      session.replyError(
+        command.id,
+        this.#toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_ALREADY_CONNECTED')),
+      )
+      return
+    }
+    session.connecting = true
+    let identity: Identity
+    try {
+      await this.#ready
+      identity = await this.authenticate({
+        token: command.token,
+        data: command.data,
+        transport: session.format.name,
+      })
+    } catch (err) {
+      session.connecting = false
+      session.replyError(command.id, this.#toReplyError(err))
+      const close =
+        err instanceof SwitchboardError
+          ? (err.closeCode ?? DisconnectCode.UNAUTHORIZED)
+          : DisconnectCode.UNAUTHORIZED
+      session.flush()
+      this.disconnectSession(session, close, 'connect refused')
+      return
+    }
+    session.connecting = false
+    if (session.isClosed) return
+    session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
+    this.#register(session)
+    const subs: Record<string, SubscribeResult> = {}
+    const live: [Subscription, SubscribeResult][] = []
+    for (const channel of identity.channels ?? []) {
+      try {
+        const { sub, result } = await this.#subscribe(session, channel, undefined, true)
+        subs[channel] = result
+        live.push([sub, result])
+      } catch (err) {
+        this.#onError(err)
+      }
+    }
+    if (session.isClosed) return
+    const ttl =
+      session.expiresAt === 0
+        ? undefined
+        : Math.max(0, Math.floor((session.expiresAt - this.#now()) / 1000))
+    session.reply(command.id, {
+      client: session.id,
+      user: session.user,
+      version: PROTOCOL_VERSION,
+      ...(ttl === undefined ? null : { ttl }),
+      ...(live.length === 0 ? null : { subs }),
+    })
+    for (const [sub, result] of live) sub.goLive(result.offset, result.epoch)
+    const pending = session.pending
+    session.pending = null
+    if (pending !== null) for (const c of pending) this.dispatch(session, c)
+  }
+
+  async #command(session: Session, command: ClientCommand): Promise<void> {
+    try {
+      if (command.type === 'subscribe') {
+        const { sub, result } = await this.#subscribe(
+          session,
+          command.channel,
+          command.since,
+          false,
+        )
+        session.reply(command.id, result)
+        sub.goLive(result.offset, result.epoch)
+        return
+      }
+      if (command.type === 'unsubscribe') {
+        if (!session.subs.has(command.channel)) fail('SWB_ERR_CHANNEL_NOT_SUBSCRIBED')
+        this.#unsubscribe(session, command.channel, false)
+        session.reply(command.id, {})
+        return
+      }
+      if (command.type === 'refresh') {
+        const identity = await this.authenticate({
+          token: command.token,
+          transport: session.format.name,
+        })
+        if (identity.user !== session.user)
+          fail('SWB_ERR_AUTH_UNAUTHORIZED', 'A refresh token must name the same user')
+        session.expiresAt = identity.expiresAt ?? 0
+        const ttl =
+          session.expiresAt === 0
+            ? undefined
+            : Math.max(0, Math.floor((session.expiresAt - this.#now()) / 1000))
+        session.reply(command.id, ttl === undefined ? {} : { ttl })
+        return
+      }
+      session.reply(command.id, await this.#run(this.#callerOf(session), command))
+    } catch (err) {
+      session.replyError(command.id, this.#toReplyError(err))
+    }
+  }
+
+  /** Commands that need no session state: shared by sessions and HTTP POST. */
+  async #run(caller: Caller, command: ClientCommand): Promise<unknown> {
+    await this.#ready
+    switch (command.type) {
+      case 'ping':
+        return {}
+      case 'publish': {
+        const ns = this.#nsOf(command.channel)
+        if (!ns.clientPublish) fail('SWB_ERR_CHANNEL_PUBLISH_DISABLED')
+        const ctx = {
+          channel: command.channel,
+          user: caller.user,
+          client: caller.client,
+          info: caller.info,
+        }
+        if (ns.canPublish !== null && !(await ns.canPublish(ctx, command.data)))
+          fail('SWB_ERR_CHANNEL_FORBIDDEN')
+        const value = await this.#validate(ns, command.data)
+        // Keys are scoped by user, so one user cannot pre-empt another's retried publish.
+        const idem =
+          command.idempotencyKey === undefined
+            ? undefined
+            : `${caller.user}\u0001${command.idempotencyKey}`
+        return this.#publish(ns, command.channel, value, idem, command.key, caller.clientInfo)
+      }
+      case 'rpc': {
+        const handler = this.#rpc.get(command.method)
+        if (handler === undefined)
+          fail('SWB_ERR_RPC_NOT_FOUND', `No rpc method ${JSON.stringify(command.method)}`)
+        try {
+          const data = await handler(command.data, {
+            user: caller.user,
+            client: caller.client,
+            info: caller.info,
+            session: caller.session,
+          })
+          return { data }
+        } catch (err) {
+          if (err instanceof SwitchboardError) throw err
+          throw new SwitchboardError('SWB_ERR_RPC_FAILED', undefined, { cause: err })
+        }
+      }
+      case 'presence': {
+        const ns = this.#nsOf(command.channel)
+        if (!ns.presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
+        if (!caller.session?.subs.has(command.channel))
+          await this.#checkSubscribe(ns, command.channel, caller)
+        return this.presence(command.channel)
+      }
+      case 'history': {
+        const ns = this.#nsOf(command.channel)
+        if (ns.history.size === 0) fail('SWB_ERR_CHANNEL_HISTORY_DISABLED')
+        if (!caller.session?.subs.has(command.channel))
+          await this.#checkSubscribe(ns, command.channel, caller)
+        const limit = Math.min(
+          Math.max(command.limit ?? this.#maxHistoryLimit, 0),
+          this.#maxHistoryLimit,
+        )
+        const res = await this.broker.history(command.channel, {
+          limit,
+          ...(command.since === undefined ? null : { since: command.since }),
+        })
+        return { offset: res.offset, epoch: res.epoch, publications: res.publications }
+      }
+      default:
+        return fail('SWB_ERR_PROTOCOL_BAD_COMMAND', `${command.type} needs a connection`)
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Channels
+
+  #nsOf(channel: string): Namespace {
+    const parsed = parseChannel(channel)
+    if (parsed === null)
+      fail(
+        'SWB_ERR_CHANNEL_INVALID_NAME',
+        `Invalid channel name ${JSON.stringify(String(channel).slice(0, 300))}`,
+      )
+    const ns = this.#namespaces.get(parsed.namespace)
+    if (ns === undefined)
+      fail('SWB_ERR_CHANNEL_UNKNOWN_NAMESPACE', `No namespace ${JSON.stringify(parsed.namespace)}`)
+    return ns
+  }
+
+  async #checkSubscribe(ns: Namespace, channel: string, caller: Caller): Promise<void> {
+    if (ns.canSubscribe === null) return
+    const ok = await ns.canSubscribe({
+      channel,
+      user: caller.user,
+      client: caller.client,
+      info: caller.info,
+    })
+    if (ok !== true) fail('SWB_ERR_CHANNEL_FORBIDDEN')
+  }
+
+  async #validate(ns: Namespace, data: unknown): Promise<unknown> {
+    if (ns.schema === null) return data
+    const result = await ns.schema['~standard'].validate(data)
+    if (result.issues !== undefined) fail('SWB_ERR_CHANNEL_SCHEMA', describeIssues(result.issues))
+    return result.value
+  }
+
+  async #publish(
+    ns: Namespace,
+    channel: string,
+    data: unknown,
+    idempotencyKey: string | undefined,
+    key: string | undefined,
+    info: ClientInfo | undefined,
+  ): Promise<PublishResult> {
+    await this.#ready
+    const res = await this.broker.publish(channel, data, {
+      history: ns.history,
+      idempotencyWindow: ns.idempotencyWindow,
+      ...(idempotencyKey === undefined ? null : { idempotencyKey }),
+      ...(key === undefined ? null : { key }),
+      ...(info === undefined ? null : { info }),
+    })
+    if (!res.duplicate) this.stats.published++
+    return res.duplicate
+      ? { offset: res.offset, epoch: res.epoch, duplicate: true }
+      : { offset: res.offset, epoch: res.epoch }
+  }
+
+  /** Subscribes and computes the answer; the caller queues it and then calls `sub.goLive`. */
+  async #subscribe(
+    session: Session,
+    channel: string,
+    since: StreamPosition | undefined,
+    serverSide: boolean,
+  ): Promise<{
+    sub: Subscription
+    result: SubscribeResult & { publications?: readonly Publication[] }
+  }> {
+    const ns = this.#nsOf(channel)
+    if (session.subs.has(channel)) fail('SWB_ERR_CHANNEL_ALREADY_SUBSCRIBED')
+    if (session.subs.size >= this.limits.maxSubscriptions)
+      fail('SWB_ERR_CHANNEL_TOO_MANY_SUBSCRIPTIONS')
+    if (!serverSide) await this.#checkSubscribe(ns, channel, this.#callerOf(session))
+    if (session.state === CLOSED) fail('SWB_ERR_HUB_CLOSED', 'The session closed')
+    if (session.subs.has(channel)) fail('SWB_ERR_CHANNEL_ALREADY_SUBSCRIBED')
+    let state = this.#channels.get(channel)
+    if (state === undefined) {
+      state = new ChannelState(channel, ns)
+      this.#channels.set(channel, state)
+      state.ready = this.#ready.then(() => this.broker.subscribe(channel))
+    }
+    const sub = new Subscription(session, state)
+    session.subs.set(channel, sub)
+    state.subs.add(sub)
+    try {
+      await state.ready
+      const res = await this.broker.history(
+        channel,
+        since === undefined ? { limit: 0 } : { since, limit: ns.recoveryLimit },
+      )
+      if (session.subs.get(channel) !== sub)
+        fail('SWB_ERR_CHANNEL_NOT_SUBSCRIBED', 'Unsubscribed while subscribing')
+      const recovered = since === undefined ? undefined : isRecovered(since, res)
+      if (ns.presence) {
+        await this.broker.addPresence(channel, session.clientInfo)
+        if (ns.joinLeave && (await this.broker.presenceCount(channel)) <= ns.presenceMaxMembers) {
+          await this.broker.publishJoin(channel, session.clientInfo)
+        }
+      }
+      return {
+        sub,
+        result: {
+          offset: res.offset,
+          epoch: res.epoch,
+          recoverable: ns.history.size > 0,
+          ...(recovered === undefined ? null : { recovered }),
+          ...(recovered === true && res.publications.length > 0
+            ? { publications: res.publications }
+            : null),
+        },
+      }
+    } catch (err) {
+      if (session.subs.get(channel) === sub) this.#unsubscribe(session, channel, false)
+      throw err
+    }
+  }
+
+  /** Server-side subscribe: a `subscribe` push whose offset is where the following
+   * `publication` pushes continue from, then the recovered publications one by one. */
+  async #serverSubscribe(
+    session: Session,
+    channel: string,
+    since: StreamPosition | undefined,
+  ): Promise<void> {
+    const { sub, result } = await this.#subscribe(session, channel, since, true)
+    const pubs = result.publications ?? []
+    const start = pubs.length > 0 ? since!.offset : result.offset
+    session.send({
+      type: 'subscribe',
+      channel,
+      offset: start,
+      epoch: result.epoch,
+      recoverable: result.recoverable,
+      ...(result.recovered === undefined ? null : { recovered: result.recovered }),
+    })
+    sub.goLive(start, result.epoch)
+    for (const pub of pubs) sub.deliver(new PreparedPublication(channel, pub, result.epoch))
+  }
+
+  #unsubscribe(session: Session, channel: string, push: boolean): void {
+    const sub = session.subs.get(channel)
+    if (sub === undefined) return
+    session.subs.delete(channel)
+    const state = sub.channel
+    state.subs.delete(sub)
+    if (state.subs.size === 0 && this.#channels.get(channel) === state) {
+      this.#channels.delete(channel)
+      const ready = state.ready ?? Promise.resolve()
+      ready
+        .then(() => (this.#channels.has(channel) ? undefined : this.broker.unsubscribe(channel)))
+        .catch(this.#onError)
+    }
+    if (state.ns.presence) {
+      const ns = state.ns
+      const info = session.clientInfo
+      this.broker
+        .removePresence(channel, session.id)
+        .then(async () => {
+          if (ns.joinLeave && (await this.broker.presenceCount(channel)) < ns.presenceMaxMembers) {
+            await this.broker.publishLeave(channel, info)
+          }
+        })
+        .catch(this.#onError)
+    }
+    if (push && session.state !== CLOSED) {
+      session.send({
+        type: 'unsubscribe',
+        channel,
+        code: DisconnectCode.FORCE_RECONNECT,
+        reason: 'server unsubscribe',
+      })
+    }
+  }
+
+  #register(session: Session): void {
+    this.#sessions.set(session.id, session)
+    if (session.user === '') return
+    let set = this.#users.get(session.user)
+    if (set === undefined) {
+      set = new Set()
+      this.#users.set(session.user, set)
+    }
+    set.add(session)
+  }
+
+  #callerOf(session: Session): Caller {
+    return {
+      user: session.user,
+      client: session.id,
+      info: session.info,
+      session,
+      clientInfo: session.clientInfo,
+    }
+  }
+
+  #toReplyError(err: unknown): ReplyError {
+    if (err instanceof SwitchboardError) {
+      const known = (ERRORS as Record<string, { message: string }>)[err.code]
+      return { code: err.code, message: err.expose ? err.message : (known?.message ?? 'Error') }
+    }
+    if (err instanceof ProtocolDecodeError)
+      return { code: 'SWB_ERR_PROTOCOL_BAD_COMMAND', message: err.message }
+    this.#onError(err)
+    return { code: 'SWB_ERR_HUB_INTERNAL', message: ERRORS.SWB_ERR_HUB_INTERNAL.message }
+  }
+
+  #brokerHandler(): BrokerHandler {
+    const hub = this
+    return {
+      onPublication(channel: string, publication: Publication, epoch: string): void {
+        const state = hub.#channels.get(channel)
+        if (state === undefined) return
+        const prepared = new PreparedPublication(channel, publication, epoch)
+        for (const sub of state.subs) sub.deliver(prepared)
+      },
+      onJoin(channel: string, info: ClientInfo): void {
+        hub.#pushToChannel(channel, new PreparedMessage({ type: 'join', channel, info }))
+      },
+      onLeave(channel: string, info: ClientInfo): void {
+        hub.#pushToChannel(channel, new PreparedMessage({ type: 'leave', channel, info }))
+      },
+      onControl(message: ControlMessage): void {
+        hub.#control(message)
+      },
+    }
+  }
+
+  #pushToChannel(channel: string, prepared: PreparedMessage): void {
+    const state = this.#channels.get(channel)
+    if (state === undefined) return
+    for (const sub of state.subs)
+      if (sub.live) sub.session.enqueue(prepared.frame(sub.session.format))
+  }
+
+  #control(message: ControlMessage): void {
+    const sessions = message.user === undefined ? null : this.#users.get(message.user)
+    switch (message.type) {
+      case 'user-message': {
+        if (sessions === undefined || sessions === null) return
+        const prepared = new PreparedMessage({ type: 'message', data: message.data })
+        for (const s of sessions) s.enqueue(prepared.frame(s.format))
+        return
+      }
+      case 'disconnect': {
+        const targets = [...(sessions ?? [])]
+        if (message.client !== undefined) {
+          const s = this.#sessions.get(message.client)
+          if (s !== undefined) targets.push(s)
+        }
+        for (const s of targets) this.disconnectSession(s, message.code, message.reason)
+        return
+      }
+      case 'subscribe':
+        for (const s of [...(sessions ?? [])]) {
+          if (!s.subs.has(message.channel))
+            this.#serverSubscribe(s, message.channel, undefined).catch(this.#onError)
+        }
+        return
+      case 'unsubscribe':
+        for (const s of [...(sessions ?? [])]) this.#unsubscribe(s, message.channel, true)
+        return
+    }
+  }
+}

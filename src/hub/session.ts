@@ -1,0 +1,357 @@
+import {
+  type ClientCommand,
+  type ClientInfo,
+  checkCommand,
+  DisconnectCode,
+  type GapPush,
+  ProtocolDecodeError,
+  type Reply,
+  type ReplyError,
+  type ServerMessage,
+} from '../protocol/index.ts'
+import type { Namespace } from './namespace.ts'
+import { type DropPolicy, Outbox } from './outbox.ts'
+import type { PreparedPublication } from './prepared.ts'
+import type { Frame, Transport, WireFormat } from './transport.ts'
+
+/** Session states. */
+export const CONNECTING = 0
+export const CONNECTED = 1
+export const CLOSED = 2
+
+/** Limits a hub applies to every session (resolved once from the hub options). */
+export interface SessionLimits {
+  readonly maxOutboxBytes: number
+  readonly maxCommandBytes: number
+  readonly maxSubscriptions: number
+  readonly maxRecoveryBuffer: number
+}
+
+/** What a session needs from its hub (the hub implements it; tests may fake it). */
+export interface SessionOwner {
+  readonly limits: SessionLimits
+  readonly stats: { dropped: number; delivered: number }
+  scheduleFlush(session: Session): void
+  dispatch(session: Session, command: ClientCommand): void
+  disconnectSession(session: Session, code: number, reason: string): void
+  sessionClosed(session: Session): void
+}
+
+/** The runtime state of one channel on this node: its namespace and local subscriptions. */
+export class ChannelState {
+  readonly name: string
+  readonly ns: Namespace
+  readonly subs = new Set<Subscription>()
+  /** Resolves once the broker delivers this channel's live events to this node. */
+  ready: Promise<void> | null = null
+
+  constructor(name: string, ns: Namespace) {
+    this.name = name
+    this.ns = ns
+  }
+}
+
+/**
+ * One session's subscription to one channel. Until the subscribe answer is queued it buffers
+ * live publications (`live` false), so recovery and live delivery join up without loss or
+ * duplicates: anything at or below the recovered position is skipped.
+ */
+export class Subscription {
+  readonly session: Session
+  readonly channel: ChannelState
+  epoch = ''
+  /** Offset of the last publication queued for this session. */
+  offset = 0
+  live = false
+  #buffer: PreparedPublication[] | null = []
+
+  constructor(session: Session, channel: ChannelState) {
+    this.session = session
+    this.channel = channel
+  }
+
+  /** Queues a publication for the session, or buffers it while the subscription is not live. */
+  deliver(pub: PreparedPublication): void {
+    if (!this.live) {
+      const buffer = this.#buffer
+      // Past the bound the publication is left out; the offset hole becomes a gap marker.
+      if (buffer !== null && buffer.length < this.session.owner.limits.maxRecoveryBuffer) {
+        buffer.push(pub)
+      }
+      return
+    }
+    const offset = pub.offset
+    if (pub.epoch !== this.epoch) {
+      // The stream was replaced (history lost): everything before this offset is unknown.
+      this.epoch = pub.epoch
+      this.offset = 0
+    }
+    if (offset <= this.offset) return
+    if (offset > this.offset + 1) {
+      this.session.noteGap(this.channel.name, pub.epoch, this.offset + 1, offset - 1)
+    }
+    this.offset = offset
+    this.session.enqueuePublication(pub.frame(this.session.format), this)
+  }
+
+  /** Marks the subscription live at position (`offset`, `epoch`) and delivers what was buffered. */
+  goLive(offset: number, epoch: string): void {
+    this.offset = offset
+    this.epoch = epoch
+    this.live = true
+    const buffer = this.#buffer
+    this.#buffer = null
+    if (buffer !== null) for (const pub of buffer) this.deliver(pub)
+  }
+}
+
+interface GapRange {
+  epoch: string
+  from: number
+  to: number
+  count: number
+}
+
+let nextId = 0
+const idPrefix = Math.floor(Math.random() * 0xffffffff)
+  .toString(36)
+  .padStart(7, '0')
+
+/**
+ * A connection that speaks the channel protocol — over a WebSocket or an SSE stream alike.
+ * Transports call `receive` with each inbound message, `drain` when they can take writes again,
+ * and `closed` when the connection is gone.
+ *
+ * @example
+ * const session = hub.connect(transport)   // a WebSocket that negotiated switchboard.v1.json
+ * conn.on('message', (data) => session.receive(data))
+ * conn.on('drain', () => session.drain())
+ * conn.on('close', () => session.closed())
+ */
+export class Session implements DropPolicy {
+  /** Connection id, unique across nodes. */
+  readonly id: string
+  readonly owner: SessionOwner
+  readonly transport: Transport
+  readonly format: WireFormat
+  state: number = CONNECTING
+  /** Authenticated user id ('' until connected, or anonymous). */
+  user = ''
+  /** Connect-time info. */
+  info: unknown = undefined
+  /** When the credential expires (ms), 0 for never. */
+  expiresAt = 0
+  /** When an unconnected session is closed (ms). */
+  connectDeadline = 0
+  /** True while a connect command is being authenticated. */
+  connecting = false
+  /** Commands received while `connect` was in flight, run after it. */
+  pending: ClientCommand[] | null = null
+  readonly subs = new Map<string, Subscription>()
+  readonly outbox = new Outbox()
+  /** The transport said it is over its high-water mark. */
+  blocked = false
+  /** Queued for the next flush. */
+  dirty = false
+  /** Publications dropped by the slow-consumer policy. */
+  dropped = 0
+  #gaps: Map<string, GapRange> | null = null
+  #clientInfo: ClientInfo | null = null
+
+  constructor(owner: SessionOwner, transport: Transport, id?: string) {
+    this.owner = owner
+    this.transport = transport
+    this.format = transport.format
+    this.id = id ?? `${idPrefix}-${(nextId++).toString(36)}`
+  }
+
+  /** Whether the session has ended. */
+  get isClosed(): boolean {
+    return this.state === CLOSED
+  }
+
+  /** Who this session is, as shown in presence, join/leave and publications. */
+  get clientInfo(): ClientInfo {
+    this.#clientInfo ??= {
+      user: this.user,
+      client: this.id,
+      ...(this.info === undefined ? null : { info: this.info }),
+    }
+    return this.#clientInfo
+  }
+
+  /** Sets the identity once `connect` succeeded. */
+  identify(user: string, info: unknown, expiresAt: number): void {
+    this.user = user
+    this.info = info
+    this.expiresAt = expiresAt
+    this.#clientInfo = null
+    this.state = CONNECTED
+  }
+
+  /** Feeds one inbound message (a WebSocket text or binary message). */
+  receive(data: string | Uint8Array): void {
+    if (this.state === CLOSED) return
+    const size = typeof data === 'string' ? data.length : data.byteLength
+    if (size > this.owner.limits.maxCommandBytes) {
+      this.owner.disconnectSession(this, DisconnectCode.MESSAGE_TOO_LARGE, 'command too large')
+      return
+    }
+    let command: ClientCommand
+    try {
+      command = checkCommand(this.format.codec.decode(data))
+    } catch (err) {
+      const reason = err instanceof ProtocolDecodeError ? err.message : 'bad command'
+      this.owner.disconnectSession(this, DisconnectCode.BAD_REQUEST, reason)
+      return
+    }
+    this.owner.dispatch(this, command)
+  }
+
+  /** The transport can take writes again. */
+  drain(): void {
+    if (!this.blocked) return
+    this.blocked = false
+    if (this.outbox.length > 0 || this.#gaps !== null) this.owner.scheduleFlush(this)
+  }
+
+  /** The transport is gone (peer closed, network error). */
+  closed(): void {
+    if (this.state === CLOSED) return
+    this.owner.sessionClosed(this)
+  }
+
+  /** Queues a reply. */
+  reply(id: number, result: unknown): void {
+    this.send({ id, result } as Reply)
+  }
+
+  /** Queues an error reply. */
+  replyError(id: number, error: ReplyError): void {
+    this.send({ id, error })
+  }
+
+  /** Queues a message that no policy may drop (replies, pushes other than publications). */
+  send(message: ServerMessage): void {
+    this.enqueue(this.format.prepare(message))
+  }
+
+  /** Queues a prepared non-droppable frame; a session that lets them pile up past twice the
+   * outbox limit is disconnected as a slow consumer, so memory stays bounded. */
+  enqueue(frame: Frame): void {
+    if (this.state === CLOSED) return
+    if (this.outbox.bytes > this.owner.limits.maxOutboxBytes * 2) {
+      this.owner.disconnectSession(this, DisconnectCode.SLOW_CONSUMER, 'slow consumer')
+      return
+    }
+    this.outbox.push(frame)
+    this.#markDirty()
+  }
+
+  /** Queues a publication frame, applying the channel's slow-consumer policy when over limit. */
+  enqueuePublication(frame: Frame, sub: Subscription): void {
+    if (this.state === CLOSED) return
+    const limit = this.owner.limits.maxOutboxBytes
+    const policy = sub.channel.ns.slowConsumer
+    const outbox = this.outbox
+    if (policy === 'conflate' && frame.key !== undefined) {
+      if (this.blocked || outbox.bytes + frame.byteLength > limit) {
+        const old = outbox.takeConflated(sub.channel.name, frame.key)
+        if (old !== null) this.#dropped(old)
+      }
+    }
+    if (outbox.bytes + frame.byteLength > limit) {
+      if (policy === 'disconnect') {
+        this.#countDrop(1)
+        this.owner.disconnectSession(this, DisconnectCode.SLOW_CONSUMER, 'slow consumer')
+        return
+      }
+      while (outbox.bytes + frame.byteLength > limit) {
+        const old = outbox.dropOldest(this)
+        if (old === null) break
+        this.#dropped(old)
+      }
+      if (outbox.bytes + frame.byteLength > limit) {
+        this.#dropped(frame)
+        return
+      }
+    }
+    outbox.push(frame)
+    this.owner.stats.delivered++
+    this.#markDirty()
+  }
+
+  /** Part of {@link DropPolicy}: publications of channels whose policy is not `disconnect`. */
+  droppable(frame: Frame): boolean {
+    if (!frame.publication || frame.channel === undefined) return false
+    const sub = this.subs.get(frame.channel)
+    return sub === undefined || sub.channel.ns.slowConsumer !== 'disconnect'
+  }
+
+  /** Records that offsets `from..to` of `channel` will not reach this session. */
+  noteGap(channel: string, epoch: string, from: number, to: number, count = to - from + 1): void {
+    this.#gaps ??= new Map()
+    const g = this.#gaps.get(channel)
+    if (g === undefined || g.epoch !== epoch) {
+      this.#gaps.set(channel, { epoch, from, to, count })
+    } else {
+      if (from < g.from) g.from = from
+      if (to > g.to) g.to = to
+      g.count += count
+    }
+    this.#markDirty()
+  }
+
+  /** Writes everything queued in one batch: gap markers first, then the frames in order. */
+  flush(): void {
+    this.dirty = false
+    if (this.state === CLOSED || this.blocked) return
+    let frames: Frame[]
+    const gaps = this.#gaps
+    if (gaps !== null) {
+      this.#gaps = null
+      frames = []
+      for (const [channel, g] of gaps) {
+        const push: GapPush = {
+          type: 'gap',
+          channel,
+          epoch: g.epoch,
+          from: g.from,
+          to: g.to,
+          count: g.count,
+        }
+        frames.push(this.format.prepare(push))
+      }
+      for (const f of this.outbox.take()) frames.push(f)
+    } else {
+      if (this.outbox.length === 0) return
+      frames = this.outbox.take()
+    }
+    if (!this.transport.write(frames)) this.blocked = true
+  }
+
+  /** Forgets queued frames and gap markers (the session is being closed). */
+  discard(): void {
+    this.outbox.clear()
+    this.#gaps = null
+  }
+
+  #dropped(frame: Frame): void {
+    this.#countDrop(1)
+    const channel = frame.channel
+    if (channel === undefined || frame.offset === undefined || !this.subs.has(channel)) return
+    this.noteGap(channel, frame.epoch ?? '', frame.offset, frame.offset, 1)
+  }
+
+  #countDrop(n: number): void {
+    this.dropped += n
+    this.owner.stats.dropped += n
+  }
+
+  #markDirty(): void {
+    if (!this.dirty) {
+      this.dirty = true
+      this.owner.scheduleFlush(this)
+    }
+  }
+}
