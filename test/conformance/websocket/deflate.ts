@@ -138,7 +138,11 @@ export class MessageInflater {
 
   decode(payload: Buffer): Buffer {
     const framed = Buffer.concat([payload, TAIL])
+    // zlib resolves back-references inside its current output buffer without looking at the
+    // window, so a small output chunk is what makes the negotiated window actually binding
+    // (distances up to window + 64 bytes pass). At 15 bits no distance can exceed the window.
     const opts = {
+      chunkSize: this.windowBits < 15 ? 64 : 16 * 1024,
       windowBits: this.windowBits,
       finishFlush: Z_SYNC_FLUSH,
       maxOutputLength: this.maxOutput,
