@@ -253,7 +253,7 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
   const delivered = run.delivered - d0
   stopped = true
   // Drain: wait (bounded) for every publication to reach every subscriber, then count losses.
-  const drainEnd = Date.now() + 3000
+  const drainEnd = Date.now() + 8000
   while (run.delivered < published * n && Date.now() < drainEnd) await sleep(50)
   let min = Number.POSITIVE_INFINITY
   let max = 0

@@ -1,6 +1,7 @@
 // Runs one scenario: for each repetition, for each peer (order rotated per repetition so no peer
 // always goes first), start a fresh server, run the generator once, stop the server. Then take
 // the median of every metric over the successful repetitions.
+import { loadAvg1 } from './proc.ts'
 import { fdsNeeded, genConfig, type Peer, type Scenario, SUBJECT } from './scenarios.ts'
 import {
   CannotStart,
@@ -11,7 +12,7 @@ import {
   stopPeer,
 } from './spawn.ts'
 import { median } from './stats.ts'
-import type { GenResult, Metrics } from './types.ts'
+import type { GenConfig, GenResult, Metrics } from './types.ts'
 
 export interface RunOptions {
   reps: number
@@ -38,6 +39,10 @@ export interface ScenarioOutcome {
   date: string
   quick: boolean
   reps: number
+  /** The machine's 1-minute load average when the scenario started (noise indicator). */
+  loadAvg1: number
+  /** The generator settings every run of this scenario used (port and pid aside). */
+  config: Omit<GenConfig, 'port' | 'serverPid' | 'transport'>
   peers: PeerOutcome[]
   /** ratios[metric][peer] = subject's median / that peer's median. */
   ratios: Record<string, Record<string, number>>
@@ -67,16 +72,19 @@ export function preflight(connections: number): string | null {
 
 export async function runScenario(s: Scenario, opt: RunOptions): Promise<ScenarioOutcome> {
   const peers = s.peers.filter((p) => opt.peers.length === 0 || opt.peers.includes(p.name))
+  const probe = genConfig(s, peers[0] ?? s.peers[0]!, 0, 0, { quick: opt.quick })
+  const { port: _port, serverPid: _pid, transport: _t, ...config } = probe
   const outcome: ScenarioOutcome = {
     name: s.name,
     title: s.title,
     date: new Date().toISOString(),
     quick: opt.quick,
     reps: opt.reps,
+    loadAvg1: loadAvg1(),
+    config,
     peers: [],
     ratios: {},
   }
-  const probe = genConfig(s, peers[0] ?? s.peers[0]!, 0, 0, { quick: opt.quick })
   const fds = fdsNeeded(probe.connections)
   const blocked = preflight(probe.connections)
   const byPeer = new Map<Peer, { runs: GenResult[]; startErr?: string; notes: string[] }>()

@@ -27,12 +27,26 @@ const LABELS: Record<string, string> = {
 
 /** A generator at or above this share of one core was probably the limit, not the server. */
 export const GEN_BOUND_PCT = 90
+/** In a max-rate scenario, both processes below this share of a core means the load was not max. */
+export const UNSATURATED_PCT = 80
 
 function fmt(x: number | undefined): string {
   if (x === undefined || !Number.isFinite(x)) return '–'
   if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US')
   if (Math.abs(x) >= 100) return String(Math.round(x))
   return String(Math.round(x * 100) / 100)
+}
+
+function settings(o: ScenarioOutcome): string {
+  const c = o.config
+  if (!c) return 'unknown'
+  const parts = [`${c.connections.toLocaleString('en-US')} connections`]
+  if (c.kind === 'idle') parts.push(`${c.settleMs} ms settle before the second RSS reading`)
+  else parts.push(`${c.warmupMs} ms warm-up, ${c.durationMs} ms measured`)
+  if (c.kind === 'fanout-max') parts.push(`up to ${c.window} publications in flight`)
+  if (c.kind === 'fanout-rate') parts.push(`${c.rate.toLocaleString('en-US')} deliveries/s target`)
+  if (c.kind !== 'idle' && c.kind !== 'http') parts.push(`${c.payloadBytes}-byte payload`)
+  return parts.join(', ')
 }
 
 export function scenarioTable(o: ScenarioOutcome): string {
@@ -50,7 +64,8 @@ export function scenarioTable(o: ScenarioOutcome): string {
   const lines = [
     `### ${o.name}: ${o.title}`,
     '',
-    `Median of ${o.reps} repetition(s)${o.quick ? ', QUICK mode (reduced sizes and durations; not a result)' : ''}; ${o.date}.`,
+    `Median of ${o.reps} repetition(s)${o.quick ? ', QUICK mode (reduced sizes and durations; not a result)' : ''}; ${o.date}; load average at start ${o.loadAvg1}.`,
+    `Settings: ${settings(o)}.`,
     '',
     `| ${head.join(' | ')} |`,
     `| ${head.map(() => '---').join(' | ')} |`,
@@ -65,7 +80,11 @@ export function scenarioTable(o: ScenarioOutcome): string {
       continue
     }
     const notes: string[] = []
-    if ((p.median.genCpuPct ?? 0) >= GEN_BOUND_PCT) notes.push('generator-bound')
+    const gen = p.median.genCpuPct ?? 0
+    const server = p.median.serverCpuPct ?? 0
+    if (gen >= GEN_BOUND_PCT) notes.push('generator-bound')
+    else if (def?.saturates && server < UNSATURATED_PCT && gen < UNSATURATED_PCT)
+      notes.push('neither process saturated (busy machine or too few requests in flight)')
     if (p.okRuns < o.reps) notes.push(`${p.okRuns}/${o.reps} runs ok`)
     notes.push(...p.notes)
     const ratios = ratioMetrics.map((m) => {

@@ -53,6 +53,8 @@ export interface Scenario {
   ratioMetrics: Metric[]
   /** Columns shown in the table, in order. */
   columns: string[]
+  /** A max-rate scenario: one of the two processes should be near 100% CPU. */
+  saturates?: boolean
 }
 
 const WS_PEERS = [PEERS.switchboardWs, PEERS.ws, PEERS.socketio, PEERS.bun]
@@ -78,6 +80,7 @@ export const SCENARIOS: Scenario[] = [
     peers: [PEERS.switchboardHttp, PEERS.fastify, PEERS.nodeHttp],
     ratioMetrics: [m('reqPerSec', 'requests/s', true)],
     columns: ['reqPerSec', 'p50Ms', 'p99Ms', 'cpuUsPerRequest', 'serverCpuPct', 'genCpuPct'],
+    saturates: true,
   },
   {
     name: 'ws-idle',
@@ -127,6 +130,7 @@ export const SCENARIOS: Scenario[] = [
     peers: WS_PEERS,
     ratioMetrics: FANOUT_RATIOS,
     columns: FANOUT_COLUMNS,
+    saturates: true,
   },
   {
     name: 'ws-latency',
@@ -160,6 +164,7 @@ export const SCENARIOS: Scenario[] = [
     peers: SSE_PEERS,
     ratioMetrics: FANOUT_RATIOS,
     columns: FANOUT_COLUMNS,
+    saturates: true,
   },
   {
     name: 'sse-latency',
