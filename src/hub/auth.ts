@@ -79,7 +79,7 @@ function invalid(message: string): never {
  * @example
  * const hub = new Hub({ auth: jwtAuth({ secret: process.env.JWT_SECRET }) })
  */
-export function jwtAuth(options: JwtAuthOptions): ConnectHook {
+export function jwtAuth(options: JwtAuthOptions): (request: ConnectRequest) => Promise<Identity> {
   const { secret, publicKey } = options
   if ((secret === undefined) === (publicKey === undefined)) {
     invalid('give exactly one of secret and publicKey')

@@ -6,8 +6,8 @@
  * namespace = 1*64( ALPHA / DIGIT / "_" / "-" )
  * rest      = 1*( ALPHA / DIGIT / "_" / "-" / "." / ":" / "@" / "=" / "/" )
  * ```
- * The namespace is the part before the first `:`; a name without `:` belongs to the default
- * namespace `''`. Examples: `chat:room-42`, `ticker:EUR/USD`, `user:42:inbox`, `lobby`.
+ * A name neither starts nor ends with `:`. The namespace is the part before the first `:`; a
+ * name without `:` belongs to the default namespace `''`. Examples: `chat:room-42`, `ticker:EUR/USD`, `user:42:inbox`, `lobby`.
  * The set leaves out `,`, whitespace, `%`, `?`, `&`, `#` and `+`, so a name can sit unescaped in
  * a query string (`?channel=chat:room-42`), an SSE id, a Redis key or a NATS subject token
  * (where the hub maps `.`-free names).
@@ -29,6 +29,7 @@ export interface ChannelName {
 /** Parses a channel name, or returns `null` when it does not fit the grammar. */
 export function parseChannel(name: unknown): ChannelName | null {
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_CHANNEL_LENGTH) return null
+  if (name.charCodeAt(0) === 58 || name.charCodeAt(name.length - 1) === 58) return null // ':'
   const m = CHANNEL.exec(name)
   if (m === null) return null
   return { name, namespace: m[1] ?? '' }

@@ -58,7 +58,7 @@ test('live and recovered publications add up to exactly what was published, or r
   let outsideTotal = 0
   let recoveredTotal = 0
   await fc.assert(
-    fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 40 }), async (ops) => {
+    fc.asyncProperty(fc.array(op, { minLength: 20, maxLength: 60 }), async (ops) => {
       const hub = new Hub({ namespaces: { m: { historySize: WINDOW } } })
       const published: number[] = []
       const clients: ModelClient[] = [0, 1, 2].map(() => ({
