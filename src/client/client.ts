@@ -1,0 +1,903 @@
+import type { Codec } from '../protocol/codec.ts'
+import { MAX_COMMAND_ID } from '../protocol/codec.ts'
+import { isDisconnectCode } from '../protocol/codes.ts'
+import { jsonCodec } from '../protocol/json.ts'
+import type {
+  ClientCommand,
+  ConnectResult,
+  DisconnectPush,
+  HistoryResult,
+  PresenceResult,
+  PublicationPush,
+  PublishResult,
+  Reply,
+  ServerMessage,
+  ServerPush,
+  StreamPosition,
+  SubscribeResult,
+} from '../protocol/messages.ts'
+import { Backoff, shouldReconnect } from './backoff.ts'
+import { Emitter } from './emitter.ts'
+import { ClientError, ClientErrorCode } from './errors.ts'
+import { idempotencyKey, Outbox, type OutboxEntry, type QueuedCommand } from './outbox.ts'
+import { type SubscribeOptions, Subscription } from './subscription.ts'
+import type {
+  ClientTransport,
+  StreamChannel,
+  TransportHandler,
+  TransportName,
+} from './transport.ts'
+import { type EventSourceConstructor, type FetchLike, SseTransport } from './transport-sse.ts'
+import { type WebSocketConstructor, WebSocketTransport } from './transport-ws.ts'
+import type {
+  ChannelName,
+  PublicationData,
+  PublishData,
+  RpcInput,
+  RpcMethod,
+  RpcOutput,
+  ServerDefinition,
+} from './types.ts'
+import { documentVisibility, Liveness, type VisibilitySource } from './visibility.ts'
+
+/** The client's connection states. */
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected'
+
+/**
+ * Codes of state changes the client makes itself (0–99). A change caused by the server or the
+ * network carries that code instead: a WebSocket close code (1006 = network loss) or a
+ * disconnect code (3000–4999, see protocol/codes.ts).
+ */
+export const StateCode = {
+  /** The connection is established (`connected`). */
+  CONNECTED: 0,
+  /** `connect()` was called. */
+  CONNECT_CALLED: 1,
+  /** `disconnect()` was called. */
+  DISCONNECT_CALLED: 2,
+  /** A `ping` was not answered in time while the page was visible. */
+  NO_PONG: 3,
+  /** The `connect` command failed with a temporary error. */
+  CONNECT_FAILED: 4,
+  /** No transport is available (no WebSocket and no EventSource constructor). */
+  NO_TRANSPORT: 5,
+} as const
+
+/** Payload of the `state` event. */
+export interface StateEvent {
+  readonly state: ConnectionState
+  readonly previous: ConnectionState
+  readonly code: number
+  readonly reason: string
+  /** The transport in use (or being tried). */
+  readonly transport: TransportName | null
+}
+
+/** Payload of the `fallback` event: the client switched from WebSocket to SSE. */
+export interface FallbackEvent {
+  /** `'websocket-unavailable'` (no constructor), `'websocket-failed'` (never opened), or
+   * `'websocket-cut'` (opened, then closed before any message: typically a proxy). */
+  readonly reason: 'websocket-unavailable' | 'websocket-failed' | 'websocket-cut'
+  /** The WebSocket close code seen. */
+  readonly code: number
+}
+
+/** Events of a {@link SwitchboardClient}. */
+export interface ClientEvents {
+  state: [StateEvent]
+  connected: [ConnectResult | null]
+  fallback: [FallbackEvent]
+  /** A publication of a channel the application did not subscribe to (server-side). */
+  publication: [PublicationPush]
+  /** `hub.sendToUser` / `message` pushes. */
+  message: [unknown]
+  /** A server-side subscription (connect result `subs` or a `subscribe` push). */
+  subscribed: [string, SubscribeResult]
+  error: [ClientError]
+}
+
+/** Options of {@link SwitchboardClient}. Every field is optional except `url`. */
+export interface ClientOptions {
+  /** Endpoint: `ws(s)://…` or `http(s)://…`; the other scheme is derived. */
+  url: string
+  /** SSE stream URL. Default: `url` with an http(s) scheme. */
+  sseUrl?: string
+  /** URL commands are POSTed to on the SSE transport. Default: `sseUrl`. */
+  postUrl?: string
+  /** `'auto'` (WebSocket, SSE when it cannot work), `'websocket'` or `'sse'`. Default `'auto'`. */
+  transport?: 'auto' | 'websocket' | 'sse'
+  /** Credential for `connect` (WebSocket) and `Authorization: Bearer` (SSE POSTs); a function
+   * is called before every connect, so it can refresh. */
+  token?: string | (() => string | Promise<string>)
+  /** Gets a short-lived stream ticket for the SSE stream (`EventSource` sends no headers). */
+  streamTicket?: () => string | Promise<string>
+  /** `connect.data` for a custom connect hook. */
+  data?: unknown
+  /** Client name sent with `connect`. Default `'switchboard-js'`. */
+  name?: string
+  /** WebSocket constructor. Default: the global `WebSocket` (browsers, Node >= 22). */
+  WebSocket?: WebSocketConstructor
+  /** EventSource constructor. Default: the global `EventSource`. */
+  EventSource?: EventSourceConstructor
+  /** fetch. Default: the global `fetch`. */
+  fetch?: FetchLike
+  /** Wire codec on WebSocket. Default JSON (`switchboard.v1.json`). */
+  codec?: Codec
+  /** Reconnect backoff: first ceiling, largest ceiling (ms) and growth. Default 500, 20 000, 2. */
+  minReconnectDelay?: number
+  maxReconnectDelay?: number
+  reconnectFactor?: number
+  /** Randomness for the jitter, for tests. Default `Math.random`. */
+  random?: () => number
+  /** Reply timeout of every command, and the default rpc timeout (ms). Default 10 000. */
+  timeout?: number
+  /** Ping after this much silence (ms). Default 25 000. */
+  pingInterval?: number
+  /** Ping reply timeout (ms). Default 10 000. */
+  pongTimeout?: number
+  /** Most commands waiting for a connection. Default 1000. */
+  outboxSize?: number
+  /** Page visibility. Default: `document`'s in a browser, none in Node. */
+  visibility?: VisibilitySource | null
+  /** SSE: send cookies cross-origin. Default false. */
+  withCredentials?: boolean
+}
+
+interface Pending {
+  readonly command: ClientCommand
+  readonly entry: OutboxEntry | null
+  resolve(result: unknown): void
+  reject(error: Error): void
+  timer: ReturnType<typeof setTimeout> | undefined
+}
+
+interface Resolved {
+  readonly wsUrl: string
+  readonly sseUrl: string
+  readonly postUrl: string
+  readonly transport: 'auto' | 'websocket' | 'sse'
+  readonly timeout: number
+  readonly pingInterval: number
+  readonly pongTimeout: number
+}
+
+function invalid(option: string, detail: string): never {
+  throw new ClientError(ClientErrorCode.INVALID_OPTION, `SwitchboardClient: ${option} ${detail}`)
+}
+
+function positiveOption(
+  options: ClientOptions,
+  name: keyof ClientOptions,
+  fallback: number,
+): number {
+  const v = options[name]
+  if (v === undefined) return fallback
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    invalid(name, 'must be a positive number')
+  return v
+}
+
+function resolveOptions(options: ClientOptions): Resolved {
+  if (typeof options?.url !== 'string' || !/^(wss?|https?):\/\//i.test(options.url)) {
+    invalid('url', 'must be a ws://, wss://, http:// or https:// URL')
+  }
+  const transport = options.transport ?? 'auto'
+  if (transport !== 'auto' && transport !== 'websocket' && transport !== 'sse') {
+    invalid('transport', "must be 'auto', 'websocket' or 'sse'")
+  }
+  const wsUrl = options.url.replace(/^http/i, 'ws')
+  const sseUrl = options.sseUrl ?? options.url.replace(/^ws/i, 'http')
+  return Object.freeze({
+    wsUrl,
+    sseUrl,
+    postUrl: options.postUrl ?? sseUrl.split('?')[0]!,
+    transport,
+    timeout: positiveOption(options, 'timeout', 10_000),
+    pingInterval: positiveOption(options, 'pingInterval', 25_000),
+    pongTimeout: positiveOption(options, 'pongTimeout', 10_000),
+  })
+}
+
+/**
+ * The Switchboard client: one connection (WebSocket, or SSE + HTTP POST as the fallback) that
+ * reconnects with backoff, resubscribes with recovery, replays commands queued while it was
+ * offline, and tells the application the truth about gaps. Runs in browsers and in Node.
+ *
+ * `D` is the server's definition type (see `types.ts`) for typed channels and rpc.
+ *
+ * @example
+ * const client = new SwitchboardClient<App>({ url: 'wss://example.com/switchboard', token })
+ * client.on('state', (e) => console.log(e.state, e.code, e.reason))
+ * const room = client.subscribe('chat:room-1', {
+ *   onPublication: (p) => show(p.data.text),
+ *   onGap: (g) => reloadRoom(),
+ * })
+ * client.connect()
+ * await client.publish('chat:room-1', { text: 'hi' })
+ * const sum = await client.rpc('add', { a: 1, b: 2 }, { timeout: 2000 })
+ */
+export class SwitchboardClient<
+  D extends ServerDefinition = ServerDefinition,
+> extends Emitter<ClientEvents> {
+  readonly #options: ClientOptions
+  readonly #o: Resolved
+  readonly #backoff: Backoff
+  readonly #outbox: Outbox
+  readonly #liveness: Liveness
+  readonly #visibility: VisibilitySource | null
+  readonly #subs = new Map<string, Subscription<unknown, unknown>>()
+  readonly #pending = new Map<number, Pending>()
+  #state: ConnectionState = 'disconnected'
+  #transport: ClientTransport | null = null
+  #generation = 0
+  #nextId = 0
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined
+  #serverDisconnect: DisconnectPush | null = null
+  /** WebSocket failed while SSE worked: stay on SSE. */
+  #sseSticky = false
+  /** The current attempt is an SSE fallback right after a WebSocket failure. */
+  #fallingBack = false
+  #sseReopenQueued = false
+  #unwatchVisibility: (() => void) | null = null
+
+  constructor(options: ClientOptions) {
+    super()
+    this.#o = resolveOptions(options)
+    this.#options = options
+    this.#backoff = new Backoff({
+      minDelay: options.minReconnectDelay,
+      maxDelay: options.maxReconnectDelay,
+      factor: options.reconnectFactor,
+      random: options.random,
+    })
+    const outboxSize = positiveOption(options, 'outboxSize', 1000)
+    this.#outbox = new Outbox(Math.floor(outboxSize))
+    this.#visibility = options.visibility === undefined ? documentVisibility() : options.visibility
+    this.#liveness = new Liveness(
+      { ping: (timeout) => this.#request({ type: 'ping' }, timeout), dead: this.#onDead },
+      {
+        interval: this.#o.pingInterval,
+        timeout: this.#o.pongTimeout,
+        visibility: this.#visibility,
+      },
+    )
+  }
+
+  /** Current connection state. */
+  get state(): ConnectionState {
+    return this.#state
+  }
+
+  /** The transport in use, or `null` when disconnected. */
+  get transport(): TransportName | null {
+    return this.#transport?.name ?? null
+  }
+
+  /** Commands waiting for a connection. */
+  get outboxSize(): number {
+    return this.#outbox.size
+  }
+
+  /** Starts connecting (no-op unless `disconnected`). */
+  connect(): void {
+    if (this.#state !== 'disconnected') return
+    this.#setState('connecting', StateCode.CONNECT_CALLED, 'connect called')
+    this.#unwatchVisibility ??= this.#visibility?.subscribe(this.#onVisibility) ?? null
+    this.#open()
+  }
+
+  /** Closes the connection and stops reconnecting. Subscriptions and queued commands are kept
+   * and resume on the next `connect()`. */
+  disconnect(): void {
+    if (this.#state === 'disconnected') return
+    this.#closeTransport(1000, 'disconnect called')
+    this.#afterClose(StateCode.DISCONNECT_CALLED, 'disconnect called')
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer)
+    this.#reconnectTimer = undefined
+    this.#unwatchVisibility?.()
+    this.#unwatchVisibility = null
+    this.#setState('disconnected', StateCode.DISCONNECT_CALLED, 'disconnect called')
+  }
+
+  /**
+   * Subscribes to a channel (or returns the existing subscription). It becomes active when the
+   * client is connected and is restored with recovery after every reconnect.
+   */
+  subscribe<C extends ChannelName<D>>(
+    channel: C,
+    options?: SubscribeOptions<PublicationData<D, C>>,
+  ): Subscription<PublicationData<D, C>, PublishData<D, C>> {
+    let sub = this.#subs.get(channel) as
+      | Subscription<PublicationData<D, C>, PublishData<D, C>>
+      | undefined
+    if (sub === undefined) {
+      sub = new Subscription(this, channel, options)
+      this.#subs.set(channel, sub as Subscription<unknown, unknown>)
+    }
+    sub.subscribe()
+    return sub
+  }
+
+  /** The subscription of `channel`, if any. */
+  getSubscription<C extends ChannelName<D>>(
+    channel: C,
+  ): Subscription<PublicationData<D, C>, PublishData<D, C>> | undefined {
+    return this.#subs.get(channel) as
+      | Subscription<PublicationData<D, C>, PublishData<D, C>>
+      | undefined
+  }
+
+  /** Unsubscribes and forgets a subscription. */
+  removeSubscription(channel: string): void {
+    const sub = this.#subs.get(channel)
+    if (sub === undefined) return
+    sub.unsubscribe()
+    this.#subs.delete(channel)
+  }
+
+  /**
+   * Publishes `data` to a channel. The publish carries an idempotency key (made here, or given),
+   * so if it is queued while offline, or sent and then lost with its connection, it is sent again
+   * after the reconnect and the server applies it once (`duplicate: true` on the second answer).
+   */
+  publish<C extends ChannelName<D>>(
+    channel: C,
+    data: PublishData<D, C>,
+    options: { key?: string; idempotencyKey?: string } = {},
+  ): Promise<PublishResult> {
+    const command: QueuedCommand = {
+      type: 'publish',
+      channel,
+      data,
+      idempotencyKey: options.idempotencyKey ?? idempotencyKey(),
+      ...(options.key === undefined ? null : { key: options.key }),
+    }
+    return this.#enqueue(command, this.#o.timeout, false) as Promise<PublishResult>
+  }
+
+  /**
+   * Calls a server method. The promise rejects with `SWB_ERR_CLIENT_TIMEOUT` when no answer
+   * arrives within `timeout` ms of the call (time spent queued while offline included), and with
+   * `SWB_ERR_CLIENT_DISCONNECTED` when the connection drops after the call was sent (the client
+   * cannot know whether it ran, so it does not resend it).
+   */
+  rpc<M extends RpcMethod<D>>(
+    method: M,
+    data?: RpcInput<D, M>,
+    options: { timeout?: number } = {},
+  ): Promise<RpcOutput<D, M>> {
+    const command: QueuedCommand = { type: 'rpc', method, data }
+    const timeout = options.timeout ?? this.#o.timeout
+    return this.#enqueue(command, timeout, true).then((r) => (r as { data: RpcOutput<D, M> }).data)
+  }
+
+  /** Who is in a channel (members, or only a count above the server's threshold). */
+  presence(channel: string): Promise<PresenceResult> {
+    return this.#enqueue(
+      { type: 'presence', channel },
+      this.#o.timeout,
+      false,
+    ) as Promise<PresenceResult>
+  }
+
+  /** Publications the server keeps for a channel, after `since` (default: the oldest kept). */
+  history(
+    channel: string,
+    options: { since?: StreamPosition; limit?: number } = {},
+  ): Promise<HistoryResult> {
+    const command: QueuedCommand = { type: 'history', channel, ...options }
+    return this.#enqueue(command, this.#o.timeout, false) as Promise<HistoryResult>
+  }
+
+  /** Sends a `ping` now and resolves on the reply (rejects on timeout or when not connected). */
+  ping(timeout = this.#o.pongTimeout): Promise<void> {
+    return this.#request({ type: 'ping' }, timeout).then(() => undefined)
+  }
+
+  // --- subscriptions (called by Subscription) ---------------------------------------------
+
+  /** @internal */
+  _activate(sub: Subscription<unknown, unknown>): void {
+    if (this.#state !== 'connected' || this.#transport === null) return
+    if (this.#transport.name === 'sse') this.#queueSseReopen()
+    else this.#sendSubscribe(sub)
+  }
+
+  /** @internal */
+  _deactivate(sub: Subscription<unknown, unknown>): void {
+    if (this.#state !== 'connected' || this.#transport === null) return
+    if (this.#transport.name === 'sse') this.#queueSseReopen()
+    else this.#request({ type: 'unsubscribe', channel: sub.channel }, this.#o.timeout).catch(ignore)
+  }
+
+  #sendSubscribe(sub: Subscription<unknown, unknown>): void {
+    const since = sub._since()
+    sub._sentSince = since
+    const command: QueuedCommand =
+      since === undefined
+        ? { type: 'subscribe', channel: sub.channel }
+        : { type: 'subscribe', channel: sub.channel, since }
+    const generation = this.#generation
+    this.#request(command, this.#o.timeout).then(
+      (result) => sub._onSubscribed(result as SubscribeResult),
+      (error: ClientError) => {
+        if (generation !== this.#generation || sub.state !== 'subscribing') return
+        if (error.code === ClientErrorCode.DISCONNECTED) return // resubscribed on reconnect
+        sub._onError(error)
+      },
+    )
+  }
+
+  // --- commands ---------------------------------------------------------------------------
+
+  #id(): number {
+    this.#nextId = this.#nextId >= MAX_COMMAND_ID ? 1 : this.#nextId + 1
+    return this.#nextId
+  }
+
+  /** Sends a command on the live transport now (no outbox); rejects when not connected. */
+  #request(command: QueuedCommand, timeout: number, force = false): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const transport = this.#transport
+      if (transport === null || (!force && this.#state !== 'connected')) {
+        reject(new ClientError(ClientErrorCode.DISCONNECTED, 'not connected', true))
+        return
+      }
+      this.#send(transport, command, null, resolve, reject, timeout)
+    })
+  }
+
+  #send(
+    transport: ClientTransport,
+    command: QueuedCommand,
+    entry: OutboxEntry | null,
+    resolve: (r: unknown) => void,
+    reject: (e: Error) => void,
+    timeout: number,
+  ): void {
+    const id = this.#id()
+    const full = { ...command, id } as ClientCommand
+    const pending: Pending = { command: full, entry, resolve, reject, timer: undefined }
+    if (timeout > 0) {
+      pending.timer = setTimeout(() => {
+        if (this.#pending.get(id) !== pending) return
+        this.#pending.delete(id)
+        reject(
+          new ClientError(
+            ClientErrorCode.TIMEOUT,
+            `${command.type} timed out after ${timeout} ms`,
+            true,
+          ),
+        )
+      }, timeout)
+    }
+    this.#pending.set(id, pending)
+    transport.send(full)
+  }
+
+  /** Sends now when connected, else queues in the outbox. `deadline`: the timeout runs from now
+   * (rpc) rather than from the moment the command is sent. */
+  #enqueue(command: QueuedCommand, timeout: number, deadline: boolean): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const entry: OutboxEntry = { command, resolve, reject, timeout }
+      if (deadline) {
+        entry.timer = setTimeout(() => {
+          entry.timer = undefined
+          this.#outbox.remove(entry)
+          for (const [id, p] of this.#pending) {
+            if (p.entry === entry) {
+              this.#pending.delete(id)
+              break
+            }
+          }
+          reject(
+            new ClientError(
+              ClientErrorCode.TIMEOUT,
+              `${command.type} timed out after ${timeout} ms`,
+              true,
+            ),
+          )
+        }, timeout)
+        const settle = (): void => {
+          if (entry.timer !== undefined) clearTimeout(entry.timer)
+          entry.timer = undefined
+        }
+        entry.resolve = (r) => {
+          settle()
+          resolve(r)
+        }
+        entry.reject = (e) => {
+          settle()
+          reject(e)
+        }
+      }
+      if (this.#state === 'connected' && this.#transport !== null)
+        this.#sendEntry(this.#transport, entry)
+      else if (!this.#outbox.push(entry)) {
+        entry.reject(
+          new ClientError(
+            ClientErrorCode.OUTBOX_FULL,
+            `outbox is full (${this.#outbox.limit} commands)`,
+            true,
+          ),
+        )
+      }
+    })
+  }
+
+  #sendEntry(transport: ClientTransport, entry: OutboxEntry): void {
+    const deadline = entry.timer !== undefined
+    this.#send(
+      transport,
+      entry.command,
+      entry,
+      entry.resolve,
+      entry.reject,
+      deadline ? 0 : entry.timeout,
+    )
+  }
+
+  #flushOutbox(): void {
+    const transport = this.#transport
+    if (transport === null) return
+    for (const entry of this.#outbox.drain()) this.#sendEntry(transport, entry)
+  }
+
+  // --- connection ---------------------------------------------------------------------------
+
+  #setState(state: ConnectionState, code: number, reason: string): void {
+    const previous = this.#state
+    if (previous === state) return
+    this.#state = state
+    this.emit('state', { state, previous, code, reason, transport: this.#transport?.name ?? null })
+  }
+
+  #open(): void {
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer)
+    this.#reconnectTimer = undefined
+    this.#serverDisconnect = null
+    const mode = this.#o.transport
+    const WS =
+      this.#options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+    if (mode === 'sse' || (mode === 'auto' && this.#sseSticky)) {
+      this.#openSse()
+    } else if (WS === undefined) {
+      if (mode === 'auto') {
+        this.#fallingBack = true
+        this.emit('fallback', { reason: 'websocket-unavailable', code: 0 })
+        this.#openSse()
+      } else this.#fail(StateCode.NO_TRANSPORT, 'no WebSocket constructor')
+    } else {
+      const codec = this.#options.codec ?? jsonCodec
+      try {
+        this.#transport = new WebSocketTransport(
+          WS,
+          this.#o.wsUrl,
+          codec,
+          this.#handler('websocket'),
+        )
+      } catch (error) {
+        // e.g. a URL the constructor refuses: report it like a connection that never opened
+        const generation = this.#generation
+        queueMicrotask(() => {
+          if (generation === this.#generation)
+            this.#onClosed('websocket', 1006, String(error), false, false)
+        })
+      }
+    }
+  }
+
+  #openSse(): void {
+    const ES =
+      this.#options.EventSource ??
+      (globalThis as { EventSource?: EventSourceConstructor }).EventSource
+    const fetchFn =
+      this.#options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch?.bind(globalThis)
+    if (ES === undefined || fetchFn === undefined) {
+      this.#fail(StateCode.NO_TRANSPORT, 'no EventSource or fetch')
+      return
+    }
+    const generation = ++this.#generation
+    const channels: StreamChannel[] = []
+    for (const sub of this.#subs.values()) {
+      if (sub.state === 'unsubscribed') continue
+      const since = sub._since()
+      sub._sentSince = since
+      channels.push({ channel: sub.channel, since })
+    }
+    Promise.all([resolveToken(this.#options.token), this.#options.streamTicket?.()]).then(
+      ([token, ticket]) => {
+        if (generation !== this.#generation || this.#state === 'disconnected') return
+        this.#transport = new SseTransport(
+          {
+            EventSource: ES,
+            fetch: fetchFn as FetchLike,
+            streamUrl: this.#o.sseUrl,
+            postUrl: this.#o.postUrl,
+            channels,
+            ticket,
+            token,
+            withCredentials: this.#options.withCredentials === true,
+          },
+          this.#handler('sse'),
+        )
+      },
+      (error: unknown) => {
+        if (generation !== this.#generation) return
+        this.#transport = null
+        this.#onClosed('sse', 1006, `stream ticket failed: ${String(error)}`, false, false)
+      },
+    )
+  }
+
+  /** A handler bound to the transport being created; events of older transports are ignored. */
+  #handler(name: TransportName): TransportHandler {
+    const generation = ++this.#generation
+    const current = (): boolean => generation === this.#generation
+    return {
+      onOpen: () => {
+        if (current()) this.#onOpen()
+      },
+      // Replies are matched by id whatever transport carried them (an SSE POST may answer after
+      // its stream was reopened); pushes of a replaced transport are dropped.
+      onMessage: (message) => this.#onMessage(message, current()),
+      onClose: (code, reason, opened, received) => {
+        if (!current()) return
+        this.#transport = null
+        this.#onClosed(name, code, reason, opened, received)
+      },
+    }
+  }
+
+  #onOpen(): void {
+    const transport = this.#transport
+    if (transport === null) return
+    if (transport.name === 'sse') {
+      if (this.#fallingBack) this.#sseSticky = true
+      this.#fallingBack = false
+      if (this.#state !== 'connected') this.#onConnected(null)
+      else this.#flushOutbox() // a reopened stream (channel list changed)
+      return
+    }
+    const generation = this.#generation
+    resolveToken(this.#options.token).then((token) => {
+      if (generation !== this.#generation || this.#transport !== transport) return
+      const command: QueuedCommand = {
+        type: 'connect',
+        name: this.#options.name ?? 'switchboard-js',
+        ...(token === undefined ? null : { token }),
+        ...(this.#options.data === undefined ? null : { data: this.#options.data }),
+      }
+      this.#request(command, this.#o.timeout, true).then(
+        (result) => {
+          if (generation === this.#generation) this.#onConnected(result as ConnectResult)
+        },
+        (error: ClientError) => {
+          if (generation !== this.#generation || this.#transport !== transport) return
+          if (error.code === ClientErrorCode.DISCONNECTED) return
+          const permanent = !error.temporary && error.code !== ClientErrorCode.TIMEOUT
+          this.#closeTransport(permanent ? 3500 : 1000, error.message)
+          if (permanent) this.#fail(3500, `${error.code}: ${error.message}`)
+          else this.#onClosed('websocket', StateCode.CONNECT_FAILED, error.message, true, true)
+        },
+      )
+    }, ignore)
+  }
+
+  #onConnected(result: ConnectResult | null): void {
+    this.#backoff.reset()
+    this.#setState('connected', StateCode.CONNECTED, 'connected')
+    this.emit('connected', result)
+    const transport = this.#transport
+    if (transport?.name === 'websocket') this.#liveness.start()
+    if (result?.subs !== undefined) {
+      for (const [channel, r] of Object.entries(result.subs)) this.#onServerSubscribe(channel, r)
+    }
+    if (transport?.name === 'websocket') {
+      for (const sub of this.#subs.values())
+        if (sub.state === 'subscribing') this.#sendSubscribe(sub)
+    }
+    this.#flushOutbox()
+  }
+
+  #onServerSubscribe(channel: string, result: SubscribeResult): void {
+    const sub = this.#subs.get(channel)
+    if (sub !== undefined) sub._onSubscribed(result)
+    else this.emit('subscribed', channel, result)
+  }
+
+  #onMessage(message: ServerMessage, current: boolean): void {
+    if ('id' in message && typeof message.id === 'number' && !('type' in message)) {
+      this.#onReply(message as Reply)
+      return
+    }
+    if (!current) return
+    this.#liveness.seen()
+    const push = message as ServerPush
+    switch (push.type) {
+      case 'publication': {
+        const sub = this.#subs.get(push.channel)
+        if (sub !== undefined) sub._onPublication(push)
+        else this.emit('publication', push)
+        break
+      }
+      case 'join':
+        this.#subs.get(push.channel)?._onJoin(push.info)
+        break
+      case 'leave':
+        this.#subs.get(push.channel)?._onLeave(push.info)
+        break
+      case 'gap':
+        this.#subs.get(push.channel)?._onGap(push)
+        break
+      case 'subscribe':
+        this.#onServerSubscribe(push.channel, push)
+        break
+      case 'unsubscribe': {
+        const sub = this.#subs.get(push.channel)
+        if (sub === undefined) break
+        const again = shouldReconnect(push.code)
+        sub._onServerUnsubscribe(push, again)
+        if (again)
+          setTimeout(
+            () => sub.state === 'subscribing' && this._activate(sub),
+            this.#backoff.ceiling(0),
+          )
+        break
+      }
+      case 'message':
+        this.emit('message', push.data)
+        break
+      case 'disconnect': {
+        this.#serverDisconnect = push
+        const name = this.#transport?.name ?? 'websocket'
+        this.#closeTransport(1000, 'disconnect received')
+        this.#onClosed(name, push.code, push.reason, true, true)
+        break
+      }
+    }
+  }
+
+  #onReply(reply: Reply): void {
+    const pending = this.#pending.get(reply.id)
+    if (pending === undefined) return
+    this.#pending.delete(reply.id)
+    if (pending.timer !== undefined) clearTimeout(pending.timer)
+    this.#liveness.seen()
+    if (reply.error !== undefined) {
+      const e = reply.error
+      pending.reject(new ClientError(e.code, e.message, e.temporary === true))
+    } else pending.resolve(reply.result)
+  }
+
+  /** Drops the current transport without reporting (the client decided). */
+  #closeTransport(code: number, reason: string): void {
+    const t = this.#transport
+    this.#transport = null
+    this.#generation++
+    t?.close(code, reason)
+  }
+
+  /** Settles what depended on the lost connection: in-flight publish/presence/history go back to
+   * the outbox (publish keeps its idempotency key), in-flight rpc and internal commands fail. */
+  #afterClose(code: number, reason: string): void {
+    this.#liveness.stop()
+    const requeue: OutboxEntry[] = []
+    const lost = new ClientError(
+      ClientErrorCode.DISCONNECTED,
+      `connection lost (${code}: ${reason})`,
+      true,
+    )
+    for (const p of this.#pending.values()) {
+      if (p.timer !== undefined) clearTimeout(p.timer)
+      if (p.entry !== null && p.command.type !== 'rpc') requeue.push(p.entry)
+      else if (p.entry !== null) p.entry.reject(lost)
+      else p.reject(lost)
+    }
+    this.#pending.clear()
+    this.#outbox.requeue(requeue)
+    for (const sub of this.#subs.values()) sub._onTransportLost(code, reason)
+  }
+
+  #onClosed(
+    name: TransportName,
+    code: number,
+    reason: string,
+    opened: boolean,
+    received: boolean,
+  ): void {
+    if (this.#state === 'disconnected') return
+    const server = this.#serverDisconnect
+    this.#serverDisconnect = null
+    this.#afterClose(code, reason)
+    // A WebSocket that never opened, or that a proxy cut before the first message, is the
+    // symptom SSE exists for; try it at once (same attempt, no backoff).
+    if (
+      name === 'websocket' &&
+      this.#o.transport === 'auto' &&
+      server === null &&
+      !isDisconnectCode(code) &&
+      code !== StateCode.CONNECT_FAILED &&
+      !received
+    ) {
+      this.#fallingBack = true
+      this.emit('fallback', { reason: opened ? 'websocket-cut' : 'websocket-failed', code })
+      this.#setState('connecting', code, reason)
+      this.#openSse()
+      return
+    }
+    if (name === 'sse' && this.#fallingBack) {
+      // SSE failed too: the server is probably down, not the WebSocket path; next time, WebSocket.
+      this.#fallingBack = false
+    }
+    if (!shouldReconnect(code, server?.reconnect)) {
+      this.#stop(code, reason)
+      return
+    }
+    this.#setState('connecting', code, reason)
+    const advertised = (server as { delay?: unknown } | null)?.delay
+    const delay = this.#backoff.next(typeof advertised === 'number' ? advertised : 0)
+    this.#reconnectTimer = setTimeout(this.#reconnect, delay)
+  }
+
+  #reconnect = (): void => {
+    this.#reconnectTimer = undefined
+    if (this.#state === 'connecting') this.#open()
+  }
+
+  /** Stops for good (a do-not-reconnect code, or nothing to connect with). */
+  #fail(code: number, reason: string): void {
+    this.#closeTransport(1000, reason)
+    this.#afterClose(code, reason)
+    this.#stop(code, reason)
+  }
+
+  #stop(code: number, reason: string): void {
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer)
+    this.#reconnectTimer = undefined
+    const closed = new ClientError(ClientErrorCode.CLOSED, `client stopped (${code}: ${reason})`)
+    for (const entry of this.#outbox.drain()) entry.reject(closed)
+    this.#setState('disconnected', code, reason)
+    this.emit(
+      'error',
+      new ClientError(ClientErrorCode.CLOSED, `disconnected by the server (${code}: ${reason})`),
+    )
+  }
+
+  #onDead = (): void => {
+    if (this.#state !== 'connected' || this.#transport === null) return
+    const name = this.#transport.name
+    this.#closeTransport(3004, 'no pong')
+    this.#onClosed(name, StateCode.NO_PONG, 'ping not answered', true, true)
+  }
+
+  #onVisibility = (hidden: boolean): void => {
+    if (hidden) return
+    if (this.#state === 'connecting' && this.#reconnectTimer !== undefined) {
+      // The reconnect timer may have been throttled while hidden: try now.
+      this.#reconnect()
+    }
+  }
+
+  #queueSseReopen(): void {
+    if (this.#sseReopenQueued) return
+    this.#sseReopenQueued = true
+    queueMicrotask(() => {
+      this.#sseReopenQueued = false
+      if (this.#state !== 'connected' || this.#transport?.name !== 'sse') return
+      // Reopen the stream with the new channel list; pending POSTs still get their replies.
+      const old = this.#transport
+      this.#transport = null
+      old.close(1000, 'channels changed')
+      this.#openSse()
+    })
+  }
+}
+
+function resolveToken(token: ClientOptions['token']): Promise<string | undefined> {
+  if (token === undefined) return Promise.resolve(undefined)
+  if (typeof token === 'string') return Promise.resolve(token)
+  return Promise.resolve().then(token)
+}
+
+function ignore(): void {}

@@ -1,0 +1,53 @@
+export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, shouldReconnect } from './backoff.ts'
+export {
+  type ClientEvents,
+  type ClientOptions,
+  type ConnectionState,
+  type FallbackEvent,
+  StateCode,
+  type StateEvent,
+  SwitchboardClient,
+} from './client.ts'
+export { Emitter } from './emitter.ts'
+export { ClientError, ClientErrorCode, type ClientErrorCodeValue } from './errors.ts'
+export { idempotencyKey, Outbox, type OutboxEntry } from './outbox.ts'
+export {
+  type GapContext,
+  type PublicationContext,
+  type SubscribedContext,
+  type SubscribeOptions,
+  Subscription,
+  SubscriptionCode,
+  type SubscriptionEvents,
+  type SubscriptionState,
+  type SubscriptionStateEvent,
+} from './subscription.ts'
+export type {
+  ClientTransport,
+  StreamChannel,
+  TransportHandler,
+  TransportName,
+} from './transport.ts'
+export {
+  type EventSourceConstructor,
+  type EventSourceLike,
+  type FetchLike,
+  SseTransport,
+  streamUrl,
+} from './transport-sse.ts'
+export {
+  type WebSocketConstructor,
+  type WebSocketLike,
+  WebSocketTransport,
+} from './transport-ws.ts'
+export type {
+  ChannelName,
+  NamespaceOf,
+  PublicationData,
+  PublishData,
+  RpcInput,
+  RpcMethod,
+  RpcOutput,
+  ServerDefinition,
+} from './types.ts'
+export { documentVisibility, Liveness, type VisibilitySource } from './visibility.ts'

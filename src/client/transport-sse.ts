@@ -1,0 +1,212 @@
+import type { ClientCommand, Reply } from '../protocol/messages.ts'
+import { encodeSseId } from '../protocol/sse-id.ts'
+import { ClientErrorCode } from './errors.ts'
+import {
+  ABNORMAL_CLOSURE,
+  type ClientTransport,
+  type StreamChannel,
+  type TransportHandler,
+} from './transport.ts'
+import { isServerMessage } from './transport-ws.ts'
+
+/** The part of the WHATWG `EventSource` the client uses (browsers, the `eventsource` package). */
+export interface EventSourceLike {
+  readonly readyState: number
+  onopen: ((event: unknown) => void) | null
+  onerror: ((event: unknown) => void) | null
+  addEventListener(type: string, listener: (event: { data: string }) => void): void
+  close(): void
+}
+
+/** An `EventSource` constructor. */
+export type EventSourceConstructor = new (
+  url: string,
+  init?: { withCredentials?: boolean },
+) => EventSourceLike
+
+/** The part of `fetch` the client uses. */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; credentials?: 'include' },
+) => Promise<{ readonly ok: boolean; readonly status: number; text(): Promise<string> }>
+
+/** Where and how the SSE transport connects. */
+export interface SseTransportOptions {
+  readonly EventSource: EventSourceConstructor
+  readonly fetch: FetchLike
+  /** The stream endpoint (`GET`, `?channel=…`). */
+  readonly streamUrl: string
+  /** The command endpoint (`POST`, one JSON command per request, the JSON reply as the body). */
+  readonly postUrl: string
+  /** Channels to stream, each with its resume position. */
+  readonly channels: readonly StreamChannel[]
+  /** A short-lived stream ticket (`EventSource` cannot send an `Authorization` header). */
+  readonly ticket?: string | undefined
+  /** The connect token, sent as `Authorization: Bearer …` on every POST. */
+  readonly token?: string | undefined
+  /** Send cookies cross-origin. Default false. */
+  readonly withCredentials?: boolean
+}
+
+// Every SSE event name a v1 server uses; the JSON in `data` carries the type again, so any name
+// maps to the same handler.
+const EVENT_NAMES = [
+  'message',
+  'publication',
+  'join',
+  'leave',
+  'gap',
+  'subscribe',
+  'unsubscribe',
+  'disconnect',
+  'connect',
+  'reply',
+]
+
+/**
+ * Builds the stream URL: `?channel=a&channel=b`, plus `lastEventId` holding the same cursor an
+ * SSE id carries (protocol/sse-id.ts) when any channel has a position, plus `ticket`. A native
+ * `EventSource` can only send `Last-Event-ID` on its own reconnects, so the client reopening a
+ * stream passes it in the query instead.
+ *
+ * @example
+ * streamUrl('https://x/sb', [{ channel: 'chat:a', since: { offset: 3, epoch: 'e1' } }])
+ * // 'https://x/sb?channel=chat%3Aa&lastEventId=1%2C0.3.e1'
+ */
+export function streamUrl(
+  base: string,
+  channels: readonly StreamChannel[],
+  ticket?: string,
+): string {
+  const params = new URLSearchParams()
+  const names: string[] = []
+  const cursors: { channel: string; offset: number; epoch: string }[] = []
+  for (const c of channels) {
+    params.append('channel', c.channel)
+    names.push(c.channel)
+    if (c.since !== undefined) cursors.push({ channel: c.channel, ...c.since })
+  }
+  if (cursors.length > 0) {
+    try {
+      params.set('lastEventId', encodeSseId(cursors, names))
+    } catch {
+      // a position outside the grammar cannot be resumed; the server answers recovered: false
+    }
+  }
+  if (ticket !== undefined) params.set('ticket', ticket)
+  const query = params.toString()
+  if (query === '') return base
+  return base + (base.includes('?') ? '&' : '?') + query
+}
+
+/**
+ * The SSE transport: publications and other pushes arrive on an `EventSource`; commands go out as
+ * HTTP POSTs whose bodies are the replies, so no POST needs to reach the process holding the
+ * stream. The client, not the `EventSource`, handles reconnects: on an error the stream is closed
+ * and reported, and the client reopens it after its backoff with every channel's position.
+ *
+ * @example
+ * const t = new SseTransport({ EventSource, fetch, streamUrl: u, postUrl: u, channels }, handler)
+ */
+export class SseTransport implements ClientTransport {
+  readonly name = 'sse'
+  readonly #options: SseTransportOptions
+  readonly #handler: TransportHandler
+  readonly #source: EventSourceLike
+  #opened = false
+  #received = false
+  #closed = false
+
+  constructor(options: SseTransportOptions, handler: TransportHandler) {
+    this.#options = options
+    this.#handler = handler
+    const url = streamUrl(options.streamUrl, options.channels, options.ticket)
+    const source = new options.EventSource(url, {
+      withCredentials: options.withCredentials === true,
+    })
+    source.onopen = this.#onOpen
+    source.onerror = this.#onError
+    for (const name of EVENT_NAMES) source.addEventListener(name, this.#onEvent)
+    this.#source = source
+  }
+
+  send(command: ClientCommand): void {
+    if (this.#closed) return
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`
+    const init = { method: 'POST', headers, body: JSON.stringify(command) }
+    if (this.#options.withCredentials === true) Object.assign(init, { credentials: 'include' })
+    this.#options.fetch(this.#options.postUrl, init).then(
+      (response) =>
+        response.text().then((text) => this.#onReply(command.id, response.status, text)),
+      (error: unknown) => this.#onReply(command.id, 0, '', error),
+    )
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#source.onopen = null
+    this.#source.onerror = null
+    this.#source.close()
+  }
+
+  #onReply(id: number, status: number, text: string, error?: unknown): void {
+    if (this.#closed) return
+    let body: unknown
+    try {
+      body = text === '' ? undefined : JSON.parse(text)
+    } catch {
+      body = undefined
+    }
+    const b = body as Partial<Reply> | undefined
+    if (b !== undefined && (b.result !== undefined || b.error !== undefined) && status !== 0) {
+      // A reply, or an HTTP error body `{ error: { code, message } }`: either way it answers `id`.
+      const reply: Reply = b.error !== undefined ? { id, error: b.error } : { id, result: b.result }
+      this.#handler.onMessage(reply)
+      return
+    }
+    const message =
+      status === 0
+        ? `POST failed: ${String((error as Error)?.message ?? error)}`
+        : `POST answered ${status}`
+    this.#handler.onMessage({
+      id,
+      error: { code: ClientErrorCode.TRANSPORT, message, temporary: status === 0 || status >= 500 },
+    })
+  }
+
+  #onOpen = (): void => {
+    if (this.#closed || this.#opened) return
+    this.#opened = true
+    this.#handler.onOpen()
+  }
+
+  #onEvent = (event: { data: string }): void => {
+    if (this.#closed) return
+    let value: unknown
+    try {
+      value = JSON.parse(event.data)
+    } catch {
+      value = undefined
+    }
+    if (!isServerMessage(value)) return // comments and foreign events are not ours
+    this.#received = true
+    this.#handler.onMessage(value)
+  }
+
+  #onError = (): void => {
+    if (this.#closed) return
+    // Whether the EventSource gave up (CLOSED: an HTTP error or a wrong content type) or is about
+    // to retry by itself (CONNECTING), the client takes over: it reopens with fresh positions.
+    const opened = this.#opened
+    const received = this.#received
+    this.close()
+    this.#handler.onClose(
+      ABNORMAL_CLOSURE,
+      opened ? 'stream lost' : 'stream refused',
+      opened,
+      received,
+    )
+  }
+}
