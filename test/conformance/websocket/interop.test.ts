@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { WebSocket as UndiciWebSocket } from 'undici'
-import WebSocket from 'ws'
+import WsClient from 'ws'
 import { type Sniffer, startSniffer } from './sniffer.ts'
 import { startTarget, type Target, TESTEE, testeeExists } from './targets.ts'
 
@@ -36,21 +36,45 @@ interface Exchange {
   close: { code: number; reason: string }
 }
 
-function assertExchange(x: Exchange, code: number, sniffer: Sniffer, clientCompresses: boolean): void {
+function assertExchange(
+  x: Exchange,
+  code: number,
+  sniffer: Sniffer,
+  clientCompresses: boolean,
+): void {
   assert.match(x.extensions, /permessage-deflate/, 'permessage-deflate was negotiated')
-  assert.deepEqual(x.echoes, [{ text: 'hello, switchboard' }, { bytes: [...BINARY] }, { text: BIG_TEXT }])
+  assert.deepEqual(x.echoes, [
+    { text: 'hello, switchboard' },
+    { bytes: [...BINARY] },
+    { text: BIG_TEXT },
+  ])
   assert.equal(x.close.code, code, 'the close code came back')
   const serverData = sniffer.frames('server').filter((f) => f.opcode === 1 || f.opcode === 2)
-  assert.ok(serverData.some((f) => (f.rsv & 4) !== 0), 'the server sent at least one compressed message')
-  assert.ok(serverData.every((f) => !f.masked), 'server frames are unmasked')
+  assert.ok(
+    serverData.some((f) => (f.rsv & 4) !== 0),
+    'the server sent at least one compressed message',
+  )
+  assert.ok(
+    serverData.every((f) => !f.masked),
+    'server frames are unmasked',
+  )
   const clientData = sniffer.frames('client').filter((f) => f.opcode === 1 || f.opcode === 2)
-  assert.ok(clientData.every((f) => f.masked), 'client frames are masked')
-  if (clientCompresses) assert.ok(clientData.some((f) => (f.rsv & 4) !== 0), 'the client sent a compressed message')
+  assert.ok(
+    clientData.every((f) => f.masked),
+    'client frames are masked',
+  )
+  if (clientCompresses)
+    assert.ok(
+      clientData.some((f) => (f.rsv & 4) !== 0),
+      'the client sent a compressed message',
+    )
   const serverClose = sniffer.frames('server').find((f) => f.opcode === 8)
   assert.ok(serverClose, 'the server answered the close handshake')
 }
 
-describe('interop with real WebSocket clients', { skip: !testeeExists() && `${TESTEE} is missing` }, () => {
+describe('interop with real WebSocket clients', {
+  skip: !testeeExists() && `${TESTEE} is missing`,
+}, () => {
   let target: Target
   let sniffer: Sniffer | null = null
 
@@ -70,7 +94,7 @@ describe('interop with real WebSocket clients', { skip: !testeeExists() && `${TE
 
   test('the ws client exchanges text, binary and compressed messages and closes with 4001', async () => {
     const url = await sniff()
-    const ws = new WebSocket(url, { perMessageDeflate: { threshold: 0 } })
+    const ws = new WsClient(url, { perMessageDeflate: { threshold: 0 } })
     const echoes: Exchange['echoes'] = []
     const done = new Promise<Exchange['close']>((resolve, reject) => {
       ws.on('message', (data: Buffer, isBinary) => {
@@ -144,7 +168,11 @@ describe('interop with real WebSocket clients', { skip: !testeeExists() && `${TE
               ws.send(big)
             }
             ws.onmessage = (e) => {
-              echoes.push(typeof e.data === 'string' ? { text: e.data } : { bytes: [...new Uint8Array(e.data)] })
+              echoes.push(
+                typeof e.data === 'string'
+                  ? { text: e.data }
+                  : { bytes: [...new Uint8Array(e.data)] },
+              )
               if (echoes.length === 3) ws.close(4003, 'bye from chromium')
             }
             ws.onclose = (e) => {

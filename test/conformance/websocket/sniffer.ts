@@ -8,7 +8,7 @@
  * // connect a client to ws://127.0.0.1:${sniffer.port}/ …
  * sniffer.frames('client').some((f) => f.rsv & 4)
  */
-import { createServer, connect, type Server, type Socket } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { FrameReader, type ServerFrame } from './frame.ts'
 
 export interface Sniffer {
