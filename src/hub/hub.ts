@@ -955,8 +955,7 @@ export class Hub implements SessionOwner {
       recoverable: result.recoverable,
       ...(result.recovered === undefined ? null : { recovered: result.recovered }),
     })
-    sub.goLive(start, result.epoch)
-    for (const pub of pubs) sub.deliver(new PreparedPublication(channel, pub, result.epoch))
+    sub.goLive(start, result.epoch, pubs)
   }
 
   #unsubscribe(session: Session, channel: string, push: boolean): void {

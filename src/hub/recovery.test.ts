@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { MemoryBroker } from '../broker/index.ts'
 import type { PublicationPush, Reply, StreamPosition, SubscribeResult } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
+import { SseTransport } from './sse-transport.ts'
 import { TestClient, turn } from './test-client.ts'
 
 const WINDOW = 8
@@ -210,6 +211,39 @@ test('publications racing with a subscribe are neither lost nor repeated', async
     const live = c.pushes<PublicationPush>('publication').map((p) => p.offset)
     const all = [...recovered, ...live]
     assert.deepEqual(all, [2, 3, 4, 5])
+  } finally {
+    await hub.close()
+  }
+})
+
+test('a stream resumed with since delivers recovered then racing live publications in order, once each', async () => {
+  const hub = new Hub()
+  try {
+    for (let i = 1; i <= 3; i++) await hub.publish('s', i)
+    const { epoch } = await hub.history('s', { limit: 0 })
+    let text = ''
+    const transport = new SseTransport(
+      {
+        write(t: string) {
+          text += t
+          return true
+        },
+        close() {},
+      },
+      ['s'],
+    )
+    const opening = hub.openStream(
+      { channels: ['s'], lastEventId: `1,0.1.${epoch}` },
+      () => transport,
+    )
+    for (let i = 4; i <= 8; i++) await hub.publish('s', i)
+    await opening
+    await turn()
+    const offsets = [...text.matchAll(/^data: (\{"type":"publication".*)$/gm)].map(
+      (m) => (JSON.parse(m[1]!) as PublicationPush).offset,
+    )
+    assert.deepEqual(offsets, [2, 3, 4, 5, 6, 7, 8])
+    assert.deepEqual(transport.cursors, [{ channel: 's', offset: 8, epoch }])
   } finally {
     await hub.close()
   }

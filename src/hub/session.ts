@@ -5,13 +5,14 @@ import {
   DisconnectCode,
   type GapPush,
   ProtocolDecodeError,
+  type Publication,
   type Reply,
   type ReplyError,
   type ServerMessage,
 } from '../protocol/index.ts'
 import type { Namespace } from './namespace.ts'
 import { type DropPolicy, Outbox } from './outbox.ts'
-import type { PreparedPublication } from './prepared.ts'
+import { PreparedPublication } from './prepared.ts'
 import type { Frame, Transport, WireFormat } from './transport.ts'
 
 /** Session states. */
@@ -94,11 +95,17 @@ export class Subscription {
     this.session.enqueuePublication(pub.frame(this.session.format), this)
   }
 
-  /** Marks the subscription live at position (`offset`, `epoch`) and delivers what was buffered. */
-  goLive(offset: number, epoch: string): void {
+  /**
+   * Marks the subscription live at position (`offset`, `epoch`), then delivers `recovered`
+   * publications (server-side subscribe sends them as pushes) and what was buffered meanwhile;
+   * anything at or below the position reached is skipped, so nothing repeats.
+   */
+  goLive(offset: number, epoch: string, recovered: readonly Publication[] = []): void {
     this.offset = offset
     this.epoch = epoch
     this.live = true
+    for (const pub of recovered)
+      this.deliver(new PreparedPublication(this.channel.name, pub, epoch))
     const buffer = this.#buffer
     this.#buffer = null
     if (buffer !== null) for (const pub of buffer) this.deliver(pub)
