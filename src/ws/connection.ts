@@ -30,7 +30,7 @@ export interface WsMessage {
 }
 
 const kWs = Symbol('switchboard.ws')
-type OwnedSocket = Socket & { [kWs]: ServerWebSocket<any> }
+type OwnedSocket = Socket & { [kWs]: ServerWebSocket<unknown> }
 
 // ---- module-level socket listeners: they reach their connection through a back-reference ----
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
@@ -51,7 +51,7 @@ function onSocketDrain(this: OwnedSocket): void {
 }
 
 // ---- one flush per event-loop turn for every connection with queued frames ----
-let dirty: ServerWebSocket<any>[] = []
+let dirty: ServerWebSocket<unknown>[] = []
 let flushScheduled = false
 
 function flushAll(): void {
@@ -379,7 +379,7 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   }
 
   /** Calls a hook with (this, a, b); a throw or rejection fails the connection with 1011. */
-  private call(fn: (...args: any[]) => unknown, a: unknown, b: unknown): void {
+  private call(fn: (ws: this, a: unknown, b: unknown) => unknown, a: unknown, b: unknown): void {
     let out: unknown
     try {
       out = fn(this, a, b)
@@ -405,7 +405,7 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.readyState !== OPEN) return
     const inbox = this.inbox
-    if (inbox !== null && inbox.iterating) inbox.push(data, isBinary)
+    if (inbox?.iterating) inbox.push(data, isBinary)
     else if (this.route.message === null) (this.inbox ??= new Inbox(this)).push(data, isBinary)
     if (this.route.message !== null) this.call(this.route.message, data, isBinary)
   }
@@ -504,13 +504,13 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
 /** The queue behind `for await (const message of ws)`. */
 class Inbox implements AsyncIterator<WsMessage> {
   iterating = false
-  private readonly ws: ServerWebSocket<any>
+  private readonly ws: ServerWebSocket<unknown>
   private queue: WsMessage[] = []
   private bytes = 0
   private ended = false
   private waiter: ((r: IteratorResult<WsMessage>) => void) | null = null
 
-  constructor(ws: ServerWebSocket<any>) {
+  constructor(ws: ServerWebSocket<unknown>) {
     this.ws = ws
   }
 

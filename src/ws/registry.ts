@@ -11,7 +11,7 @@ import type { ServerWebSocket } from './connection.ts'
  * await registry.closeAll(1000) // graceful shutdown: 1001 to every connection, then wait
  */
 export class WsRegistry {
-  readonly connections = new Set<ServerWebSocket<any>>()
+  readonly connections = new Set<ServerWebSocket<unknown>>()
   /** Coarse clock (ms) refreshed every tick; connections stamp activity with it. */
   now = Date.now()
   private timer: NodeJS.Timeout | null = null
@@ -25,7 +25,7 @@ export class WsRegistry {
     return this.closed
   }
 
-  add(ws: ServerWebSocket<any>, idleMs: number, closeMs: number): void {
+  add(ws: ServerWebSocket<unknown>, idleMs: number, closeMs: number): void {
     this.connections.add(ws)
     const want = Math.max(100, Math.min(1000, idleMs > 0 ? idleMs / 4 : 1000, closeMs / 4))
     if (this.timer === null || want < this.period) {
@@ -37,7 +37,7 @@ export class WsRegistry {
     }
   }
 
-  delete(ws: ServerWebSocket<any>): void {
+  delete(ws: ServerWebSocket<unknown>): void {
     this.connections.delete(ws)
     if (this.connections.size === 0) this.stop()
   }

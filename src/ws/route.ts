@@ -35,7 +35,7 @@ export interface WsBehaviour<Data = undefined, C = unknown> {
   ping?(ws: ServerWebSocket<Data>, data: Buffer): void
   /** A pong arrived. */
   pong?(ws: ServerWebSocket<Data>, data: Buffer): void
-  /** The connection closed: the peer's code (1005 none, 1006 no close frame) or the code we failed with. */
+  /** The connection closed: the peer's code (1005: none given), else the code of the close we sent, else 1006. */
   close?(ws: ServerWebSocket<Data>, code: number, reason: string): void
   /** Largest incoming message in bytes, after inflating. Default 1 MiB. */
   maxPayload?: number
@@ -63,6 +63,8 @@ export interface WsBehaviour<Data = undefined, C = unknown> {
   closeTimeout?: number
 }
 
+// Hooks are stored untyped once resolved; the behaviour's signatures are checked where it is written.
+// biome-ignore lint/suspicious/noExplicitAny: a resolved hook accepts the arguments of any hook
 type Hook = ((...args: any[]) => unknown) | null
 
 /** A route resolved once at registration: frozen options, hooks (null when absent), handshake rules. */
@@ -105,6 +107,7 @@ function hook(name: string, v: unknown): Hook {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /** Validates a behaviour once and freezes the result (STYLE.md principle 9). */
+// biome-ignore lint/suspicious/noExplicitAny: any Data and context type resolve the same way
 export function resolveWsRoute(b: WsBehaviour<any, any>): WsRoute {
   if (typeof b !== 'object' || b === null) invalid('behaviour', 'an object', b)
   const idle = b.idleTimeout ?? 120

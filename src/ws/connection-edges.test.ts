@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { ServerWebSocket } from './connection.ts'
+import { BUFFERED } from './constants.ts'
+import { WsRegistry } from './registry.ts'
+import { GOOD, open, rawHandshake, readAll, serve } from './test-support.ts'
+
+/** A masked client frame. */
+function frame(opcode: number, payload: Buffer): Buffer {
+  const head = Buffer.from([0x80 | opcode, 0x80 | payload.length, 1, 2, 3, 4])
+  const body = Buffer.from(payload)
+  for (let i = 0; i < body.length; i++) body[i]! ^= head[2 + (i & 3)]!
+  return Buffer.concat([head, body])
+}
+
+test('answers a ping with a pong carrying the same payload and ignores unsolicited pongs', async () => {
+  const seen: string[] = []
+  const { url } = await serve((a) =>
+    a.ws('/ws', {
+      ping: (_ws, d) => void seen.push(`ping ${d}`),
+      pong: (_ws, d) => void seen.push(`pong ${d}`),
+    }),
+  )
+  const ws = await open(`${url}/ws`)
+  const pong = new Promise<string>((r) => ws.once('pong', (d: Buffer) => r(d.toString())))
+  ws.pong('unasked')
+  ws.ping('abc')
+  assert.equal(await pong, 'abc')
+  assert.deepEqual(seen, ['pong unasked', 'ping abc'])
+  ws.close()
+})
+
+test('a server close the client never answers is cut after closeTimeout', async () => {
+  let server!: ServerWebSocket<undefined>
+  let code = 0
+  const { port } = await serve((a) =>
+    a.ws('/ws', {
+      closeTimeout: 300,
+      open: (ws) => {
+        server = ws
+      },
+      close: (_ws, c) => {
+        code = c
+      },
+    }),
+  )
+  const { socket, rest } = await rawHandshake(port, GOOD)
+  while (!server) await new Promise((r) => setTimeout(r, 5))
+  const t0 = Date.now()
+  server.close(4000, 'bye')
+  const bytes = await readAll(socket, rest)
+  const elapsed = Date.now() - t0
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x88, 5, 0x0f, 0xa0]) // close 4000 'bye'
+  assert.ok(elapsed >= 250 && elapsed < 2000, `cut after ${elapsed} ms`)
+  await new Promise((r) => setTimeout(r, 10))
+  assert.equal(code, 4000) // the code of the close we started; none came back
+})
+
+test('a client close is echoed and the server ends the TCP connection first', async () => {
+  const { port } = await serve((a) => a.ws('/ws', {}))
+  const { socket, rest } = await rawHandshake(port, GOOD)
+  socket.write(frame(8, Buffer.from([0x0b, 0xb8, 0x68]))) // 3000 'h'
+  const bytes = await readAll(socket, rest)
+  assert.deepEqual([...bytes], [0x88, 2, 0x0b, 0xb8])
+})
+
+test('messages under the compression threshold go out uncompressed, larger ones compressed', async () => {
+  const { port } = await serve((a) =>
+    a.ws('/ws', { compression: { threshold: 100 }, message: (ws, d, b) => void ws.send(d, b) }),
+  )
+  const { socket, head, rest } = await rawHandshake(port, [
+    ...GOOD,
+    'Sec-WebSocket-Extensions: permessage-deflate',
+  ])
+  assert.match(head, /sec-websocket-extensions: permessage-deflate\r?$/im)
+  const chunks: Buffer[] = [rest]
+  socket.on('data', (c) => chunks.push(c))
+  socket.write(frame(1, Buffer.from('small')))
+  await new Promise((r) => setTimeout(r, 50))
+  socket.write(frame(1, Buffer.from('x'.repeat(120))))
+  await new Promise((r) => setTimeout(r, 100))
+  const all = Buffer.concat(chunks)
+  assert.equal(all[0], 0x81) // FIN + text, RSV1 clear
+  assert.equal(all.subarray(2, 7).toString(), 'small')
+  assert.equal(all[7], 0xc1) // FIN + RSV1 + text
+  assert.ok(all[8]! < 120) // compressed
+  socket.destroy()
+})
+
+test('survives a handshake whose headers Node dropped over maxHeadersCount', async () => {
+  const { app, port } = await serve((a) => a.ws('/ws', {}))
+  app.server!.maxHeadersCount = 3
+  const lines = ['GET /ws HTTP/1.1', 'X-A: 1', 'X-B: 2', ...GOOD.slice(1)]
+  const { head, socket } = await rawHandshake(port, lines)
+  assert.match(head, /^HTTP\/1.1 400 /)
+  socket.destroy()
+  app.server!.maxHeadersCount = 2000
+  const ok = await open(`ws://127.0.0.1:${port}/ws`)
+  ok.close()
+})
+
+test('drain fires after a send returned BUFFERED and the client caught up', async () => {
+  let server!: ServerWebSocket<undefined>
+  let drained = 0
+  const { port } = await serve((a) =>
+    a.ws('/ws', {
+      maxBackpressure: 64 * 1024 * 1024,
+      open: (ws) => {
+        server = ws
+      },
+      drain: () => {
+        drained++
+      },
+    }),
+  )
+  const { socket } = await rawHandshake(port, GOOD)
+  socket.pause()
+  while (!server) await new Promise((r) => setTimeout(r, 5))
+  let status = 0
+  for (let turn = 0; turn < 500 && status !== BUFFERED; turn++) {
+    status = server.send(Buffer.alloc(64 * 1024))
+    await new Promise((r) => setImmediate(r))
+  }
+  assert.equal(status, BUFFERED)
+  assert.ok(server.bufferedAmount > 0)
+  socket.resume()
+  for (let i = 0; i < 200 && drained === 0; i++) await new Promise((r) => setTimeout(r, 10))
+  assert.ok(drained >= 1)
+  socket.destroy()
+})
+
+test('the registry runs one timer only while it has connections, and closeAll stops it', async () => {
+  const registry = new WsRegistry()
+  const beats: number[] = []
+  let finished!: () => void
+  const gone = new Promise<void>((r) => {
+    finished = r
+  })
+  const fake = {
+    heartbeat: (now: number) => void beats.push(now),
+    close: () =>
+      setTimeout(() => {
+        registry.delete(fake as never)
+        finished()
+      }, 5),
+    terminate: () => {},
+    closed: gone,
+  }
+  const timer = () => (registry as unknown as { timer: unknown }).timer
+  assert.equal(timer(), null)
+  registry.add(fake as never, 400, 5000)
+  assert.notEqual(timer(), null)
+  await new Promise((r) => setTimeout(r, 250))
+  assert.ok(beats.length >= 1, 'the shared timer ticked')
+  await registry.closeAll(500)
+  assert.equal(timer(), null)
+  assert.equal(registry.closing, true)
+})
