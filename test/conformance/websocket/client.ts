@@ -84,6 +84,12 @@ export class RawClient {
   inflater: MessageInflater | null = null
   /** The client already sent a close frame (then a server close is not answered again). */
   sentClose = false
+  /** Answer server pings with pongs (resource tests turn this off to play a dead peer). */
+  answerPings = true
+  /** Answer the server's close frame with a close frame. */
+  answerClose = true
+  /** Pings the server sent on its own (heartbeats). */
+  pingsReceived = 0
   private readonly reader = new FrameReader()
   private http: Buffer | null = Buffer.alloc(0)
   private fragments: Buffer[] | null = null
@@ -219,7 +225,8 @@ export class RawClient {
         if (f.fin) this.finishMessage()
         return
       case Opcode.ping:
-        if (!this.sentClose && this.closeFrame === null && this.alive())
+        this.pingsReceived++
+        if (this.answerPings && !this.sentClose && this.closeFrame === null && this.alive())
           this.socket.write(encodeFrame({ opcode: Opcode.pong, payload: f.payload }))
         return
       case Opcode.pong:
@@ -263,7 +270,7 @@ export class RawClient {
       if (!isValidUtf8(reason)) this.violations.push('server close reason is not UTF-8')
     }
     this.closeFrame = { code, reason }
-    if (!this.sentClose && this.alive()) {
+    if (this.answerClose && !this.sentClose && this.alive()) {
       this.sentClose = true
       this.socket.write(
         encodeFrame({

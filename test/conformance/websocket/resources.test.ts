@@ -64,9 +64,11 @@ async function openRaw(
   port: number,
   path: string,
   headers: Array<[string, string]> = [],
+  configure?: (client: RawClient) => void,
 ): Promise<RawClient> {
   const deadline = Date.now() + 3000
   const client = await RawClient.connect(port, deadline)
+  configure?.(client)
   client.socket.write(Buffer.concat(upgradeRequest({ path, headers })))
   await client.waitFor(() => client.head !== null, deadline)
   assert.ok(client.head, 'an HTTP response arrived')
@@ -99,6 +101,10 @@ describe('resource limits', () => {
       closeFlood.stats.closeCode = code
     },
   })
+  app.ws('/idle', { idleTimeout: 0.6, message: (ws, d, b) => void ws.send(d, b) })
+  app.ws('/closing', { closeTimeout: 300, open: (ws) => ws.close(4000, 'server first') })
+  app.ws('/fragments', { maxFragments: 100, message: (ws, d, b) => void ws.send(d, b) })
+  app.ws('/proto', { subprotocols: ['chat', 'v2'], message: (ws, d, b) => void ws.send(d, b) })
   app.ws('/stall', { upgradeTimeout: 300, upgrade: () => new Promise<undefined>(() => {}) })
   app.ws('/origin', {
     allowedOrigins: ['https://good.example'],
@@ -197,6 +203,69 @@ describe('resource limits', () => {
     const again = await openRaw(port, '/echo')
     again.destroy()
     assert.equal(again.head!.status, 101, 'the server still accepts connections')
+  })
+
+  test('pings an idle client, keeps it while it answers, and closes a silent one with 1001', async () => {
+    const alive = await openRaw(port, '/idle')
+    const dead = await openRaw(port, '/idle')
+    dead.answerPings = false
+    await alive.waitFor(() => alive.tcpClosed, Date.now() + 1500)
+    await dead.waitFor(() => dead.tcpClosed, Date.now() + 1500)
+    alive.destroy()
+    dead.destroy()
+    assert.ok(
+      alive.pingsReceived >= 2,
+      `the answering client got ${alive.pingsReceived} pings in 1.5 s`,
+    )
+    assert.equal(alive.closeFrame, null, 'a client that answers pings is kept')
+    assert.ok(dead.pingsReceived >= 1, 'the silent client was pinged')
+    assert.equal(dead.closeFrame?.code, 1001, 'the silent client is closed with 1001')
+  })
+
+  test('drops the TCP connection when the client never answers the close frame (closeTimeout 300 ms)', async () => {
+    const started = Date.now()
+    const client = await openRaw(port, '/closing', [], (c) => {
+      c.answerClose = false
+    })
+    await client.waitFor(() => client.tcpClosed, Date.now() + 3000)
+    client.destroy()
+    assert.equal(client.closeFrame?.code, 4000)
+    assert.ok(client.tcpClosed, 'the server closed the TCP connection')
+    const elapsed = Date.now() - started
+    assert.ok(
+      elapsed >= 250,
+      `closed after ${elapsed} ms: the server did not wait for the close reply`,
+    )
+    assert.ok(elapsed < 1500, `closed after ${elapsed} ms`)
+  })
+
+  test('refuses a message split into more fragments than maxFragments with 1009', async () => {
+    const ok = await openRaw(port, '/fragments')
+    ok.sentClose = true
+    ok.socket.write(
+      Buffer.concat([...fragments(Opcode.binary, Buffer.alloc(100, 1), 1), f.close(1000)]),
+    )
+    await ok.waitFor(() => ok.tcpClosed, Date.now() + 3000)
+    ok.destroy()
+    assert.equal(ok.events.length, 1, '100 fragments are within the limit')
+    const over = await openRaw(port, '/fragments')
+    over.socket.write(Buffer.concat(fragments(Opcode.binary, Buffer.alloc(101, 1), 1)))
+    await over.waitFor(() => over.tcpClosed, Date.now() + 3000)
+    over.destroy()
+    assert.equal(over.events.length, 0)
+    assert.equal(over.closeFrame?.code, 1009)
+  })
+
+  test("answers with the client's first offered subprotocol that the route speaks, and never another", async () => {
+    const picked = await openRaw(port, '/proto', [
+      ['Sec-WebSocket-Protocol', 'superchat, v2, chat'],
+    ])
+    picked.destroy()
+    assert.equal(picked.head!.status, 101)
+    assert.equal(picked.head!.get('sec-websocket-protocol'), 'v2')
+    const none = await openRaw(port, '/proto', [['Sec-WebSocket-Protocol', 'superchat']])
+    none.destroy()
+    if (none.head!.status === 101) assert.equal(none.head!.get('sec-websocket-protocol'), undefined)
   })
 
   test('answers 503 when the upgrade hook stalls past upgradeTimeout', async () => {
