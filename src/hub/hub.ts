@@ -522,6 +522,11 @@ export class Hub implements SessionOwner {
     return this.#channels.get(channel)?.subs.size ?? 0
   }
 
+  /** The session with this connection id on this node. */
+  getSession(client: string): Session | undefined {
+    return this.#sessions.get(client)
+  }
+
   /** The sessions of a user on this node. */
   sessionsOf(user: string): Session[] {
     return [...(this.#users.get(user) ?? [])]
