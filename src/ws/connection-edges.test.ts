@@ -156,3 +156,29 @@ test('the registry runs one timer only while it has connections, and closeAll st
   assert.equal(timer(), null)
   assert.equal(registry.closing, true)
 })
+
+test('a client that resets during a slow upgrade hook or a refusal does not crash the server', async () => {
+  let hookRan = 0
+  const { port, url } = await serve((a) =>
+    a.ws('/ws', {
+      async upgrade() {
+        hookRan++
+        await new Promise((r) => setTimeout(r, 100))
+      },
+    }),
+  )
+  const { connect } = await import('node:net')
+  const lines = `${GOOD.join('\r\n')}\r\n\r\n`
+  for (const bad of [lines, lines.replace('Version: 13', 'Version: 8')]) {
+    const s = connect(port, '127.0.0.1')
+    s.on('error', () => {})
+    await new Promise((r) => s.once('connect', r))
+    s.write(bad)
+    await new Promise((r) => setTimeout(r, 20))
+    s.resetAndDestroy()
+  }
+  await new Promise((r) => setTimeout(r, 200))
+  assert.equal(hookRan, 1)
+  const ws = await open(`${url}/ws`) // the server is still up
+  ws.close()
+})

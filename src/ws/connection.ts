@@ -21,7 +21,7 @@ import type { DeflateParams } from './deflate-params.ts'
 import { isValidCloseCode, Receiver, type ReceiverSink } from './receiver.ts'
 import type { WsRegistry } from './registry.ts'
 import type { WsRoute } from './route.ts'
-import { closeFrame, frame, type PreparedMessage, toBuffer } from './sender.ts'
+import { closeFrame, frame, frameString, type PreparedMessage, toBuffer } from './sender.ts'
 
 /** One message as the `for await` loop yields it. */
 export interface WsMessage {
@@ -60,6 +60,9 @@ function flushAll(): void {
   dirty = []
   for (let i = 0; i < list.length; i++) list[i]!.flush()
 }
+
+/** Strings up to this many UTF-16 units are framed without an intermediate Buffer. */
+const SMALL_TEXT = 125
 
 // Flag bits of a connection.
 const F_QUEUED = 1 // in the dirty list
@@ -164,9 +167,17 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   send(data: string | Uint8Array, isBinary?: boolean): SendStatus {
     if (this.readyState !== OPEN) return DROPPED
     const binary = isBinary ?? typeof data !== 'string'
-    const payload = typeof data === 'string' ? Buffer.from(data) : toBuffer(data)
     if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
     const pmd = this.pmd
+    if (typeof data === 'string' && (pmd === null || !pmd.busy) && data.length <= SMALL_TEXT) {
+      // Small strings are encoded straight behind their header: one allocation, one copy.
+      const f = frameString(binary ? OP_BINARY : OP_TEXT, data)
+      if (pmd === null || f.length - (f[1] === 126 ? 4 : 2) < pmd.cfg.threshold) {
+        this.append(f)
+        return this.status()
+      }
+    }
+    const payload = typeof data === 'string' ? Buffer.from(data) : toBuffer(data)
     if (pmd !== null) {
       const compress = payload.length >= pmd.cfg.threshold
       if (compress || pmd.busy) {
@@ -217,6 +228,7 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
 
   /** Destroys the socket at once, without a closing handshake. */
   terminate(): void {
+    this.receiver.stop()
     if (!this.socket.destroyed) this.socket.destroy()
   }
 
@@ -345,6 +357,11 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     if (this.readyState === CLOSED) return
     this.receiver.stop()
     this.pmd?.destroy()
+    if (this.flags & F_PAUSED) {
+      // Keep reading (into the stopped receiver) so the peer's FIN or close is seen.
+      this.flags &= ~F_PAUSED
+      this.socket.resume()
+    }
     const closeCode = (ERRORS[error] as ErrorSpec).closeCode ?? 1011
     if (this.code === 0) {
       this.code = closeCode

@@ -69,7 +69,7 @@ export class Receiver {
   /** Whether permessage-deflate was negotiated (RSV1 allowed on a message's first frame). */
   private readonly deflate: boolean
 
-  private queue: Buffer[] = []
+  private queue: Buffer[] | null = null // allocated while bytes wait, so idle receivers hold none
   private offset = 0 // read position in queue[0]
   private queued = 0 // unread bytes in the queue
   private state = HEADER
@@ -109,7 +109,8 @@ export class Receiver {
   /** Feeds bytes. The receiver takes ownership of `chunk` (payloads are unmasked in place). */
   push(chunk: Buffer): void {
     if (this.state === STOPPED || chunk.length === 0) return
-    this.queue.push(chunk)
+    if (this.queue === null) this.queue = [chunk]
+    else this.queue.push(chunk)
     this.queued += chunk.length
     if (this.state !== INFLATING) this.run()
   }
@@ -117,7 +118,7 @@ export class Receiver {
   /** Stops parsing for good and drops what is buffered. */
   stop(): void {
     this.state = STOPPED
-    this.queue = []
+    this.queue = null
     this.queued = 0
     this.offset = 0
     this.fragments = null
@@ -160,29 +161,32 @@ export class Receiver {
   /** Makes `n` header bytes available at `tBuf[tPos]`, or returns false to wait for more. */
   private take(n: number): boolean {
     if (this.queued < n) return false
-    const first = this.queue[0]!
+    const queue = this.queue!
+    const first = queue[0]!
     if (first.length - this.offset >= n) {
       tBuf = first
       tPos = this.offset
       this.offset += n
-      if (this.offset === first.length) {
-        this.queue.shift()
-        this.offset = 0
-      }
+      if (this.offset === first.length) this.dropFirst()
     } else {
       for (let i = 0; i < n; i++) {
-        const c = this.queue[0]!
+        const c = this.queue![0]!
         SCRATCH[i] = c[this.offset++]!
-        if (this.offset === c.length) {
-          this.queue.shift()
-          this.offset = 0
-        }
+        if (this.offset === c.length) this.dropFirst()
       }
       tBuf = SCRATCH
       tPos = 0
     }
     this.queued -= n
     return true
+  }
+
+  /** Removes the fully read first chunk; the queue is released when it empties. */
+  private dropFirst(): void {
+    const q = this.queue!
+    if (q.length === 1) this.queue = null
+    else q.shift()
+    this.offset = 0
   }
 
   /** RFC 6455 §5.2: FIN, RSV1-3, opcode, MASK and the 7-bit length. */
@@ -298,16 +302,13 @@ export class Receiver {
   /** Takes payload as it arrives, as views of the received chunks, unmasking in place. */
   private readPayload(): boolean {
     if (this.queued === 0) return false
-    const first = this.queue[0]!
+    const first = this.queue![0]!
     const n = Math.min(first.length - this.offset, this.frameLength - this.frameRead)
     const piece =
       this.offset === 0 && n === first.length ? first : first.subarray(this.offset, this.offset + n)
     this.offset += n
     this.queued -= n
-    if (this.offset === first.length) {
-      this.queue.shift()
-      this.offset = 0
-    }
+    if (this.offset === first.length) this.dropFirst()
     unmask(piece, this.mask, this.frameRead)
     this.frameRead += n
     const done = this.frameRead === this.frameLength

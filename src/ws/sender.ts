@@ -35,6 +35,24 @@ export function frame(opcode: number, payload: Uint8Array, rsv1: boolean): Buffe
   return [out, toBuffer(payload)]
 }
 
+/**
+ * Frames a short string (at most 125 UTF-16 units, so at most 375 UTF-8 bytes) directly behind
+ * its header: one allocation, no intermediate Buffer.
+ */
+export function frameString(opcode: number, text: string): Buffer {
+  const len = Buffer.byteLength(text)
+  const headerLen = len < 126 ? 2 : 4
+  const out = Buffer.allocUnsafe(headerLen + len)
+  out[0] = 0x80 | opcode
+  if (headerLen === 2) out[1] = len
+  else {
+    out[1] = 126
+    out.writeUInt16BE(len, 2)
+  }
+  out.write(text, headerLen)
+  return out
+}
+
 /** Frames into one contiguous buffer (used when the same bytes go to many sockets). */
 export function frameOne(opcode: number, payload: Uint8Array, rsv1: boolean): Buffer {
   const f = frame(opcode, payload, rsv1)

@@ -41,6 +41,14 @@ export function rejectUpgrade(
   setTimeout(destroyLater, 1000, socket).unref()
 }
 
+/**
+ * Node removes its own 'error' listener before emitting 'upgrade'; without one, a client that
+ * resets the connection during the upgrade hook or a refusal would crash the process.
+ */
+function onEarlyError(this: Duplex): void {
+  this.destroy()
+}
+
 function destroyLater(socket: Duplex): void {
   if (!socket.destroyed) socket.destroy()
 }
@@ -83,6 +91,7 @@ export function handleUpgrade(
   requestId?: string,
 ): void {
   const { route, registry } = endpoint
+  socket.on('error', onEarlyError)
   if (registry.closing) {
     rejectUpgrade(socket, 503, 'SWB_ERR_SERVER_CLOSING', ERRORS.SWB_ERR_SERVER_CLOSING.message)
     return
@@ -174,6 +183,7 @@ export function acceptUpgrade(
   data: unknown,
 ): ServerWebSocket<unknown> | null {
   if (socket.destroyed) return null
+  socket.removeListener('error', onEarlyError) // the connection installs its own
   let res = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(check.key)}\r\n`
   if (check.protocol !== '') res += `Sec-WebSocket-Protocol: ${check.protocol}\r\n`
   if (check.deflate !== null) res += `Sec-WebSocket-Extensions: ${check.deflate.header}\r\n`
