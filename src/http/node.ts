@@ -27,10 +27,19 @@ export function createNodeServer(
       requestTimeout: options.requestTimeout,
       maxHeaderSize: options.maxHeaderSize,
       noDelay: options.noDelay,
+      // Node checks headersTimeout/requestTimeout only every connectionsCheckingInterval
+      // (default 30 s), so a stalled handshake (slowloris) would outlive its deadline by up to
+      // 30 s. Check at a quarter of the shortest deadline instead (at least every 250 ms).
+      connectionsCheckingInterval: checkingInterval(options.headersTimeout, options.requestTimeout),
     },
     onRequest,
   )
   return server
+}
+
+function checkingInterval(headersTimeout: number, requestTimeout: number): number {
+  const shortest = requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout
+  return Math.max(250, Math.min(30_000, Math.floor(shortest / 4)))
 }
 
 /** Listens and resolves with the bound address (port 0 picks a free port). */
