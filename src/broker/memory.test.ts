@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { runBrokerCases } from './broker.case.ts'
 import { isRecovered } from './broker.ts'
-import { MemoryBroker } from './memory.ts'
+import { MemoryBroker, MemoryCluster } from './memory.ts'
 
 runBrokerCases('memory', () => new MemoryBroker())
 
@@ -57,4 +57,31 @@ test('idempotency keys are bounded by maxIdempotencyKeys', async () => {
 
 test('memory broker options are validated with a message naming the option', () => {
   assert.throws(() => new MemoryBroker({ sweepInterval: 0 }), /sweepInterval/)
+})
+
+test('brokers of one MemoryCluster share streams and deliver to every subscribed node', async () => {
+  const cluster = new MemoryCluster()
+  const seen: string[] = []
+  const node = (name: string) => ({
+    ...noop,
+    onPublication(channel: string, pub: { offset: number }) {
+      seen.push(`${name}:${channel}:${pub.offset}`)
+    },
+  })
+  const a = new MemoryBroker({ cluster })
+  const b = new MemoryBroker({ cluster })
+  await a.start(node('a'))
+  await b.start(node('b'))
+  await a.subscribe('x')
+  await b.subscribe('x')
+  const first = await a.publish('x', 1, { history })
+  const second = await b.publish('x', 2, { history })
+  assert.deepEqual([first.offset, second.offset, first.epoch], [1, 2, second.epoch])
+  assert.deepEqual(seen.sort(), ['a:x:1', 'a:x:2', 'b:x:1', 'b:x:2'])
+  await a.addPresence('x', { user: 'u', client: 'c' })
+  assert.equal(await b.presenceCount('x'), 1)
+  await a.close()
+  await b.publish('x', 3, { history })
+  assert.equal(seen.filter((s) => s.startsWith('a:')).length, 2, 'a closed node gets nothing')
+  await b.close()
 })

@@ -21,6 +21,31 @@ export interface MemoryBrokerOptions {
   readonly sweepInterval?: number
   /** Clock, for tests. Default `Date.now`. */
   readonly now?: () => number
+  /** Share streams, presence and delivery with other brokers of the same cluster, to run several
+   * hubs ("nodes") in one process (tests, demos). Default: a cluster of its own. */
+  readonly cluster?: MemoryCluster
+}
+
+/**
+ * The state several in-process {@link MemoryBroker}s share when they play the nodes of one
+ * cluster: streams, presence, idempotency keys, and the set of nodes to deliver to.
+ *
+ * @example
+ * const cluster = new MemoryCluster()
+ * const nodeA = new Hub({ broker: new MemoryBroker({ cluster }) })
+ * const nodeB = new Hub({ broker: new MemoryBroker({ cluster }) })
+ */
+export class MemoryCluster {
+  /** @internal Streams by channel. */
+  readonly streams = new Map<string, Stream>()
+  /** @internal Presence members by channel, then connection id. */
+  readonly presence = new Map<string, Map<string, ClientInfo>>()
+  /** @internal `channel \0 key` -> first result; insertion order is expiry order. */
+  readonly keys = new Map<string, KeyRecord>()
+  /** @internal Per channel: the history limits last used, so sweeps trim without a publish. */
+  readonly limits = new Map<string, { size: number; ttl: number }>()
+  /** @internal The started brokers (nodes) events are delivered to. */
+  readonly members = new Set<MemoryBroker>()
 }
 
 const DEFAULTS = {
@@ -80,18 +105,23 @@ interface KeyRecord {
  */
 export class MemoryBroker implements Broker {
   readonly name = 'memory'
-  readonly #opts: Required<MemoryBrokerOptions>
-  readonly #streams = new Map<string, Stream>()
+  readonly #opts: Required<Omit<MemoryBrokerOptions, 'cluster'>>
+  readonly #cluster: MemoryCluster
+  readonly #streams: Map<string, Stream>
   readonly #subscribed = new Set<string>()
-  readonly #presence = new Map<string, Map<string, ClientInfo>>()
-  /** `channel \0 key` -> first result; insertion order = expiry order per window. */
-  readonly #keys = new Map<string, KeyRecord>()
-  /** Per channel: [size, ttl] last used, so sweeps can trim without a publish. */
-  readonly #limits = new Map<string, { size: number; ttl: number }>()
+  readonly #presence: Map<string, Map<string, ClientInfo>>
+  readonly #keys: Map<string, KeyRecord>
+  readonly #limits: Map<string, { size: number; ttl: number }>
   #handler: BrokerHandler | null = null
   #timer: ReturnType<typeof setInterval> | null = null
 
   constructor(options: MemoryBrokerOptions = {}) {
+    const cluster = options.cluster ?? new MemoryCluster()
+    this.#cluster = cluster
+    this.#streams = cluster.streams
+    this.#presence = cluster.presence
+    this.#keys = cluster.keys
+    this.#limits = cluster.limits
     this.#opts = Object.freeze({
       streamIdleTtl: options.streamIdleTtl ?? DEFAULTS.streamIdleTtl,
       maxIdempotencyKeys: options.maxIdempotencyKeys ?? DEFAULTS.maxIdempotencyKeys,
@@ -108,6 +138,7 @@ export class MemoryBroker implements Broker {
 
   async start(handler: BrokerHandler): Promise<void> {
     this.#handler = handler
+    this.#cluster.members.add(this)
     if (this.#timer === null) {
       this.#timer = setInterval(sweep, this.#opts.sweepInterval, this)
       this.#timer.unref?.()
@@ -160,7 +191,10 @@ export class MemoryBroker implements Broker {
         this.#keys.delete(this.#keys.keys().next().value!)
       }
     }
-    if (this.#subscribed.has(channel)) this.#handler?.onPublication(channel, pub, stream.epoch)
+    const epoch = stream.epoch
+    for (const node of this.#cluster.members) {
+      if (node.#subscribed.has(channel)) node.#handler?.onPublication(channel, pub, epoch)
+    }
     return { offset, epoch: stream.epoch, duplicate: false }
   }
 
@@ -205,15 +239,19 @@ export class MemoryBroker implements Broker {
   }
 
   async publishJoin(channel: string, info: ClientInfo): Promise<void> {
-    if (this.#subscribed.has(channel)) this.#handler?.onJoin(channel, info)
+    for (const node of this.#cluster.members) {
+      if (node.#subscribed.has(channel)) node.#handler?.onJoin(channel, info)
+    }
   }
 
   async publishLeave(channel: string, info: ClientInfo): Promise<void> {
-    if (this.#subscribed.has(channel)) this.#handler?.onLeave(channel, info)
+    for (const node of this.#cluster.members) {
+      if (node.#subscribed.has(channel)) node.#handler?.onLeave(channel, info)
+    }
   }
 
   async publishControl(message: ControlMessage): Promise<void> {
-    this.#handler?.onControl(message)
+    for (const node of this.#cluster.members) node.#handler?.onControl(message)
   }
 
   async addPresence(channel: string, info: ClientInfo): Promise<void> {
@@ -242,6 +280,7 @@ export class MemoryBroker implements Broker {
   }
 
   async close(): Promise<void> {
+    this.#cluster.members.delete(this)
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
     this.#handler = null
@@ -257,6 +296,11 @@ export class MemoryBroker implements Broker {
     return this.#keys.size
   }
 
+  #anySubscribed(channel: string): boolean {
+    for (const node of this.#cluster.members) if (node.#subscribed.has(channel)) return true
+    return this.#subscribed.has(channel)
+  }
+
   /** Drops expired history, keys and idle streams. Runs on a timer; callable by tests. */
   sweep(): void {
     const now = this.#opts.now()
@@ -268,7 +312,7 @@ export class MemoryBroker implements Broker {
       if (limits !== undefined) stream.trim(limits.size, now - limits.ttl)
       if (
         stream.size === 0 &&
-        !this.#subscribed.has(channel) &&
+        !this.#anySubscribed(channel) &&
         now - stream.touched >= this.#opts.streamIdleTtl
       ) {
         this.#streams.delete(channel)

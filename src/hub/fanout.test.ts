@@ -59,6 +59,35 @@ test('one publication is encoded once per wire format whatever the number of sub
   }
 })
 
+test('SSE streams share one encoded event per publication; only the id line is per stream', async () => {
+  const hub = new Hub()
+  try {
+    const sse = counted(sseFormat)
+    const texts: string[] = []
+    for (let i = 0; i < 20; i++) {
+      const at = texts.push('') - 1
+      const sink = {
+        write(t: string) {
+          texts[at] += t
+          return true
+        },
+        close() {},
+      }
+      await hub.openStream(
+        { channels: ['live', `own-${i}`] },
+        () => new SseTransport(sink, ['live', `own-${i}`], sse),
+      )
+    }
+    await hub.publish('live', { tick: 1 })
+    await turn()
+    assert.equal(sse.calls.get('publication'), 1)
+    for (const text of texts)
+      assert.match(text, /id: 1,0\.1\.[A-Za-z0-9_-]+,1\.0\.[A-Za-z0-9_-]+\nevent: publication\n/)
+  } finally {
+    await hub.close()
+  }
+})
+
 test('one publication reaches WebSocket JSON, MessagePack and SSE subscribers with the same offset and payload', async () => {
   const hub = new Hub()
   try {

@@ -29,6 +29,7 @@ import { type ConnectHook, type Identity, StreamTickets } from './auth.ts'
 import { parseChannel } from './channel.ts'
 import { type Namespace, type NamespaceOptions, resolveNamespace } from './namespace.ts'
 import { PreparedMessage, PreparedPublication } from './prepared.ts'
+import { enterPresence, leavePresence, presenceOf } from './presence.ts'
 import { describeIssues } from './schema.ts'
 import {
   ChannelState,
@@ -478,10 +479,7 @@ export class Hub implements SessionOwner {
     const ns = this.#nsOf(channel)
     if (!ns.presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
     await this.#ready
-    const count = await this.broker.presenceCount(channel)
-    if (count > ns.presenceMaxMembers) return { count }
-    const members = await this.broker.presence(channel)
-    return { count: members.length, members }
+    return presenceOf(this.broker, ns, channel)
   }
 
   /** Number of presence members of a channel. */
@@ -918,12 +916,7 @@ export class Hub implements SessionOwner {
       if (session.subs.get(channel) !== sub)
         fail('SWB_ERR_CHANNEL_NOT_SUBSCRIBED', 'Unsubscribed while subscribing')
       const recovered = since === undefined ? undefined : isRecovered(since, res)
-      if (ns.presence) {
-        await this.broker.addPresence(channel, session.clientInfo)
-        if (ns.joinLeave && (await this.broker.presenceCount(channel)) <= ns.presenceMaxMembers) {
-          await this.broker.publishJoin(channel, session.clientInfo)
-        }
-      }
+      await enterPresence(this.broker, ns, channel, session.clientInfo)
       return {
         sub,
         result: {
@@ -977,16 +970,7 @@ export class Hub implements SessionOwner {
         .catch(this.#onError)
     }
     if (state.ns.presence) {
-      const ns = state.ns
-      const info = session.clientInfo
-      this.broker
-        .removePresence(channel, session.id)
-        .then(async () => {
-          if (ns.joinLeave && (await this.broker.presenceCount(channel)) < ns.presenceMaxMembers) {
-            await this.broker.publishLeave(channel, info)
-          }
-        })
-        .catch(this.#onError)
+      leavePresence(this.broker, state.ns, channel, session.clientInfo).catch(this.#onError)
     }
     if (push && session.state !== CLOSED) {
       session.send({

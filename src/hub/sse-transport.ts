@@ -1,5 +1,5 @@
 import { type ChannelCursor, encodeSseId } from '../protocol/index.ts'
-import { type Frame, sseFormat, type Transport } from './transport.ts'
+import { type Frame, sseFormat, type Transport, type WireFormat } from './transport.ts'
 
 /** What the hub needs of an SSE response: append raw `text/event-stream` text, and end it. */
 export interface SseSinkLike {
@@ -19,12 +19,14 @@ export interface SseSinkLike {
  *   new SseTransport(sink, channels))
  */
 export class SseTransport implements Transport {
-  readonly format = sseFormat
+  readonly format: WireFormat
   readonly #sink: SseSinkLike
   readonly #urlChannels: readonly string[]
   readonly #cursors = new Map<string, { channel: string; offset: number; epoch: string }>()
 
-  constructor(sink: SseSinkLike, urlChannels: readonly string[]) {
+  /** `format` defaults to {@link sseFormat}; any format whose frames are SSE event text fits. */
+  constructor(sink: SseSinkLike, urlChannels: readonly string[], format: WireFormat = sseFormat) {
+    this.format = format
     this.#sink = sink
     this.#urlChannels = urlChannels
   }
