@@ -297,10 +297,15 @@ export class Hub implements SessionOwner {
     const session = new Session(this, createTransport())
     session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
     this.#register(session)
-    for (const channel of channels) {
-      if (session.state === CLOSED) break
-      const since = cursors?.get(channel)
-      await this.#serverSubscribe(session, channel, since)
+    try {
+      for (const channel of channels) {
+        if (session.isClosed) break
+        await this.#serverSubscribe(session, channel, cursors?.get(channel))
+      }
+    } catch (err) {
+      // The response has started: end the stream with a reconnect code rather than throw.
+      this.#onError(err)
+      this.disconnectSession(session, DisconnectCode.SERVER_ERROR, 'subscribe failed')
     }
     return session
   }
