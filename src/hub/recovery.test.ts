@@ -248,3 +248,44 @@ test('a stream resumed with since delivers recovered then racing live publicatio
     await hub.close()
   }
 })
+
+test('a live delivery lost between broker and node shows up as a gap marker, not a silent hole', async () => {
+  const broker = new MemoryBroker()
+  const start = broker.start.bind(broker)
+  // A broker whose cross-node delivery loses offset 3 (live delivery is at most once).
+  broker.start = (handler) =>
+    start({
+      ...handler,
+      onPublication(channel, pub, epoch) {
+        if (pub.offset !== 3) handler.onPublication(channel, pub, epoch)
+      },
+    })
+  const hub = new Hub({ broker })
+  try {
+    const c = await TestClient.connect(hub)
+    await c.request({ type: 'subscribe', channel: 'lossy' })
+    for (let i = 1; i <= 4; i++) await hub.publish('lossy', i)
+    await turn()
+    const seen = c.transport.messages
+      .filter(
+        (m) =>
+          (m as { type?: string }).type === 'publication' ||
+          (m as { type?: string }).type === 'gap',
+      )
+      .map((m) =>
+        (m as { type: string }).type === 'gap'
+          ? `gap ${(m as { from: number }).from}-${(m as { to: number }).to}`
+          : (m as PublicationPush).offset,
+      )
+    assert.deepEqual(seen, [1, 2, 'gap 3-3', 4])
+    const h = await c.request<{ publications: { offset: number }[] }>({
+      type: 'history',
+      channel: 'lossy',
+      since: { offset: 2, epoch: c.pushes<PublicationPush>('publication')[0]!.epoch },
+      limit: 1,
+    })
+    assert.equal(h.result?.publications[0]?.offset, 3, 'the client can fetch the lost range')
+  } finally {
+    await hub.close()
+  }
+})

@@ -89,7 +89,17 @@ export class Subscription {
     }
     if (offset <= this.offset) return
     if (offset > this.offset + 1) {
-      this.session.noteGap(this.channel.name, pub.epoch, this.offset + 1, offset - 1)
+      // A delivery lost on its way from the broker: the marker goes in line, before this one.
+      const from = this.offset + 1
+      const to = offset - 1
+      this.session.send({
+        type: 'gap',
+        channel: this.channel.name,
+        epoch: pub.epoch,
+        from,
+        to,
+        count: to - from + 1,
+      })
     }
     this.offset = offset
     this.session.enqueuePublication(pub.frame(this.session.format), this)
@@ -295,7 +305,9 @@ export class Session implements DropPolicy {
     return sub === undefined || sub.channel.ns.slowConsumer !== 'disconnect'
   }
 
-  /** Records that offsets `from..to` of `channel` will not reach this session. */
+  /** Records that offsets `from..to` of `channel`, dropped from the outbox by the slow-consumer
+   * policy, will not reach this session. Drops take the oldest queued publications, so the
+   * coalesced marker is written at the head of the next batch, before what follows the range. */
   noteGap(channel: string, epoch: string, from: number, to: number, count = to - from + 1): void {
     this.#gaps ??= new Map()
     const g = this.#gaps.get(channel)

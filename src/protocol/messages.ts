@@ -224,7 +224,7 @@ export interface LeavePush {
 /**
  * Publications of `channel` with offsets in `[from, to]` were not delivered to this connection
  * (slow-consumer drop, conflation, or a lost cross-node delivery). `count` of them were dropped;
- * under `conflate` some offsets inside the range may have been delivered. The client recovers
+ * under `conflate` other offsets inside the range may still arrive after it. The client recovers
  * the range through `history` or by resubscribing with `since`.
  */
 export interface GapPush {
