@@ -7,7 +7,7 @@ import type { GenConfig, GenResult, Metrics } from '../lib/types.ts'
 import { buildRequest, HttpConn, type HttpSink } from './http-client.ts'
 import { makePayload, nowUs, readStampUs } from './payload.ts'
 import { SseClient, type SseSink } from './sse-client.ts'
-import { clientFrame, WsClient, type WsSink } from './ws-client.ts'
+import { BENCH_CHANNEL, clientFrame, WsClient, type WsSink } from './ws-client.ts'
 
 type Conn = WsClient | SseClient | HttpConn
 
@@ -100,6 +100,9 @@ class Run implements WsSink, SseSink, HttpSink {
 
 function newSubscriber(cfg: GenConfig, run: Run): Conn {
   if (cfg.transport === 'sse') return new SseClient(cfg.port, '/sse', run)
+  if (cfg.transport === 'channel-sse')
+    return new SseClient(cfg.port, `/channel?channel=${BENCH_CHANNEL}`, run, true)
+  if (cfg.transport === 'channel-ws') return new WsClient(cfg.port, '/ws', 'channel', run)
   if (cfg.transport === 'socketio')
     return new WsClient(cfg.port, '/socket.io/?EIO=4&transport=websocket', 'socketio', run)
   return new WsClient(cfg.port, '/ws', 'ws', run)
@@ -236,17 +239,22 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
   win.start(cfg.serverPid)
   d0 = run.delivered
   measuring = true
-  // Stall watch: a fan-out that stops delivering ends the run instead of hanging it.
+  // Stall watch: a fan-out that stops delivering for 3 s ends the run instead of hanging it.
   let last = run.delivered
+  let lastProgress = Date.now()
   let stalled = false
+  let stallInfo = ''
   const end = Date.now() + cfg.durationMs
   while (Date.now() < end) {
-    await sleep(Math.min(1000, end - Date.now()))
-    if (cfg.kind === 'fanout-max' && run.delivered === last) {
+    await sleep(Math.min(250, end - Date.now()))
+    if (run.delivered !== last) {
+      last = run.delivered
+      lastProgress = Date.now()
+    } else if (cfg.kind === 'fanout-max' && Date.now() - lastProgress >= 3000) {
       stalled = true
+      stallInfo = `published ${published}, delivered ${run.delivered} of ${published * n}, ${pub.pending} unanswered, ${pub.responses} answered`
       break
     }
-    last = run.delivered
   }
   win.stop(cfg.serverPid)
   measuring = false
@@ -273,6 +281,8 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
     maxPerSub: max,
     droppedConns: run.dropped,
     badPublishes: bad,
+    // Publications the server had not answered when the run ended (a stuck publisher shows here).
+    unansweredPublishes: pub.pending,
   }
   if (cfg.kind === 'fanout-rate') {
     metrics.p50Ms = Math.round(latency.percentile(50) * 100) / 100
@@ -280,7 +290,7 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
     metrics.maxMs = Math.round(latency.percentile(100) * 100) / 100
   }
   const notes: string[] = []
-  if (stalled) notes.push('stalled: deliveries stopped for 1 s (messages lost?)')
+  if (stalled) notes.push(`stalled: no delivery for 3 s (${stallInfo})`)
   if (metrics.lost! > 0) notes.push(`${metrics.lost} deliveries missing after drain`)
   return {
     ok: delivered > 0 && !stalled,

@@ -4,6 +4,7 @@
 // walk the stream byte by byte. A block of comment lines only (heartbeat, padding) is not
 // counted. Streams are expected to use LF line ends (what every peer here writes).
 import { connect, type Socket } from 'node:net'
+import { countMarks } from './ws-client.ts'
 
 const CRLFCRLF = Buffer.from('\r\n\r\n')
 // Shared read buffer (net's `onread`); reads are processed synchronously, nothing is kept.
@@ -42,13 +43,19 @@ export class SseClient {
   private sizeLine = ''
   // Event-boundary state carried across segments.
   private lastWasLF = false
+  private lastWasQuote = false
   private atBlockStart = true
   private blockIsComment = false
 
+  /**
+   * @param markers count benchmark payloads (`"~` inside JSON data) instead of events, for
+   *   channel streams whose events also carry non-publication frames.
+   */
   constructor(
     port: number,
     path: string,
     readonly sink: SseSink,
+    readonly markers = false,
   ) {
     this.socket = connect({
       host: '127.0.0.1',
@@ -152,6 +159,14 @@ export class SseClient {
   /** Counts event terminators in the de-chunked bytes `buf[start, end)`. */
   private scan(buf: Buffer, start: number, end: number): void {
     if (start >= end) return
+    if (this.markers) {
+      // A marker split across segments: '"' ended the last one, '~' starts this one.
+      const k = countMarks(buf, start, end) + (this.lastWasQuote && buf[start] === 0x7e ? 1 : 0)
+      this.messages += k
+      this.sink.delivered += k
+      this.lastWasQuote = buf[end - 1] === 0x22
+      if (!this.sink.wantPayload) return
+    }
     let from = start
     if (this.atBlockStart) {
       this.blockIsComment = buf[start] === COLON
@@ -183,6 +198,10 @@ export class SseClient {
     // A block that starts with a comment line (a heartbeat written just before an event) is an
     // event only if one of its later lines is a field.
     if (this.blockIsComment && !hasFieldLine(buf, start, end)) return
+    if (this.markers) {
+      this.sink.onMessage(this, buf, start, end) // latency only; counted in scan()
+      return
+    }
     this.messages++
     this.sink.delivered++
     if (this.sink.wantPayload) this.sink.onMessage(this, buf, start, end)

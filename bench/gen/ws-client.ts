@@ -10,7 +10,18 @@ const KEY = 'dGhlIHNhbXBsZSBub25jZQ=='
 const ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo='
 const CRLFCRLF = Buffer.from('\r\n\r\n')
 
-export type WsFlavor = 'ws' | 'socketio'
+/**
+ * `ws`: every data message is one delivery. `socketio`: Engine.IO/Socket.IO packets, EVENT
+ * packets are deliveries. `channel`: Switchboard protocol v1 (JSON): connect + subscribe to
+ * `bench:all` first; then every benchmark payload inside a message is one delivery (a server may
+ * batch several publications into one frame).
+ */
+export type WsFlavor = 'ws' | 'socketio' | 'channel'
+
+/** The channel every `channel` client subscribes to. */
+export const BENCH_CHANNEL = 'bench:all'
+/** Bytes that open a benchmark payload inside a JSON string: `"~`. */
+export const JSON_MARK = Buffer.from('"~')
 
 /** What a scenario does with connections; one sink is shared by every connection. */
 export interface WsSink {
@@ -51,6 +62,21 @@ const READ_BUFFER = Buffer.allocUnsafe(256 * 1024)
 
 const SIO_CONNECT = clientFrame(Buffer.from('40'))
 const SIO_PONG = clientFrame(Buffer.from('3'))
+const CHANNEL_HELLO = Buffer.concat([
+  clientFrame(Buffer.from('{"id":1,"type":"connect"}')),
+  clientFrame(Buffer.from(`{"id":2,"type":"subscribe","channel":"${BENCH_CHANNEL}"}`)),
+])
+
+/** Occurrences of `"~` in `buf[start, end)`. */
+export function countMarks(buf: Buffer, start: number, end: number): number {
+  let n = 0
+  let at = buf.indexOf(JSON_MARK, start)
+  while (at >= 0 && at + 2 <= end) {
+    n++
+    at = buf.indexOf(JSON_MARK, at + 2)
+  }
+  return n
+}
 
 export class WsClient {
   readonly socket: Socket
@@ -125,6 +151,7 @@ export class WsClient {
       this.handshaking = false
       buf = buf.subarray(end + 4)
       if (this.flavor === 'ws') this.becomeOpen()
+      else if (this.flavor === 'channel') this.socket.write(CHANNEL_HELLO)
     }
     this.parse(buf)
     this.sink.onData()
@@ -176,6 +203,18 @@ export class WsClient {
   }
 
   private onMessage(buf: Buffer, start: number, end: number): void {
+    if (this.flavor === 'channel') {
+      if (!this.open) {
+        this.channelReply(buf.toString('utf8', start, end))
+        return
+      }
+      const k = countMarks(buf, start, end)
+      if (k === 0) return
+      this.messages += k
+      this.sink.delivered += k
+      if (this.sink.wantPayload) this.sink.onMessage(this, buf, start, end)
+      return
+    }
     if (this.flavor === 'socketio') {
       // Engine.IO packet type, then (for type 4 'message') the Socket.IO packet type.
       const eio = buf[start]
@@ -196,5 +235,11 @@ export class WsClient {
     this.messages++
     this.sink.delivered++
     if (this.sink.wantPayload) this.sink.onMessage(this, buf, start, end)
+  }
+
+  /** Before the subscription is confirmed: wait for the reply to command 2 (subscribe). */
+  private channelReply(text: string): void {
+    if (text.includes('"error"')) this.fail(`channel protocol error: ${text.slice(0, 200)}`)
+    else if (/"id":\s*2\b/.test(text)) this.becomeOpen()
   }
 }

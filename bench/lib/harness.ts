@@ -2,7 +2,7 @@
 // always goes first), start a fresh server, run the generator once, stop the server. Then take
 // the median of every metric over the successful repetitions.
 import { loadAvg1 } from './proc.ts'
-import { fdsNeeded, genConfig, type Peer, type Scenario, SUBJECT } from './scenarios.ts'
+import { fdsNeeded, genConfig, type Peer, type Scenario, SUBJECTS } from './scenarios.ts'
 import {
   CannotStart,
   ephemeralPorts,
@@ -44,8 +44,8 @@ export interface ScenarioOutcome {
   /** The generator settings every run of this scenario used (port and pid aside). */
   config: Omit<GenConfig, 'port' | 'serverPid' | 'transport'>
   peers: PeerOutcome[]
-  /** ratios[metric][peer] = subject's median / that peer's median. */
-  ratios: Record<string, Record<string, number>>
+  /** ratios[subject][metric][peer] = that Switchboard row's median / that peer's median. */
+  ratios: Record<string, Record<string, Record<string, number>>>
   error?: string
 }
 
@@ -145,17 +145,21 @@ export async function runScenario(s: Scenario, opt: RunOptions): Promise<Scenari
       runs: rec.runs,
     })
   }
-  const subject = outcome.peers.find((p) => p.peer === SUBJECT && p.status === 'ok')
-  for (const m of s.ratioMetrics) {
-    const row: Record<string, number> = {}
-    for (const p of outcome.peers) {
-      if (!subject || p === subject || p.status !== 'ok') continue
-      const a = subject.median[m.key]
-      const b = p.median[m.key]
-      if (a !== undefined && b !== undefined && b !== 0)
-        row[p.peer] = Math.round((a / b) * 100) / 100
+  for (const subject of outcome.peers) {
+    if (!SUBJECTS.includes(subject.peer) || subject.status !== 'ok') continue
+    const byMetric: Record<string, Record<string, number>> = {}
+    for (const m of s.ratioMetrics) {
+      const row: Record<string, number> = {}
+      for (const p of outcome.peers) {
+        if (SUBJECTS.includes(p.peer) || p.status !== 'ok') continue
+        const a = subject.median[m.key]
+        const b = p.median[m.key]
+        if (a !== undefined && b !== undefined && b !== 0)
+          row[p.peer] = Math.round((a / b) * 100) / 100
+      }
+      byMetric[m.key] = row
     }
-    outcome.ratios[m.key] = row
+    outcome.ratios[subject.peer] = byMetric
   }
   return outcome
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { ScenarioOutcome } from './harness.ts'
 import type { MachineInfo } from './proc.ts'
-import { SCENARIOS, SUBJECT } from './scenarios.ts'
+import { SCENARIOS, SUBJECT, SUBJECTS } from './scenarios.ts'
 
 const LABELS: Record<string, string> = {
   reqPerSec: 'requests/s',
@@ -89,12 +89,22 @@ export function scenarioTable(o: ScenarioOutcome): string {
     notes.push(...p.notes)
     const ratios = ratioMetrics.map((m) => {
       if (p.peer === SUBJECT) return '1×'
-      const r = o.ratios[m.key]?.[p.peer]
+      const r = o.ratios[SUBJECT]?.[m.key]?.[p.peer]
       return r === undefined ? '–' : `${r}×`
     })
     lines.push(
       `| ${p.peer} | ${cols.map((c) => fmt(p.median[c])).join(' | ')} | ${ratios.join(' | ')} | ${notes.join('; ')} |`,
     )
+  }
+  // Further Switchboard rows (the channels hub) get their ratios on a line of their own.
+  for (const subject of SUBJECTS) {
+    if (subject === SUBJECT || !o.ratios[subject]) continue
+    const parts = ratioMetrics.map((m) => {
+      const row = o.ratios[subject]?.[m.key] ?? {}
+      const cells = Object.entries(row).map(([peer, r]) => `${peer} ${r}×`)
+      return `${m.label} (${m.higherIsBetter ? '↑' : '↓'} better): ${cells.join(', ') || '–'}`
+    })
+    lines.push('', `${subject} ÷ peer — ${parts.join('; ')}`)
   }
   return lines.join('\n')
 }

@@ -9,7 +9,7 @@ export interface Peer {
   /** Server script, relative to the repository root. */
   file: string
   /** Passed to the peer as BENCH_KIND. */
-  kind: 'http' | 'ws' | 'sse'
+  kind: 'http' | 'ws' | 'sse' | 'ws-channel' | 'sse-channel'
   transport: Transport
 }
 
@@ -31,10 +31,19 @@ export const PEERS = {
   bun: peer('bun', 'bun.js', 'ws', 'ws', 'bun'),
   switchboardSse: peer('switchboard', 'switchboard.ts', 'sse', 'sse'),
   nodeSse: peer('node:http sse', 'node-sse.ts', 'sse', 'sse'),
+  switchboardWsChannels: peer('switchboard channels', 'switchboard.ts', 'ws-channel', 'channel-ws'),
+  switchboardSseChannels: peer(
+    'switchboard channels',
+    'switchboard.ts',
+    'sse-channel',
+    'channel-sse',
+  ),
 } as const
 
 /** The name of the peer whose ratios against every other peer the report gives. */
 export const SUBJECT = 'switchboard'
+/** Every Switchboard row (raw broadcast and channels hub): each gets ratios against the peers. */
+export const SUBJECTS = [SUBJECT, 'switchboard channels']
 
 export interface Metric {
   key: string
@@ -59,6 +68,14 @@ export interface Scenario {
 
 const WS_PEERS = [PEERS.switchboardWs, PEERS.ws, PEERS.socketio, PEERS.bun]
 const SSE_PEERS = [PEERS.switchboardSse, PEERS.nodeSse]
+const WS_FANOUT_PEERS = [
+  PEERS.switchboardWs,
+  PEERS.switchboardWsChannels,
+  PEERS.ws,
+  PEERS.socketio,
+  PEERS.bun,
+]
+const SSE_FANOUT_PEERS = [PEERS.switchboardSse, PEERS.switchboardSseChannels, PEERS.nodeSse]
 const m = (key: string, label: string, higherIsBetter: boolean): Metric => ({
   key,
   label,
@@ -76,7 +93,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'http',
     title: 'HTTP hello-world JSON, 100 keep-alive connections',
-    gen: { kind: 'http', connections: 100, warmupMs: 1500, durationMs: 6000, window: 0, rate: 0 },
+    gen: { kind: 'http', connections: 100, warmupMs: 1000, durationMs: 5000, window: 0, rate: 0 },
     peers: [PEERS.switchboardHttp, PEERS.fastify, PEERS.nodeHttp],
     ratioMetrics: [m('reqPerSec', 'requests/s', true)],
     columns: ['reqPerSec', 'p50Ms', 'p99Ms', 'cpuUsPerRequest', 'serverCpuPct', 'genCpuPct'],
@@ -101,7 +118,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'ws-echo',
     title: 'WebSocket echo round trips, 100 connections, 64-byte text, one in flight each',
-    gen: { kind: 'echo', connections: 100, warmupMs: 1500, durationMs: 5000, window: 0, rate: 0 },
+    gen: { kind: 'echo', connections: 100, warmupMs: 1000, durationMs: 4000, window: 0, rate: 0 },
     peers: WS_PEERS,
     ratioMetrics: [
       m('roundTripsPerSec', 'round trips/s', true),
@@ -122,12 +139,12 @@ export const SCENARIOS: Scenario[] = [
     gen: {
       kind: 'fanout-max',
       connections: 5000,
-      warmupMs: 1500,
-      durationMs: 6000,
+      warmupMs: 1000,
+      durationMs: 5000,
       window: 32,
       rate: 0,
     },
-    peers: WS_PEERS,
+    peers: WS_FANOUT_PEERS,
     ratioMetrics: FANOUT_RATIOS,
     columns: FANOUT_COLUMNS,
     saturates: true,
@@ -138,12 +155,12 @@ export const SCENARIOS: Scenario[] = [
     gen: {
       kind: 'fanout-rate',
       connections: 5000,
-      warmupMs: 1500,
-      durationMs: 8000,
+      warmupMs: 1000,
+      durationMs: 6000,
       window: 0,
       rate: 20_000,
     },
-    peers: WS_PEERS,
+    peers: WS_FANOUT_PEERS,
     ratioMetrics: [
       m('p99Ms', 'p99 latency', false),
       m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
@@ -156,12 +173,12 @@ export const SCENARIOS: Scenario[] = [
     gen: {
       kind: 'fanout-max',
       connections: 5000,
-      warmupMs: 1500,
-      durationMs: 6000,
+      warmupMs: 1000,
+      durationMs: 5000,
       window: 32,
       rate: 0,
     },
-    peers: SSE_PEERS,
+    peers: SSE_FANOUT_PEERS,
     ratioMetrics: FANOUT_RATIOS,
     columns: FANOUT_COLUMNS,
     saturates: true,
@@ -172,12 +189,12 @@ export const SCENARIOS: Scenario[] = [
     gen: {
       kind: 'fanout-rate',
       connections: 5000,
-      warmupMs: 1500,
-      durationMs: 8000,
+      warmupMs: 1000,
+      durationMs: 6000,
       window: 0,
       rate: 20_000,
     },
-    peers: SSE_PEERS,
+    peers: SSE_FANOUT_PEERS,
     ratioMetrics: [
       m('p99Ms', 'p99 latency', false),
       m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),

@@ -1,7 +1,10 @@
 // Types shared by the orchestrator (bench/run.ts) and the load generator (bench/gen/main.ts).
 
-/** How the generator talks to a peer. */
-export type Transport = 'ws' | 'socketio' | 'sse' | 'http'
+/**
+ * How the generator talks to a peer. `channel-ws` / `channel-sse` speak Switchboard's channel
+ * protocol v1 (JSON): connect + subscribe over a WebSocket, or a channel SSE stream.
+ */
+export type Transport = 'ws' | 'socketio' | 'sse' | 'http' | 'channel-ws' | 'channel-sse'
 
 /** What one generator run does; sent to the generator process as JSON in argv. */
 export interface GenConfig {

@@ -5,7 +5,12 @@ import type { IncomingMessage, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /** Which server a peer should start: decided by the scenario. */
-export const kind = (process.env.BENCH_KIND ?? 'ws') as 'http' | 'ws' | 'sse'
+export const kind = (process.env.BENCH_KIND ?? 'ws') as
+  | 'http'
+  | 'ws'
+  | 'sse'
+  | 'ws-channel'
+  | 'sse-channel'
 
 /** Reads a request body (publications are 64 bytes; capped at 1 MiB). */
 export function readBody(req: IncomingMessage): Promise<Buffer> {

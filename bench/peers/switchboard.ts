@@ -2,11 +2,25 @@
 //   http: GET / -> ctx.json({ hello: 'world' })
 //   sse:  GET /sse opens a stream; POST /pub fans the body out as one prepared event
 //   ws:   /ws echoes; POST /pub fans the body out as one prepared message
-// Whatever part of the API does not exist yet makes the peer report UNAVAILABLE with the reason.
+//   ws-channel / sse-channel: the channels hub (protocol v1, JSON); clients subscribe to
+//         `bench:all` over /ws or GET /channel?channel=bench:all; POST /pub is hub.publish()
+import {
+  Hub,
+  type Session,
+  type SseSinkLike,
+  SseTransport,
+  WsTransport,
+  wsJsonFormat,
+} from '../../src/hub/index.ts'
 import { Switchboard } from '../../src/index.ts'
-import { createSseStream, prepareEvent, type SseStream } from '../../src/sse/index.ts'
-import { prepareMessage, type ServerWebSocket, type WsBehaviour } from '../../src/ws/index.ts'
-import { announce, gc, kind, unavailable } from './common.ts'
+import {
+  createSseStream,
+  type PreparedEvent,
+  prepareEvent,
+  type SseStream,
+} from '../../src/sse/index.ts'
+import { prepareMessage, type ServerWebSocket } from '../../src/ws/index.ts'
+import { announce, gc, kind } from './common.ts'
 
 const app = new Switchboard({ logger: false, backlog: 4096 })
 
@@ -32,16 +46,49 @@ if (kind === 'http') {
     }
     return ctx.text('ok')
   })
-} else {
-  // Typed loosely so this peer compiles before and after app.ws() lands.
-  const surface = app as unknown as {
-    ws?: (path: string, behaviour: WsBehaviour<undefined, unknown>) => unknown
+} else if (kind === 'ws-channel' || kind === 'sse-channel') {
+  // The hub is not wired into the app yet (no app.channels); this is the wiring its doc
+  // comments show: a WsTransport per WebSocket, an SseTransport per channel stream.
+  const hub = new Hub({ namespaces: { bench: {} } })
+  app.post('/pub', async (ctx) => {
+    await hub.publish('bench:all', (await ctx.readBytes()).toString())
+    return ctx.text('ok')
+  })
+  if (kind === 'ws-channel') {
+    const sessions = new Map<ServerWebSocket, Session>()
+    app.ws('/ws', {
+      open(ws) {
+        sessions.set(ws, hub.connect(new WsTransport(ws, wsJsonFormat)))
+      },
+      message(ws, data) {
+        sessions.get(ws)?.receive(data)
+      },
+      drain(ws) {
+        sessions.get(ws)?.drain()
+      },
+      close(ws) {
+        sessions.get(ws)?.closed()
+        sessions.delete(ws)
+      },
+    })
+  } else {
+    app.get('/channel', async (ctx) => {
+      ctx.takeover()
+      const stream = createSseStream(ctx.req, ctx.res)
+      // SseTransport writes finished event-stream text; hand it to the stream as is.
+      const sink: SseSinkLike = {
+        write: (text) => stream.sendPrepared({ bytes: Buffer.from(text) } as PreparedEvent),
+        close: () => stream.close(),
+      }
+      const channels = ctx.searchParams.getAll('channel')
+      const session = await hub.openStream({ channels }, () => new SseTransport(sink, channels))
+      void stream.closed.then(() => session.closed())
+    })
   }
-  if (typeof surface.ws !== 'function')
-    unavailable('app.ws() does not exist yet (src/ws is not wired into the app)')
+} else {
   // Open connections, kept by the open/close hooks.
   const clients = new Set<ServerWebSocket>()
-  surface.ws('/ws', {
+  app.ws('/ws', {
     open(ws) {
       clients.add(ws)
     },
