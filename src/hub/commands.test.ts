@@ -281,7 +281,9 @@ test('server-side subscribe and unsubscribe push to the client and change delive
       a.pushes<PublicationPush>('publication').map((p) => p.data),
       ['one'],
     )
-    assert.equal(a.pushes('unsubscribe').length, 1)
+    assert.deepEqual(a.pushes('unsubscribe'), [
+      { type: 'unsubscribe', channel: 'feed', code: 3504, reason: 'unsubscribed by the server' },
+    ])
   } finally {
     await hub.close()
   }

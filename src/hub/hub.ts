@@ -469,7 +469,8 @@ export class Hub implements SessionOwner {
     await this.broker.publishControl({ type: 'subscribe', user: target, channel })
   }
 
-  /** Unsubscribes a session, or a user's sessions on every node, with an `unsubscribe` push. */
+  /** Unsubscribes a session, or a user's sessions on every node, with an `unsubscribe` push
+   * (code 3504: the client does not resubscribe by itself). */
   async unsubscribe(target: string | Session, channel: string): Promise<void> {
     if (typeof target !== 'string') {
       this.#unsubscribe(target, channel, true)
@@ -981,8 +982,8 @@ export class Hub implements SessionOwner {
       session.send({
         type: 'unsubscribe',
         channel,
-        code: DisconnectCode.FORCE_RECONNECT,
-        reason: 'server unsubscribe',
+        code: DisconnectCode.UNSUBSCRIBED,
+        reason: 'unsubscribed by the server',
       })
     }
   }

@@ -35,6 +35,8 @@ export const DisconnectCode = {
   FORCE_NO_RECONNECT: 3502,
   /** A command was larger than the server accepts. */
   MESSAGE_TOO_LARGE: 3503,
+  /** In an `unsubscribe` push: the server ended the subscription; do not resubscribe. */
+  UNSUBSCRIBED: 3504,
 } as const
 
 /** One of the built-in disconnect codes. */
