@@ -18,6 +18,10 @@ export const hubErrors = defineErrors({
     closeCode: 3503,
     message: 'The command is larger than the server accepts',
   },
+  SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS: {
+    status: 429,
+    message: 'Too many commands in flight on this connection',
+  },
   SWB_ERR_AUTH_UNAUTHORIZED: {
     status: 401,
     closeCode: 3500,

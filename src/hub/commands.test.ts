@@ -457,3 +457,26 @@ test('an SSE stream of two channels resumes both from Last-Event-ID alone', asyn
     await hub.close()
   }
 })
+
+test('a connection may have only maxInflight commands in progress; the rest are refused, not queued', async () => {
+  const hub = new Hub({ maxInflight: 2 })
+  let release!: () => void
+  const gate = new Promise<void>((r) => {
+    release = r
+  })
+  hub.rpc('slow', () => gate)
+  try {
+    const c = await TestClient.connect(hub)
+    const first = c.request({ type: 'rpc', method: 'slow' })
+    const second = c.request({ type: 'rpc', method: 'slow' })
+    const third = await c.request({ type: 'rpc', method: 'slow' })
+    assert.equal(third.error?.code, 'SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS')
+    assert.equal(third.error?.temporary, true)
+    release()
+    assert.equal((await first).error, undefined)
+    assert.equal((await second).error, undefined)
+    assert.equal((await c.request({ type: 'ping' })).error, undefined)
+  } finally {
+    await hub.close()
+  }
+})

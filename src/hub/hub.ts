@@ -63,6 +63,9 @@ export interface HubOptions {
   maxSubscriptions?: number
   /** Channels per SSE stream. Default 32. */
   maxStreamChannels?: number
+  /** Commands of one connection processed at once (more get SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS).
+   * Default 64. */
+  maxInflight?: number
   /** Largest `limit` of a history command. Default 1000. */
   maxHistoryLimit?: number
   /** Milliseconds a new WebSocket session has to send `connect`. Default 10 000. */
@@ -188,6 +191,7 @@ export class Hub implements SessionOwner {
       maxCommandBytes: positive('maxCommandBytes', 65_536),
       maxSubscriptions: positive('maxSubscriptions', 128),
       maxRecoveryBuffer: 10_000,
+      maxInflight: positive('maxInflight', 64),
     })
     this.#maxStreamChannels = positive('maxStreamChannels', 32)
     this.#maxHistoryLimit = positive('maxHistoryLimit', 1000)
@@ -634,6 +638,14 @@ export class Hub implements SessionOwner {
       )
       return
     }
+    if (session.inflight >= this.limits.maxInflight) {
+      session.replyError(command.id, {
+        ...this.#toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS')),
+        temporary: true,
+      })
+      return
+    }
+    session.inflight++
     void this.#command(session, command)
   }
 
@@ -759,6 +771,8 @@ export class Hub implements SessionOwner {
       session.reply(command.id, await this.#run(this.#callerOf(session), command))
     } catch (err) {
       session.replyError(command.id, this.#toReplyError(err))
+    } finally {
+      session.inflight--
     }
   }
 

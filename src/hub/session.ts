@@ -26,6 +26,7 @@ export interface SessionLimits {
   readonly maxCommandBytes: number
   readonly maxSubscriptions: number
   readonly maxRecoveryBuffer: number
+  readonly maxInflight: number
 }
 
 /** What a session needs from its hub (the hub implements it; tests may fake it). */
@@ -162,6 +163,8 @@ export class Session implements DropPolicy {
   connectDeadline = 0
   /** True while a connect command is being authenticated. */
   connecting = false
+  /** Commands being processed (bounded by `maxInflight`). */
+  inflight = 0
   /** Commands received while `connect` was in flight, run after it. */
   pending: ClientCommand[] | null = null
   readonly subs = new Map<string, Subscription>()
