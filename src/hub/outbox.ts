@@ -19,6 +19,8 @@ export interface DropPolicy {
 export class Outbox {
   /** Bytes of the frames queued. */
   bytes = 0
+  /** Publication frames queued. */
+  publications = 0
   #items: (Frame | null)[] = []
   #head = 0
   #live = 0
@@ -34,6 +36,7 @@ export class Outbox {
     this.#items.push(frame)
     this.#live++
     this.bytes += frame.byteLength
+    if (frame.publication) this.publications++
     if (this.#index !== null && frame.key !== undefined && frame.channel !== undefined) {
       this.#indexSet(frame.channel, frame.key, this.#items.length - 1)
     }
@@ -82,6 +85,7 @@ export class Outbox {
     this.#head = 0
     this.#live = 0
     this.bytes = 0
+    this.publications = 0
     this.#index = null
   }
 
@@ -89,6 +93,7 @@ export class Outbox {
     this.#items[at] = null
     this.#live--
     this.bytes -= frame.byteLength
+    if (frame.publication) this.publications--
     const items = this.#items
     if (at === this.#head)
       while (this.#head < items.length && items[this.#head] === null) this.#head++

@@ -282,7 +282,8 @@ export class Session implements DropPolicy {
     }
     if (outbox.bytes + frame.byteLength > limit) {
       if (policy === 'disconnect') {
-        this.#countDrop(1)
+        // This publication and every queued one are lost to this connection (it resumes with since).
+        this.#countDrop(1 + outbox.publications)
         this.owner.disconnectSession(this, DisconnectCode.SLOW_CONSUMER, 'slow consumer')
         return
       }

@@ -63,7 +63,7 @@ test('the outbox counts bytes, drops the oldest allowed frame and conflates by k
   o.push(pub('a', 1, 'k'))
   o.push(pub('a', 2, 'j'))
   o.push(pub('a', 3, 'k'))
-  assert.deepEqual([o.length, o.bytes], [4, 35])
+  assert.deepEqual([o.length, o.bytes, o.publications], [4, 35, 3])
   const policy = { droppable: (f: Frame) => f.publication }
   assert.equal(o.dropOldest(policy)?.offset, 1)
   assert.equal(o.takeConflated('a', 'k')?.offset, 3)
@@ -72,7 +72,7 @@ test('the outbox counts bytes, drops the oldest allowed frame and conflates by k
     o.take().map((f) => f.offset ?? 'reply'),
     ['reply', 2],
   )
-  assert.deepEqual([o.length, o.bytes], [0, 0])
+  assert.deepEqual([o.length, o.bytes, o.publications], [0, 0, 0])
 })
 
 test('the outbox array stays proportional to what it holds under constant dropping', () => {
