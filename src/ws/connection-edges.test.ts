@@ -182,3 +182,27 @@ test('a client that resets during a slow upgrade hook or a refusal does not cras
   const ws = await open(`${url}/ws`) // the server is still up
   ws.close()
 })
+
+test('handleUpgrade serves a plain node:http server, and a connection after a quiet spell is not taken for idle', async () => {
+  const { createServer } = await import('node:http')
+  const { handleUpgrade } = await import('./upgrade.ts')
+  const { resolveWsRoute } = await import('./route.ts')
+  const registry = new WsRegistry()
+  const route = resolveWsRoute({ idleTimeout: 1, message: (ws, d, b) => void ws.send(d, b) })
+  const server = createServer()
+  server.on('upgrade', (req, socket, head) =>
+    handleUpgrade({ route, registry }, req, socket, head, undefined),
+  )
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  registry.now -= 3_600_000 // as if the last connection left an hour ago
+  const ws = await open(`ws://127.0.0.1:${port}/`)
+  await new Promise((r) => setTimeout(r, 350)) // past the first ticks of the shared timer
+  assert.equal(ws.readyState, ws.OPEN, 'the new connection was closed as idle')
+  const echo = new Promise<string>((r) => ws.once('message', (d: Buffer) => r(d.toString())))
+  ws.send('still open')
+  assert.equal(await echo, 'still open')
+  ws.close()
+  await registry.closeAll(200)
+  server.close()
+})

@@ -126,6 +126,8 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     this.pmd =
       deflate === null ? null : new PerMessageDeflate(this, deflate, route.rules.compression!)
     this.receiver = new Receiver(this, route, deflate !== null)
+    // Join the registry first: it refreshes its clock when its timer was stopped.
+    registry.add(this, route.idleMs, route.closeTimeout)
     this.lastSeen = registry.now
     const s = this.socket
     s[kWs] = this
@@ -134,7 +136,6 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     s.on('close', onSocketClose)
     s.on('error', onSocketError)
     s.on('drain', onSocketDrain)
-    registry.add(this, route.idleMs, route.closeTimeout)
   }
 
   /** The peer's IP address. */

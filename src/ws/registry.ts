@@ -27,6 +27,8 @@ export class WsRegistry {
 
   add(ws: ServerWebSocket<unknown>, idleMs: number, closeMs: number): void {
     this.connections.add(ws)
+    // The clock only advances while the timer runs; a stale one would make newcomers look idle.
+    if (this.timer === null) this.now = Date.now()
     const want = Math.max(100, Math.min(1000, idleMs > 0 ? idleMs / 4 : 1000, closeMs / 4))
     if (this.timer === null || want < this.period) {
       this.period = want
