@@ -159,7 +159,7 @@ test('data that cannot be serialised is refused with SWB_ERR_SSE_INVALID_DATA', 
 test('comments split lines so they cannot end early, and padding has the exact size', () => {
   assert.equal(encodeComment(), ':\n')
   assert.equal(encodeComment('a\r\ndata: x'), ': a\n: data: x\n')
-  const { events, comments } = parse(Buffer.from(encodeComment('x\ndata: evil\n') + '\n'))
+  const { events, comments } = parse(Buffer.from(`${encodeComment('x\ndata: evil\n')}\n`))
   assert.deepEqual(events, [])
   assert.deepEqual(comments, ['x', 'data: evil', ''])
   assert.equal(Buffer.byteLength(encodePadding(2048)), 2048)

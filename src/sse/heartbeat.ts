@@ -59,9 +59,9 @@ export class HeartbeatRegistry {
   add(member: HeartbeatMember): void {
     this.members.add(member)
     if (this.timer === null) {
+      // Not unref'd: it exists only while streams (whose sockets keep the process alive anyway)
+      // do, and a ref'd timer shows in process.getActiveResourcesInfo(), so leaks are visible.
       this.timer = setInterval(tick, this.interval, this)
-      // The heartbeat alone never keeps the process alive; the sockets do.
-      this.timer.unref()
     }
   }
 

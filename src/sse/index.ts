@@ -20,6 +20,7 @@ export {
   readLastEventId,
   resolveSseOptions,
   type SseCloseReason,
+  type SseInit,
   type SseItem,
   type SseOptions,
   type SsePolicy,

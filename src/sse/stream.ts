@@ -169,6 +169,14 @@ const kStream = Symbol('switchboard.sse.stream')
 /** The writable end we write to: the raw socket (HTTP/1.x) or the response (otherwise). */
 type Target = (Socket | ServerResponse) & { [kStream]?: SseStream | null }
 
+/** Per-request inputs of {@link createSseStream} besides the options. */
+export interface SseInit {
+  /** The raw query string (or parsed params) to read `lastEventId` from; default: `req.url`. */
+  query?: string | URLSearchParams
+  /** Headers already chosen for this response (CORS, request id); kept on the stream's head. */
+  headers?: Readonly<Record<string, string | readonly string[]>> | null
+}
+
 /** Items `pipe()` accepts: event objects or prepared events. */
 export type SseItem = SseEvent | PreparedEvent
 
@@ -192,6 +200,7 @@ export class SseStream implements HeartbeatMember {
   private state = PENDING
   private target: Target
   private res: ServerResponse | null
+  private headers: Readonly<Record<string, string | readonly string[]>> | null
   private readonly raw: boolean
   private readonly http11: boolean
   private readonly opts: ResolvedSseOptions
@@ -212,10 +221,12 @@ export class SseStream implements HeartbeatMember {
     res: ServerResponse,
     opts: ResolvedSseOptions,
     lastEventId: string | undefined,
+    headers: Readonly<Record<string, string | readonly string[]>> | null,
   ) {
     this.opts = opts
     this.lastEventId = lastEventId
     this.res = res
+    this.headers = headers
     const socket = res.socket
     this.raw = req.httpVersionMajor === 1 && socket instanceof Socket && !socket.destroyed
     this.http11 = req.httpVersionMajor === 1 && req.httpVersionMinor >= 1
@@ -335,9 +346,15 @@ export class SseStream implements HeartbeatMember {
         }
       } else {
         const res = target as ServerResponse
-        res.writeHead(200, this.opts.headerMap as Record<string, string | string[]>)
+        res.writeHead(200, this.headerList(true))
         res.flushHeaders()
+        if (this.opts.preamble !== '') {
+          if (typeof first === 'string') first = this.opts.preamble + first
+          else rest = rest === null ? [first] : [first, ...rest]
+        }
       }
+      this.res = null
+      this.headers = null
     }
     if (target.destroyed) {
       this.finish('client')
@@ -383,8 +400,9 @@ export class SseStream implements HeartbeatMember {
     this.first = null
     this.rest = null
     this.pendingBytes = 0
+    const headers = this.headerList(false)
     this.finish('server')
-    res.writeHead(204, { 'cache-control': 'no-cache' })
+    res.writeHead(204, headers)
     res.end()
   }
 
@@ -492,19 +510,32 @@ export class SseStream implements HeartbeatMember {
   private rawHead(): string {
     const opts = this.opts
     let head = this.http11 ? opts.head11 : opts.head10
+    // Headers chosen earlier for this response (CORS, request id, cookies) are kept.
     const res = this.res
     if (res !== null) {
-      // Headers set earlier on the response (CORS, request id, cookies) are kept.
       for (const name of res.getHeaderNames()) {
-        if (OWN_HEADERS.has(name) || opts.headerMap[name] !== undefined) continue
         const value = res.getHeader(name)
-        if (value === undefined) continue
-        if (Array.isArray(value)) for (const v of value) head += `${name}: ${v}\r\n`
-        else head += `${name}: ${value}\r\n`
+        if (value !== undefined) head += rawHeaderLines(opts, name, value)
       }
-      this.res = null
     }
+    const headers = this.headers
+    if (headers !== null)
+      for (const name in headers) {
+        head += rawHeaderLines(opts, name, headers[name]!)
+      }
     return `${head}\r\n${opts.preamble}`
+  }
+
+  /** Headers for `res.writeHead`: the SSE set (200 only) plus the ones chosen earlier. */
+  private headerList(sse: boolean): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {}
+    const headers = this.headers
+    if (headers !== null)
+      for (const name in headers) {
+        if (!OWN_HEADERS.has(name.toLowerCase())) out[name] = headers[name] as string | string[]
+      }
+    if (sse) Object.assign(out, this.opts.headerMap)
+    return out
   }
 
   private destroyFor(reason: SseCloseReason): void {
@@ -535,6 +566,28 @@ export class SseStream implements HeartbeatMember {
 }
 
 const STOP = Symbol('stop')
+
+function rawHeaderLines(
+  opts: ResolvedSseOptions,
+  name: string,
+  value: string | number | readonly string[],
+): string {
+  const lower = name.toLowerCase()
+  if (OWN_HEADERS.has(lower) || opts.headerMap[lower] !== undefined) return ''
+  // Values come from Node's setHeader or our ctx.header(); refuse anything that could split
+  // the head even so.
+  validateHeaderName(name)
+  if (typeof value === 'string' || typeof value === 'number') {
+    validateHeaderValue(name, String(value))
+    return `${name}: ${value}\r\n`
+  }
+  let out = ''
+  for (const v of value) {
+    validateHeaderValue(name, v)
+    out += `${name}: ${v}\r\n`
+  }
+  return out
+}
 
 function ignore(): void {}
 
@@ -585,12 +638,12 @@ export function createSseStream(
   req: IncomingMessage,
   res: ServerResponse,
   options?: SseOptions | ResolvedSseOptions,
-  searchParams?: URLSearchParams,
+  init?: SseInit,
 ): SseStream {
   const opts = options === undefined ? DEFAULTS : resolveSseOptions(options)
   if (res.headersSent || res.writableEnded) throw createError('SWB_ERR_SSE_HEADERS_SENT')
-  const lastEventId = readLastEventId(req, searchParams, opts.maxLastEventIdLength)
-  return new SseStream(req, res, opts, lastEventId)
+  const lastEventId = readLastEventId(req, init?.query, opts.maxLastEventIdLength)
+  return new SseStream(req, res, opts, lastEventId, init?.headers ?? null)
 }
 
 /**
@@ -621,7 +674,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
  */
 export function readLastEventId(
   req: IncomingMessage,
-  searchParams?: URLSearchParams,
+  query?: string | URLSearchParams,
   maxLength = 256,
 ): string | undefined {
   let header: string | undefined
@@ -648,12 +701,17 @@ export function readLastEventId(
     }
     return checkLastEventId(id, maxLength)
   }
-  let params = searchParams
-  if (params === undefined) {
-    const url = req.url ?? ''
-    const q = url.indexOf('?')
-    if (q === -1 || url.indexOf('lastEventId', q) === -1) return undefined
-    params = new URLSearchParams(url.slice(q + 1))
+  let params: URLSearchParams
+  if (query instanceof URLSearchParams) params = query
+  else {
+    let raw = query
+    if (raw === undefined) {
+      const url = req.url ?? ''
+      const q = url.indexOf('?')
+      raw = q === -1 ? '' : url.slice(q + 1)
+    }
+    if (raw.indexOf('lastEventId') === -1) return undefined
+    params = new URLSearchParams(raw)
   }
   const all = params.getAll('lastEventId')
   if (all.length === 0) return undefined
