@@ -206,3 +206,38 @@ test('handleUpgrade serves a plain node:http server, and a connection after a qu
   await registry.closeAll(200)
   server.close()
 })
+
+/** A masked client frame with RSV1 (compressed) and any length. */
+function compressedFrame(payload: Buffer): Buffer {
+  const len = payload.length
+  const ext = len < 126 ? 0 : len < 65536 ? 2 : 8
+  const head = Buffer.alloc(6 + ext)
+  head[0] = 0xc2 // FIN + RSV1 + binary
+  head[1] = 0x80 | (ext === 0 ? len : ext === 2 ? 126 : 127)
+  if (ext === 2) head.writeUInt16BE(len, 2)
+  if (ext === 8) head.writeBigUInt64BE(BigInt(len), 2)
+  head.writeUInt32BE(0x01020304, 2 + ext)
+  const body = Buffer.from(payload)
+  for (let i = 0; i < len; i++) body[i]! ^= head[2 + ext + (i & 3)]!
+  return Buffer.concat([head, body])
+}
+
+test('over a live socket: a deflate bomb closes with 1009 and corrupt compressed data with 1007', async () => {
+  const { deflateRawSync, constants } = await import('node:zlib')
+  const { port } = await serve((a) => a.ws('/ws', { compression: true, maxPayload: 64 * 1024 }))
+  const offer = [...GOOD, 'Sec-WebSocket-Extensions: permessage-deflate']
+  const bomb = deflateRawSync(Buffer.alloc(8 * 1024 * 1024), {
+    finishFlush: constants.Z_SYNC_FLUSH,
+  })
+  const cases: [Buffer, number][] = [
+    [compressedFrame(bomb.subarray(0, bomb.length - 4)), 1009],
+    [compressedFrame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x01])), 1007],
+  ]
+  for (const [bytes, code] of cases) {
+    const { socket, rest } = await rawHandshake(port, offer)
+    socket.write(bytes)
+    const got = await readAll(socket, rest)
+    assert.equal(got[0], 0x88)
+    assert.equal(got.readUInt16BE(2), code)
+  }
+})
