@@ -154,7 +154,7 @@ export async function runScenario(s: Scenario, opt: RunOptions): Promise<Scenari
         if (SUBJECTS.includes(p.peer) || p.status !== 'ok') continue
         const a = subject.median[m.key]
         const b = p.median[m.key]
-        if (a !== undefined && b !== undefined && b !== 0)
+        if (a !== undefined && b !== undefined && a > 0 && b > 0)
           row[p.peer] = Math.round((a / b) * 100) / 100
       }
       byMetric[m.key] = row

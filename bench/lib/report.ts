@@ -86,6 +86,8 @@ export function scenarioTable(o: ScenarioOutcome): string {
     else if (def?.saturates && server < UNSATURATED_PCT && gen < UNSATURATED_PCT)
       notes.push('neither process saturated (busy machine or too few requests in flight)')
     if (p.okRuns < o.reps) notes.push(`${p.okRuns}/${o.reps} runs ok`)
+    if (p.median.bytesPerConn !== undefined && p.median.bytesPerConn <= 0)
+      notes.push('RSS did not grow: too few connections to measure')
     notes.push(...p.notes)
     const ratios = ratioMetrics.map((m) => {
       if (p.peer === SUBJECT) return '1×'

@@ -212,18 +212,9 @@ export interface Sizing {
 export function genConfig(s: Scenario, p: Peer, port: number, pid: number, sz: Sizing): GenConfig {
   const q = sz.quick
   const g = s.gen
-  const conns =
-    g.kind === 'idle'
-      ? q
-        ? 500
-        : g.connections
-      : g.kind.startsWith('fanout')
-        ? q
-          ? 200
-          : g.connections
-        : q
-          ? Math.min(20, g.connections)
-          : g.connections
+  // Quick sizes: enough idle connections for RSS to move, few for everything else.
+  const quickConns = g.kind === 'idle' ? 2000 : g.kind.startsWith('fanout') ? 200 : 20
+  const conns = q ? Math.min(quickConns, g.connections) : g.connections
   const env = (name: string, fallback: number) => {
     const v = process.env[name]
     return v === undefined || v === '' ? fallback : Number(v)
