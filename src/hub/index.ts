@@ -1,6 +1,7 @@
 export * from './auth.ts'
 export * from './channel.ts'
 export * from './hub.ts'
+export * from './memory-transport.ts'
 export * from './namespace.ts'
 export * from './outbox.ts'
 export * from './prepared.ts'

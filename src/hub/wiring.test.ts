@@ -3,8 +3,10 @@
 import assert from 'node:assert/strict'
 import { request as httpRequest } from 'node:http'
 import { test } from 'node:test'
+import { EventSource } from 'eventsource'
 import WebSocket from 'ws'
 import { Switchboard } from '../app.ts'
+import { SwitchboardClient } from '../client/index.ts'
 import {
   JSON_SUBPROTOCOL,
   MSGPACK_SUBPROTOCOL,
@@ -204,3 +206,48 @@ test('a hub disconnect closes the WebSocket with the same code after the disconn
     await app.close({ graceful: 200 })
   }
 })
+
+for (const transport of ['websocket', 'sse'] as const) {
+  test(`the client SDK over ${transport} receives, is dropped by the server, and recovers every missed publication once`, async () => {
+    const hub = new Hub({
+      auth: ({ token }) => ({ user: token ?? '' }),
+      namespaces: { chat: { clientPublish: true } },
+    })
+    const app = serve(hub)
+    const { port } = await app.listen({ port: 0, host: '127.0.0.1' })
+    const channel = `chat:sdk-${transport}`
+    const got: unknown[] = []
+    const client = new SwitchboardClient({
+      url: `ws://127.0.0.1:${port}/switchboard/ws`,
+      sseUrl: `http://127.0.0.1:${port}/switchboard/stream`,
+      postUrl: `http://127.0.0.1:${port}/switchboard/command`,
+      transport,
+      token: 'ann',
+      WebSocket: WebSocket as never,
+      EventSource: EventSource as never,
+      streamTicket: () => hub.issueTicket({ user: 'ann' }),
+      minReconnectDelay: 20,
+      maxReconnectDelay: 50,
+    })
+    try {
+      client.subscribe(channel, { onPublication: (p) => got.push(p.data) })
+      client.connect()
+      await until(() => hub.subscriberCount(channel) === 1, 'the subscription')
+      await client.publish(channel, 'from client')
+      await hub.publish(channel, 'from server')
+      await until(() => got.length === 2, 'live publications')
+      await hub.disconnect('ann', 3003, 'test drop')
+      await until(() => hub.subscriberCount(channel) === 0, 'the drop')
+      await hub.publish(channel, 'missed 1')
+      await hub.publish(channel, 'missed 2')
+      await until(() => hub.subscriberCount(channel) === 1, 'the resubscribe')
+      await hub.publish(channel, 'after')
+      await until(() => got.length === 5, 'recovered and live publications')
+      assert.deepEqual(got, ['from client', 'from server', 'missed 1', 'missed 2', 'after'])
+    } finally {
+      client.disconnect()
+      await hub.close()
+      await app.close({ graceful: 200 })
+    }
+  })
+}
