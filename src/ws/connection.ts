@@ -61,6 +61,9 @@ function flushAll(): void {
   for (let i = 0; i < list.length; i++) list[i]!.flush()
 }
 
+/** RFC 6455 §5.5.2: an empty ping, shared by every connection's idle check. */
+const IDLE_PING = Buffer.from([0x80 | OP_PING, 0x00])
+
 /** Strings up to this many UTF-16 units are framed without an intermediate Buffer. */
 const SMALL_TEXT = 125
 
@@ -326,7 +329,7 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
       if (silent >= idle) this.fail('SWB_ERR_WS_IDLE_TIMEOUT')
       else if (silent * 2 >= idle && (this.flags & F_PINGED) === 0) {
         this.flags |= F_PINGED
-        this.append(frame(OP_PING, Buffer.alloc(0), false))
+        this.append(IDLE_PING) // the same two bytes for every connection
       }
     } else if (this.readyState === CLOSING && now >= this.closeDeadline) {
       this.terminate()

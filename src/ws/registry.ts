@@ -12,8 +12,11 @@ import type { ServerWebSocket } from './connection.ts'
  */
 export class WsRegistry {
   readonly connections = new Set<ServerWebSocket<unknown>>()
-  /** Coarse clock (ms) refreshed every tick; connections stamp activity with it. */
-  now = Date.now()
+  /**
+   * Coarse clock refreshed every tick: ms since the module loaded, so the stamps connections keep
+   * stay small integers (V8 stores them inline) for the first ~24 days of a process.
+   */
+  now = clock()
   private timer: NodeJS.Timeout | null = null
   private period = 1000
   private closed = false
@@ -28,12 +31,12 @@ export class WsRegistry {
   add(ws: ServerWebSocket<unknown>, idleMs: number, closeMs: number): void {
     this.connections.add(ws)
     // The clock only advances while the timer runs; a stale one would make newcomers look idle.
-    if (this.timer === null) this.now = Date.now()
+    if (this.timer === null) this.now = clock()
     const want = Math.max(100, Math.min(1000, idleMs > 0 ? idleMs / 4 : 1000, closeMs / 4))
     if (this.timer === null || want < this.period) {
       this.period = want
       if (this.timer !== null) clearInterval(this.timer)
-      this.now = Date.now()
+      this.now = clock()
       this.timer = setInterval(tick, this.period, this)
       this.timer.unref()
     }
@@ -52,7 +55,7 @@ export class WsRegistry {
 
   /** @internal one pass over every connection. */
   tick(): void {
-    this.now = Date.now()
+    this.now = clock()
     for (const ws of this.connections) ws.heartbeat(this.now)
   }
 
@@ -79,6 +82,12 @@ export class WsRegistry {
     await Promise.all(gone)
     this.stop()
   }
+}
+
+const EPOCH = Date.now()
+
+function clock(): number {
+  return Date.now() - EPOCH
 }
 
 function tick(registry: WsRegistry): void {
