@@ -23,6 +23,13 @@ import { type StaticOptions, serveStatic } from './http/static.ts'
 import { createLogger } from './logger.ts'
 import { type ResolvedOptions, resolveOptions, type SwitchboardOptions } from './options.ts'
 import {
+  HeartbeatRegistry,
+  type ResolvedSseOptions,
+  resolveSseOptions,
+  type SseOptions,
+  type SseStream,
+} from './sse/index.ts'
+import {
   plainRequestError,
   resolveWsRoute,
   type WsBehaviour,
@@ -41,6 +48,12 @@ export type ResponseHook<S> = (ctx: Context<S>) => void
 export type ErrorHook<S> = (err: unknown, ctx: Context<S>) => void | Promise<void>
 /** Called when the app closes, after the server stopped. */
 export type CloseHook = () => void | Promise<void>
+
+/**
+ * Handler of an `app.sse()` route. The stream stays open after the handler returns (or its
+ * promise settles) until `stream.close()`, the client leaving, or `app.close()`.
+ */
+export type SseHandler<S> = (stream: SseStream, ctx: Context<S>) => unknown
 
 /** Options of `app.close()`. */
 export interface CloseOptions {
@@ -229,6 +242,45 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
       endpoint,
     )
     return this
+  }
+
+  #sse: { registry: HeartbeatRegistry; defaults: ResolvedSseOptions } | null = null
+
+  /**
+   * A Server-Sent Events route (GET). The handler gets the open stream and the context, whose
+   * `params` select what the stream carries; `stream.lastEventId` is the client's resume point.
+   * All streams of the app share one heartbeat timer, and `app.close()` ends them.
+   * Options are validated once, here. See docs/sse.md.
+   *
+   * @example
+   * app.sse('/events/:channel', (stream, ctx) => {
+   *   if (!feeds.has(ctx.params.channel)) return stream.noContent() // 204: stop reconnecting
+   *   feeds.get(ctx.params.channel).add(stream)
+   *   stream.closed.then(() => feeds.get(ctx.params.channel).delete(stream))
+   * })
+   */
+  sse(path: string, handler: SseHandler<S>, options?: SseOptions): this {
+    if (typeof handler !== 'function') {
+      throw new SwitchboardError(
+        'SWB_ERR_INVALID_ROUTE',
+        `SSE ${path}: the handler must be a function`,
+      )
+    }
+    const opts = this.sseOptions(options)
+    this.registerRoute('GET', path, [(ctx: Context<S>) => runSse(ctx, handler, opts)], null)
+    return this
+  }
+
+  /** @internal ContextHost: SSE options completed with this app's shared heartbeat registry. */
+  sseOptions(options?: SseOptions | ResolvedSseOptions): ResolvedSseOptions {
+    if (this.#sse === null) {
+      const registry = new HeartbeatRegistry()
+      this.#sse = { registry, defaults: resolveSseOptions({ heartbeat: registry }) }
+      this.addCloser(() => registry.closeAll())
+    }
+    if (options === undefined) return this.#sse.defaults
+    if ('heartbeat' in options) return resolveSseOptions(options)
+    return resolveSseOptions({ ...(options as SseOptions), heartbeat: this.#sse.registry })
   }
   // --- end WebSocket and SSE routes ---------------------------------------------------------
 
@@ -649,4 +701,34 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
       headers: resHeaders,
     })
   }
+}
+
+/**
+ * Runs an `app.sse()` handler. If it fails before the stream's head is out, the stream is
+ * abandoned unwritten and the response handed back, so the error answers normally (403, 500);
+ * after that, the stream is closed and the error only logged.
+ */
+function runSse<S>(ctx: Context<S>, handler: SseHandler<S>, opts: ResolvedSseOptions): unknown {
+  const stream = ctx.sse(opts)
+  let out: unknown
+  try {
+    out = handler(stream, ctx)
+  } catch (err) {
+    return sseFailed(ctx, stream, err)
+  }
+  if (out instanceof Promise) {
+    return out.then(
+      () => undefined,
+      (err: unknown) => sseFailed(ctx, stream, err),
+    )
+  }
+  return undefined
+}
+
+function sseFailed<S>(ctx: Context<S>, stream: SseStream, err: unknown): never {
+  if (stream.cancel()) {
+    ctx.takenOver = false
+    ctx.finalized = false
+  } else stream.close()
+  throw err
 }

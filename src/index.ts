@@ -1,6 +1,13 @@
 // Public exports of the `switchboard` package. This file only re-exports.
 
-export type { CloseHook, CloseOptions, ErrorHook, RequestHook, ResponseHook } from './app.ts'
+export type {
+  CloseHook,
+  CloseOptions,
+  ErrorHook,
+  RequestHook,
+  ResponseHook,
+  SseHandler,
+} from './app.ts'
 export { Switchboard } from './app.ts'
 export type { ErrorCode, ErrorSpec } from './errors/index.ts'
 export { createError, ERRORS, HttpError, SwitchboardError } from './errors/index.ts'
@@ -15,6 +22,23 @@ export { serveStatic } from './http/static.ts'
 export type { SwitchboardOptions } from './options.ts'
 export type { SignalOptions } from './signals.ts'
 export { closeOnSignals } from './signals.ts'
+export type {
+  PreparedEvent,
+  SseCloseReason,
+  SseEvent,
+  SseInit,
+  SseItem,
+  SseOptions,
+  SsePolicy,
+} from './sse/index.ts'
+export {
+  broadcast,
+  createSseStream,
+  HeartbeatRegistry,
+  prepareEvent,
+  resolveSseOptions,
+  SseStream,
+} from './sse/index.ts'
 export type {
   CompressionOptions,
   PreparedMessage,

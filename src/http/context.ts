@@ -2,6 +2,13 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { Readable } from 'node:stream'
 import { parse as parseCookies, type SerializeOptions, serialize as serializeCookie } from 'cookie'
 import { SwitchboardError } from '../errors/index.ts'
+import {
+  createSseStream,
+  type ResolvedSseOptions,
+  resolveSseOptions,
+  type SseOptions,
+  type SseStream,
+} from '../sse/index.ts'
 import { charsetOf, isJsonType, mediaType, readBody } from './body.ts'
 import type { FileOptions } from './static.ts'
 import { prepareFile } from './static.ts'
@@ -11,6 +18,8 @@ export interface ContextHost {
   readonly bodyLimit: number
   clientIp(req: IncomingMessage): string
   nextRequestId(req: IncomingMessage): string
+  /** SSE options completed with the app's shared heartbeat registry (so close() ends streams). */
+  sseOptions?(options?: SseOptions | ResolvedSseOptions): ResolvedSseOptions
 }
 
 /** A response body the node bridge knows how to write. */
@@ -331,9 +340,37 @@ export class Context<S = Record<string, unknown>> {
     return this.res
   }
 
+  /**
+   * Opens a Server-Sent Events stream and takes the response over: after this the framework
+   * writes nothing to `ctx.res`. Headers set with `ctx.header()` are kept; the SSE headers are
+   * the stream's own. A malformed `Last-Event-ID` throws `SWB_ERR_SSE_INVALID_LAST_EVENT_ID`
+   * (400) before anything is taken over. Answer `stream.noContent()` in the same turn to send
+   * 204 instead, which stops an EventSource from reconnecting. See docs/sse.md.
+   *
+   * @example
+   * app.get('/clock', (ctx) => {
+   *   const stream = ctx.sse({ retry: 2000 })
+   *   const t = setInterval(() => stream.send({ data: new Date().toISOString() }), 1000)
+   *   stream.closed.then(() => clearInterval(t))
+   * })
+   */
+  sse(options?: SseOptions | ResolvedSseOptions): SseStream {
+    if (this.takenOver || this.res.headersSent) {
+      throw new SwitchboardError('SWB_ERR_SSE_HEADERS_SENT')
+    }
+    const opts = this.#host.sseOptions?.(options) ?? resolveSseOptions(options)
+    const stream = createSseStream(this.req, this.res, opts, {
+      query: this.#rawQuery,
+      headers: this.#headers,
+    })
+    this.takeover()
+    return stream
+  }
+
   /** Takes a handler's return value as the response, unless it is undefined. */
   adopt(value: unknown): void {
-    if (value === undefined || value === this) return
+    // A taken-over response (SSE) is the caller's; `return ctx.sse()` must not become JSON.
+    if (value === undefined || value === this || this.takenOver) return
     if (value instanceof Response) {
       this.#adoptResponse(value)
     } else if (typeof value === 'string') {

@@ -407,6 +407,16 @@ export class SseStream implements HeartbeatMember {
   }
 
   /**
+   * @internal Abandons a stream whose head is not out yet, writing nothing, so the caller can
+   * still answer the request another way. Returns `false` (and does nothing) once it is out.
+   */
+  cancel(): boolean {
+    if (this.state !== PENDING) return false
+    this.finish('server')
+    return true
+  }
+
+  /**
    * Sends every item of an (async) iterable until it ends or the stream closes, then closes
    * the stream (unless `{ close: false }`). Stops waiting on the source as soon as the client
    * leaves and calls the iterator's `return()`. Rejects with the source's error, if any.
