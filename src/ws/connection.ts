@@ -138,7 +138,7 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     s.on('end', onSocketEnd)
     s.on('close', onSocketClose)
     s.on('error', onSocketError)
-    s.on('drain', onSocketDrain)
+    if (route.drain !== null) s.on('drain', onSocketDrain) // only routes that listen pay for it
   }
 
   /** The peer's IP address. */
