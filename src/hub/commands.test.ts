@@ -16,6 +16,7 @@ import {
 import { Hub } from './hub.ts'
 import { SseTransport } from './sse-transport.ts'
 import { TestClient, turn } from './test-client.ts'
+import { wsMsgpackFormat } from './transport.ts'
 
 const identify = ({ token }: { token?: string }) => ({ user: token ?? '', info: { name: token } })
 
@@ -476,6 +477,32 @@ test('a connection may have only maxInflight commands in progress; the rest are 
     assert.equal((await first).error, undefined)
     assert.equal((await second).error, undefined)
     assert.equal((await c.request({ type: 'ping' })).error, undefined)
+  } finally {
+    await hub.close()
+  }
+})
+
+test('a value JSON cannot carry, published over MessagePack, still reaches JSON subscribers', async () => {
+  const hub = new Hub({ namespaces: { n: { clientPublish: true } } })
+  try {
+    const json = await TestClient.connect(hub)
+    const pack = await TestClient.connect(hub, undefined, wsMsgpackFormat)
+    for (const c of [json, pack]) await c.request({ type: 'subscribe', channel: 'n:big' })
+    const r = await pack.request({
+      type: 'publish',
+      channel: 'n:big',
+      data: { small: 7n, big: 2n ** 63n - 1n },
+    })
+    assert.equal(r.error, undefined)
+    await turn()
+    assert.deepEqual(json.pushes<PublicationPush>('publication')[0]?.data, {
+      small: 7,
+      big: '9223372036854775807',
+    })
+    assert.equal(
+      (pack.pushes<PublicationPush>('publication')[0]?.data as { big: bigint }).big,
+      2n ** 63n - 1n,
+    )
   } finally {
     await hub.close()
   }

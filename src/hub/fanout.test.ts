@@ -210,3 +210,35 @@ test('a subscribe answer carries the stream position and recoverability', async 
     await hub.close()
   }
 })
+
+test('a wire format failing to encode one publication does not stop delivery to the others', async () => {
+  const errors: unknown[] = []
+  const hub = new Hub({ onError: (e) => errors.push(e) })
+  try {
+    const fussy: WireFormat = {
+      name: 'fussy',
+      codec: wsJsonFormat.codec,
+      prepare(message) {
+        if ((message as { data?: unknown }).data === 'poison') throw new TypeError('cannot encode')
+        return wsJsonFormat.prepare(message)
+      },
+    }
+    const bad = await TestClient.connect(hub, undefined, fussy)
+    const good = await TestClient.connect(hub)
+    for (const c of [bad, good]) await c.request({ type: 'subscribe', channel: 'mixed' })
+    await hub.publish('mixed', 'poison')
+    await hub.publish('mixed', 'fine')
+    await turn()
+    assert.deepEqual(
+      good.pushes<PublicationPush>('publication').map((p) => p.data),
+      ['poison', 'fine'],
+    )
+    assert.deepEqual(
+      bad.transport.messages.filter((m) => 'type' in m).map((m) => (m as { type: string }).type),
+      ['gap', 'publication'],
+    )
+    assert.equal(errors.length, 1)
+  } finally {
+    await hub.close()
+  }
+})

@@ -1041,7 +1041,15 @@ export class Hub implements SessionOwner {
         const state = hub.#channels.get(channel)
         if (state === undefined) return
         const prepared = new PreparedPublication(channel, publication, epoch)
-        for (const sub of state.subs) sub.deliver(prepared)
+        for (const sub of state.subs) {
+          try {
+            sub.deliver(prepared)
+          } catch (err) {
+            // A value one wire format cannot carry must not stop delivery to everyone else.
+            hub.#onError(err)
+            sub.session.noteGap(channel, epoch, publication.offset, publication.offset, 1)
+          }
+        }
       },
       onJoin(channel: string, info: ClientInfo): void {
         hub.#pushToChannel(channel, new PreparedMessage({ type: 'join', channel, info }))

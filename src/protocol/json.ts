@@ -19,7 +19,7 @@ export const jsonCodec: Codec = {
   binary: false,
   subprotocol: JSON_SUBPROTOCOL,
   encode(message: ServerMessage | ClientCommand): Uint8Array {
-    return encoder.encode(JSON.stringify(message))
+    return encoder.encode(encodeJsonText(message))
   },
   decode(data: Uint8Array | string): unknown {
     let text: string
@@ -32,7 +32,26 @@ export const jsonCodec: Codec = {
   },
 }
 
-/** Encodes a message to a JSON string (for SSE `data:` lines and HTTP bodies). */
+/**
+ * Encodes a message to a JSON string (for SSE `data:` lines and HTTP bodies). Values JSON has no
+ * form for, which a MessagePack peer may have sent, are mapped instead of failing the fan-out:
+ * a BigInt becomes a number when it is safe and a decimal string otherwise. (Binary data is
+ * written the way JSON writes typed arrays, an object of indexes: send bytes to MessagePack
+ * subscribers only.)
+ */
 export function encodeJsonText(message: ServerMessage | ClientCommand): string {
-  return JSON.stringify(message)
+  try {
+    return JSON.stringify(message)
+  } catch {
+    return JSON.stringify(message, jsonSafe)
+  }
+}
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString()
+  }
+  return value
 }
