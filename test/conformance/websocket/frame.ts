@@ -134,10 +134,17 @@ export class FrameReader {
     return { fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, masked, payload }
   }
 
+  /** The first `n` bytes (n ≤ 14, a frame header), copying at most that much. */
   private peek(n: number): Buffer {
     const first = this.chunks[0]!
     if (first.length >= n) return first.subarray(0, n)
-    return Buffer.concat(this.chunks, this.size).subarray(0, n)
+    const out = Buffer.alloc(n)
+    let filled = 0
+    for (const c of this.chunks) {
+      if (filled >= n) break
+      filled += c.copy(out, filled, 0, Math.min(c.length, n - filled))
+    }
+    return out
   }
 
   private take(n: number): Buffer {
@@ -152,22 +159,20 @@ export class FrameReader {
       this.size -= n
       return first.subarray(0, n)
     }
-    const parts: Buffer[] = []
-    let need = n
-    while (need > 0) {
-      const c = this.chunks[0]!
-      if (c.length <= need) {
-        parts.push(c)
-        this.chunks.shift()
-        need -= c.length
-      } else {
-        parts.push(c.subarray(0, need))
-        this.chunks[0] = c.subarray(need)
-        need = 0
-      }
+    const out = Buffer.allocUnsafe(n)
+    let filled = 0
+    let used = 0
+    while (filled < n) {
+      const c = this.chunks[used]!
+      const k = Math.min(c.length, n - filled)
+      c.copy(out, filled, 0, k)
+      filled += k
+      if (k === c.length) used++
+      else this.chunks[used] = c.subarray(k)
     }
+    this.chunks.splice(0, used)
     this.size -= n
-    return Buffer.concat(parts, n)
+    return out
   }
 }
 
