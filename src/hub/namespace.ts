@@ -61,6 +61,9 @@ export interface NamespaceOptions<S extends StandardSchemaV1 = StandardSchemaV1>
   slowConsumer?: SlowConsumerPolicy
   /** Milliseconds a publish idempotency key is remembered. Default 120 000. */
   idempotencyWindow?: number
+  /** Type-only annotation for typed clients when there is no schema
+   * (`{ data: {} as Cursor }`): the SDK reads its type; the hub ignores the value. */
+  data?: unknown
 }
 
 /** A namespace with every option resolved, made once at registration. */
