@@ -25,8 +25,11 @@ export interface Expect {
    * server is expected not to close before the deadline (only used in control notes).
    */
   close?: number[] | 'none'
-  /** Upper bound for the whole exchange, for cases about linear-time parsing. */
-  maxElapsedMs?: number
+  /**
+   * Upper bound (ms) from the last request byte written to the complete response head, for
+   * cases about linear-time parsing (delivery time is not counted).
+   */
+  maxResponseMs?: number
 }
 
 /** Why the `ws` control is expected to behave differently, and how it behaves instead. */
@@ -66,6 +69,8 @@ export interface Outcome {
   violations: string[]
   negotiated: DeflateParams | null
   elapsedMs: number
+  /** From the last request byte written to the complete response head (null: no head). */
+  responseMs: number | null
   error: string | null
 }
 
@@ -84,6 +89,7 @@ export async function runCase(port: number, c: Case, mode: Mode, seed: string): 
     violations: [],
     negotiated: null,
     elapsedMs: 0,
+    responseMs: null,
     error: null,
   }
   let client: RawClient | null = null
@@ -96,7 +102,9 @@ export async function runCase(port: number, c: Case, mode: Mode, seed: string): 
     const request = c.request ?? upgradeRequest({ headers })
     if (c.request) await deliver(cl.socket, request, mode, random, cl.alive)
     else cl.socket.write(Buffer.concat(request))
+    const requestSentAt = Date.now()
     await cl.waitFor(() => cl.head !== null, deadline)
+    if (cl.head) outcome.responseMs = Math.max(0, cl.headAt - requestSentAt)
     if (cl.head?.status === 101) {
       try {
         outcome.negotiated = parseDeflateResponse(cl.head.get('sec-websocket-extensions'))
@@ -154,8 +162,8 @@ export function judge(expect: Expect, o: Outcome): string[] {
     const p = check(o.head)
     if (p) problems.push(p)
   }
-  if (expect.maxElapsedMs !== undefined && o.elapsedMs > expect.maxElapsedMs)
-    problems.push(`took ${o.elapsedMs} ms, limit ${expect.maxElapsedMs} ms`)
+  if (expect.maxResponseMs !== undefined && (o.responseMs ?? 0) > expect.maxResponseMs)
+    problems.push(`answered ${o.responseMs} ms after the request, limit ${expect.maxResponseMs} ms`)
   if (o.head.status !== 101) return problems
   const deflate = expect.deflate ?? 'either'
   if (deflate === 'required' && !o.negotiated) problems.push('permessage-deflate was not accepted')

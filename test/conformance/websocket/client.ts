@@ -72,6 +72,8 @@ const HEAD_LIMIT = 64 * 1024
 
 export class RawClient {
   head: HttpHead | null = null
+  /** When the HTTP head was complete (Date.now()). */
+  headAt = 0
   /** Bytes after the HTTP head of a non-101 response (the error body). */
   body = Buffer.alloc(0)
   readonly events: Msg[] = []
@@ -170,6 +172,7 @@ export class RawClient {
         return
       }
       this.head = parseHead(buf.subarray(0, end).toString('latin1'))
+      this.headAt = Date.now()
       this.http = null
       const rest = buf.subarray(end + 4)
       if (this.head.status !== 101) {
