@@ -500,7 +500,7 @@ test('a value JSON cannot carry, published over MessagePack, still reaches JSON 
       big: '9223372036854775807',
     })
     assert.equal(
-      (pack.pushes<PublicationPush>('publication')[0]?.data as { big: bigint }).big,
+      (pack.pushes<PublicationPush>('publication')[0]!.data as { big: bigint }).big,
       2n ** 63n - 1n,
     )
   } finally {

@@ -3,7 +3,6 @@ import {
   type BrokerHandler,
   type BrokerHistoryResult,
   type ControlMessage,
-  isRecovered,
   MemoryBroker,
 } from '../broker/index.ts'
 import { ERRORS, SwitchboardError } from '../errors/index.ts'
@@ -28,18 +27,18 @@ import {
 import { type ConnectHook, type Identity, StreamTickets } from './auth.ts'
 import { parseChannel } from './channel.ts'
 import { type Namespace, type NamespaceOptions, resolveNamespace } from './namespace.ts'
-import { PreparedMessage, PreparedPublication } from './prepared.ts'
-import { enterPresence, leavePresence, presenceOf } from './presence.ts'
+import { PreparedMessage } from './prepared.ts'
+import { presenceOf } from './presence.ts'
+import { ChannelRegistry } from './registry.ts'
 import { describeIssues } from './schema.ts'
 import {
-  ChannelState,
   CLOSED,
   CONNECTED,
   CONNECTING,
   Session,
   type SessionLimits,
   type SessionOwner,
-  Subscription,
+  type Subscription,
 } from './session.ts'
 import type { Transport } from './transport.ts'
 
@@ -163,7 +162,7 @@ export class Hub implements SessionOwner {
   readonly tickets: StreamTickets
   readonly #auth: ConnectHook | null
   readonly #namespaces = new Map<string, Namespace>()
-  readonly #channels = new Map<string, ChannelState>()
+  readonly #registry: ChannelRegistry
   readonly #sessions = new Map<string, Session>()
   readonly #users = new Map<string, Set<Session>>()
   readonly #rpc = new Map<string, RpcHandler>()
@@ -204,8 +203,10 @@ export class Hub implements SessionOwner {
     this.broker = options.broker ?? new MemoryBroker()
     this.#namespaces.set('', resolveNamespace(''))
     for (const [name, ns] of Object.entries(options.namespaces ?? {})) this.namespace(name, ns)
+    this.#registry = new ChannelRegistry(this.broker, this.#onError)
     this.#ready = this.broker.start(this.#brokerHandler())
     this.#ready.catch(this.#onError)
+    this.#registry.ready = this.#ready
     this.#timer = setInterval(sweepSessions, sweepInterval, this)
     this.#timer.unref?.()
   }
@@ -304,7 +305,12 @@ export class Hub implements SessionOwner {
     try {
       for (const channel of channels) {
         if (session.isClosed) break
-        await this.#serverSubscribe(session, channel, cursors?.get(channel))
+        await this.#registry.serverSubscribe(
+          session,
+          channel,
+          this.#nsOf(channel),
+          cursors?.get(channel),
+        )
       }
     } catch (err) {
       // The response has started: end the stream with a reconnect code rather than throw.
@@ -466,7 +472,7 @@ export class Hub implements SessionOwner {
   async subscribe(target: string | Session, channel: string): Promise<void> {
     this.#nsOf(channel)
     if (typeof target !== 'string') {
-      await this.#serverSubscribe(target, channel, undefined)
+      await this.#registry.serverSubscribe(target, channel, this.#nsOf(channel), undefined)
       return
     }
     await this.#ready
@@ -477,7 +483,7 @@ export class Hub implements SessionOwner {
    * (code 3504: the client does not resubscribe by itself). */
   async unsubscribe(target: string | Session, channel: string): Promise<void> {
     if (typeof target !== 'string') {
-      this.#unsubscribe(target, channel, true)
+      this.#registry.unsubscribe(target, channel, true)
       return
     }
     await this.#ready
@@ -517,7 +523,7 @@ export class Hub implements SessionOwner {
 
   /** Channels with at least one subscriber on this node. */
   get channelCount(): number {
-    return this.#channels.size
+    return this.#registry.size
   }
 
   /** Distinct signed-in users connected to this node. */
@@ -527,7 +533,7 @@ export class Hub implements SessionOwner {
 
   /** Local subscribers of a channel. */
   subscriberCount(channel: string): number {
-    return this.#channels.get(channel)?.subs.size ?? 0
+    return this.#registry.subscriberCount(channel)
   }
 
   /** The session with this connection id on this node. */
@@ -612,7 +618,8 @@ export class Hub implements SessionOwner {
       mine.delete(session)
       if (mine.size === 0) this.#users.delete(session.user)
     }
-    for (const channel of [...session.subs.keys()]) this.#unsubscribe(session, channel, false)
+    for (const channel of [...session.subs.keys()])
+      this.#registry.unsubscribe(session, channel, false)
   }
 
   /** @internal Runs one command of a session and queues its reply. */
@@ -709,7 +716,13 @@ export class Hub implements SessionOwner {
     const live: [Subscription, SubscribeResult][] = []
     for (const channel of identity.channels ?? []) {
       try {
-        const { sub, result } = await this.#subscribe(session, channel, undefined, true)
+        const { sub, result } = await this.#registry.subscribe(
+          session,
+          channel,
+          this.#nsOf(channel),
+          undefined,
+          null,
+        )
         subs[channel] = result
         live.push([sub, result])
       } catch (err) {
@@ -737,11 +750,15 @@ export class Hub implements SessionOwner {
   async #command(session: Session, command: ClientCommand): Promise<void> {
     try {
       if (command.type === 'subscribe') {
-        const { sub, result } = await this.#subscribe(
+        const channel = command.channel
+        const ns = this.#nsOf(channel)
+        const caller = this.#callerOf(session)
+        const { sub, result } = await this.#registry.subscribe(
           session,
-          command.channel,
+          channel,
+          ns,
           command.since,
-          false,
+          ns.canSubscribe === null ? null : () => this.#checkSubscribe(ns, channel, caller),
         )
         session.reply(command.id, result)
         sub.goLive(result.offset, result.epoch)
@@ -749,7 +766,7 @@ export class Hub implements SessionOwner {
       }
       if (command.type === 'unsubscribe') {
         if (!session.subs.has(command.channel)) fail('SWB_ERR_CHANNEL_NOT_SUBSCRIBED')
-        this.#unsubscribe(session, command.channel, false)
+        this.#registry.unsubscribe(session, command.channel, false)
         session.reply(command.id, {})
         return
       }
@@ -901,107 +918,6 @@ export class Hub implements SessionOwner {
       : { offset: res.offset, epoch: res.epoch }
   }
 
-  /** Subscribes and computes the answer; the caller queues it and then calls `sub.goLive`. */
-  async #subscribe(
-    session: Session,
-    channel: string,
-    since: StreamPosition | undefined,
-    serverSide: boolean,
-  ): Promise<{
-    sub: Subscription
-    result: SubscribeResult & { publications?: readonly Publication[] }
-  }> {
-    const ns = this.#nsOf(channel)
-    if (session.subs.has(channel)) fail('SWB_ERR_CHANNEL_ALREADY_SUBSCRIBED')
-    if (session.subs.size >= this.limits.maxSubscriptions)
-      fail('SWB_ERR_CHANNEL_TOO_MANY_SUBSCRIPTIONS')
-    if (!serverSide) await this.#checkSubscribe(ns, channel, this.#callerOf(session))
-    if (session.state === CLOSED) fail('SWB_ERR_HUB_CLOSED', 'The session closed')
-    if (session.subs.has(channel)) fail('SWB_ERR_CHANNEL_ALREADY_SUBSCRIBED')
-    let state = this.#channels.get(channel)
-    if (state === undefined) {
-      state = new ChannelState(channel, ns)
-      this.#channels.set(channel, state)
-      state.ready = this.#ready.then(() => this.broker.subscribe(channel))
-    }
-    const sub = new Subscription(session, state)
-    session.subs.set(channel, sub)
-    state.subs.add(sub)
-    try {
-      await state.ready
-      const res = await this.broker.history(
-        channel,
-        since === undefined ? { limit: 0 } : { since, limit: ns.recoveryLimit },
-      )
-      if (session.subs.get(channel) !== sub)
-        fail('SWB_ERR_CHANNEL_NOT_SUBSCRIBED', 'Unsubscribed while subscribing')
-      const recovered = since === undefined ? undefined : isRecovered(since, res)
-      await enterPresence(this.broker, ns, channel, session.clientInfo)
-      return {
-        sub,
-        result: {
-          offset: res.offset,
-          epoch: res.epoch,
-          recoverable: ns.history.size > 0,
-          ...(recovered === undefined ? null : { recovered }),
-          ...(recovered === true && res.publications.length > 0
-            ? { publications: res.publications }
-            : null),
-        },
-      }
-    } catch (err) {
-      if (session.subs.get(channel) === sub) this.#unsubscribe(session, channel, false)
-      throw err
-    }
-  }
-
-  /** Server-side subscribe: a `subscribe` push whose offset is where the following
-   * `publication` pushes continue from, then the recovered publications one by one. */
-  async #serverSubscribe(
-    session: Session,
-    channel: string,
-    since: StreamPosition | undefined,
-  ): Promise<void> {
-    const { sub, result } = await this.#subscribe(session, channel, since, true)
-    const pubs = result.publications ?? []
-    const start = pubs.length > 0 ? since!.offset : result.offset
-    session.send({
-      type: 'subscribe',
-      channel,
-      offset: start,
-      epoch: result.epoch,
-      recoverable: result.recoverable,
-      ...(result.recovered === undefined ? null : { recovered: result.recovered }),
-    })
-    sub.goLive(start, result.epoch, pubs)
-  }
-
-  #unsubscribe(session: Session, channel: string, push: boolean): void {
-    const sub = session.subs.get(channel)
-    if (sub === undefined) return
-    session.subs.delete(channel)
-    const state = sub.channel
-    state.subs.delete(sub)
-    if (state.subs.size === 0 && this.#channels.get(channel) === state) {
-      this.#channels.delete(channel)
-      const ready = state.ready ?? Promise.resolve()
-      ready
-        .then(() => (this.#channels.has(channel) ? undefined : this.broker.unsubscribe(channel)))
-        .catch(this.#onError)
-    }
-    if (state.ns.presence) {
-      leavePresence(this.broker, state.ns, channel, session.clientInfo).catch(this.#onError)
-    }
-    if (push && session.state !== CLOSED) {
-      session.send({
-        type: 'unsubscribe',
-        channel,
-        code: DisconnectCode.UNSUBSCRIBED,
-        reason: 'unsubscribed by the server',
-      })
-    }
-  }
-
   #register(session: Session): void {
     this.#sessions.set(session.id, session)
     if (session.user === '') return
@@ -1035,27 +951,17 @@ export class Hub implements SessionOwner {
   }
 
   #brokerHandler(): BrokerHandler {
+    const registry = this.#registry
     const hub = this
     return {
       onPublication(channel: string, publication: Publication, epoch: string): void {
-        const state = hub.#channels.get(channel)
-        if (state === undefined) return
-        const prepared = new PreparedPublication(channel, publication, epoch)
-        for (const sub of state.subs) {
-          try {
-            sub.deliver(prepared)
-          } catch (err) {
-            // A value one wire format cannot carry must not stop delivery to everyone else.
-            hub.#onError(err)
-            sub.session.noteGap(channel, epoch, publication.offset, publication.offset, 1)
-          }
-        }
+        registry.publish(channel, publication, epoch)
       },
       onJoin(channel: string, info: ClientInfo): void {
-        hub.#pushToChannel(channel, new PreparedMessage({ type: 'join', channel, info }))
+        registry.push(channel, new PreparedMessage({ type: 'join', channel, info }))
       },
       onLeave(channel: string, info: ClientInfo): void {
-        hub.#pushToChannel(channel, new PreparedMessage({ type: 'leave', channel, info }))
+        registry.push(channel, new PreparedMessage({ type: 'leave', channel, info }))
       },
       onControl(message: ControlMessage): void {
         hub.#control(message)
@@ -1063,11 +969,15 @@ export class Hub implements SessionOwner {
     }
   }
 
-  #pushToChannel(channel: string, prepared: PreparedMessage): void {
-    const state = this.#channels.get(channel)
-    if (state === undefined) return
-    for (const sub of state.subs)
-      if (sub.live) sub.session.enqueue(prepared.frame(sub.session.format))
+  #serverSubscribeSafe(session: Session, channel: string): void {
+    let ns: Namespace
+    try {
+      ns = this.#nsOf(channel)
+    } catch (err) {
+      this.#onError(err)
+      return
+    }
+    this.#registry.serverSubscribe(session, channel, ns, undefined).catch(this.#onError)
   }
 
   #control(message: ControlMessage): void {
@@ -1090,12 +1000,11 @@ export class Hub implements SessionOwner {
       }
       case 'subscribe':
         for (const s of [...(sessions ?? [])]) {
-          if (!s.subs.has(message.channel))
-            this.#serverSubscribe(s, message.channel, undefined).catch(this.#onError)
+          if (!s.subs.has(message.channel)) this.#serverSubscribeSafe(s, message.channel)
         }
         return
       case 'unsubscribe':
-        for (const s of [...(sessions ?? [])]) this.#unsubscribe(s, message.channel, true)
+        for (const s of [...(sessions ?? [])]) this.#registry.unsubscribe(s, message.channel, true)
         return
     }
   }

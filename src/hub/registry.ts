@@ -1,0 +1,191 @@
+import { type Broker, isRecovered } from '../broker/index.ts'
+import { SwitchboardError } from '../errors/index.ts'
+import {
+  DisconnectCode,
+  type Publication,
+  type StreamPosition,
+  type SubscribeResult,
+} from '../protocol/index.ts'
+import type { Namespace } from './namespace.ts'
+import { type PreparedMessage, PreparedPublication } from './prepared.ts'
+import { enterPresence, leavePresence } from './presence.ts'
+import { ChannelState, type Session, Subscription } from './session.ts'
+
+/** A subscribe answer with the recovered publications it may carry. */
+export type SubscribeAnswer = SubscribeResult & { publications?: readonly Publication[] }
+
+/**
+ * The channels of one node and their local subscriptions: subscribing (with recovery that joins
+ * up with live delivery), unsubscribing, and fanning broker events out to subscribers. A channel
+ * exists while it has a local subscriber; the first one asks the broker for the channel's live
+ * events, the last one releases them.
+ *
+ * @example
+ * const { sub, result } = await registry.subscribe(session, 'chat:a', ns, since)
+ * session.reply(id, result)
+ * sub.goLive(result.offset, result.epoch)
+ */
+export class ChannelRegistry {
+  /** Resolves once the broker has started (set by the hub). */
+  ready: Promise<void> = Promise.resolve()
+  readonly #channels = new Map<string, ChannelState>()
+  readonly #broker: Broker
+  readonly #onError: (error: unknown) => void
+
+  constructor(broker: Broker, onError: (error: unknown) => void) {
+    this.#broker = broker
+    this.#onError = onError
+  }
+
+  /** Channels with at least one local subscriber. */
+  get size(): number {
+    return this.#channels.size
+  }
+
+  /** Local subscribers of a channel. */
+  subscriberCount(channel: string): number {
+    return this.#channels.get(channel)?.subs.size ?? 0
+  }
+
+  /**
+   * Subscribes `session` and computes the answer; the caller queues the answer and then calls
+   * `sub.goLive`, so live publications that raced with the subscribe follow it without repeats.
+   * `check` (the authorization hook) runs before anything changes.
+   */
+  async subscribe(
+    session: Session,
+    channel: string,
+    ns: Namespace,
+    since: StreamPosition | undefined,
+    check: (() => Promise<void>) | null,
+  ): Promise<{ sub: Subscription; result: SubscribeAnswer }> {
+    if (session.subs.has(channel)) fail('SWB_ERR_CHANNEL_ALREADY_SUBSCRIBED')
+    if (session.subs.size >= session.owner.limits.maxSubscriptions) {
+      fail('SWB_ERR_CHANNEL_TOO_MANY_SUBSCRIPTIONS')
+    }
+    if (check !== null) await check()
+    if (session.isClosed) fail('SWB_ERR_HUB_CLOSED', 'The session closed')
+    if (session.subs.has(channel)) fail('SWB_ERR_CHANNEL_ALREADY_SUBSCRIBED')
+    let state = this.#channels.get(channel)
+    if (state === undefined) {
+      state = new ChannelState(channel, ns)
+      this.#channels.set(channel, state)
+      state.ready = this.ready.then(() => this.#broker.subscribe(channel))
+    }
+    const sub = new Subscription(session, state)
+    session.subs.set(channel, sub)
+    state.subs.add(sub)
+    try {
+      await state.ready
+      const res = await this.#broker.history(
+        channel,
+        since === undefined ? { limit: 0 } : { since, limit: ns.recoveryLimit },
+      )
+      if (session.subs.get(channel) !== sub) {
+        fail('SWB_ERR_CHANNEL_NOT_SUBSCRIBED', 'Unsubscribed while subscribing')
+      }
+      const recovered = since === undefined ? undefined : isRecovered(since, res)
+      await enterPresence(this.#broker, ns, channel, session.clientInfo)
+      return {
+        sub,
+        result: {
+          offset: res.offset,
+          epoch: res.epoch,
+          recoverable: ns.history.size > 0,
+          ...(recovered === undefined ? null : { recovered }),
+          ...(recovered === true && res.publications.length > 0
+            ? { publications: res.publications }
+            : null),
+        },
+      }
+    } catch (err) {
+      if (session.subs.get(channel) === sub) this.unsubscribe(session, channel, false)
+      throw err
+    }
+  }
+
+  /** Server-side subscribe: a `subscribe` push whose offset is where the following
+   * `publication` pushes continue from, then the recovered publications one by one. */
+  async serverSubscribe(
+    session: Session,
+    channel: string,
+    ns: Namespace,
+    since: StreamPosition | undefined,
+  ): Promise<void> {
+    const { sub, result } = await this.subscribe(session, channel, ns, since, null)
+    const pubs = result.publications ?? []
+    const start = pubs.length > 0 ? since!.offset : result.offset
+    session.send({
+      type: 'subscribe',
+      channel,
+      offset: start,
+      epoch: result.epoch,
+      recoverable: result.recoverable,
+      ...(result.recovered === undefined ? null : { recovered: result.recovered }),
+    })
+    sub.goLive(start, result.epoch, pubs)
+  }
+
+  /** Ends a subscription; with `push`, tells the client (code 3504: do not resubscribe). */
+  unsubscribe(session: Session, channel: string, push: boolean): void {
+    const sub = session.subs.get(channel)
+    if (sub === undefined) return
+    session.subs.delete(channel)
+    const state = sub.channel
+    state.subs.delete(sub)
+    if (state.subs.size === 0 && this.#channels.get(channel) === state) {
+      this.#channels.delete(channel)
+      const ready = state.ready ?? Promise.resolve()
+      ready
+        .then(() => (this.#channels.has(channel) ? undefined : this.#broker.unsubscribe(channel)))
+        .catch(this.#onError)
+    }
+    if (state.ns.presence) {
+      leavePresence(this.#broker, state.ns, channel, session.clientInfo).catch(this.#onError)
+    }
+    if (push && !session.isClosed) {
+      session.send({
+        type: 'unsubscribe',
+        channel,
+        code: DisconnectCode.UNSUBSCRIBED,
+        reason: 'unsubscribed by the server',
+      })
+    }
+  }
+
+  /** Fans a publication out: prepared once per wire format, queued to every subscriber. */
+  publish(channel: string, publication: Publication, epoch: string): void {
+    const state = this.#channels.get(channel)
+    if (state === undefined) return
+    const prepared = new PreparedPublication(channel, publication, epoch)
+    for (const sub of state.subs) {
+      try {
+        sub.deliver(prepared)
+      } catch (err) {
+        // A value one wire format cannot carry must not stop delivery to everyone else.
+        this.#onError(err)
+        sub.session.noteGap(channel, epoch, publication.offset, publication.offset, 1)
+      }
+    }
+  }
+
+  /** Queues a prepared push (join, leave) to the live subscribers of a channel. */
+  push(channel: string, prepared: PreparedMessage): void {
+    const state = this.#channels.get(channel)
+    if (state === undefined) return
+    for (const sub of state.subs) {
+      if (sub.live) sub.session.enqueue(prepared.frame(sub.session.format))
+    }
+  }
+}
+
+function fail(
+  code:
+    | 'SWB_ERR_CHANNEL_ALREADY_SUBSCRIBED'
+    | 'SWB_ERR_CHANNEL_TOO_MANY_SUBSCRIPTIONS'
+    | 'SWB_ERR_HUB_CLOSED'
+    | 'SWB_ERR_CHANNEL_NOT_SUBSCRIBED',
+  message?: string,
+): never {
+  throw new SwitchboardError(code, message)
+}
