@@ -241,3 +241,40 @@ test('over a live socket: a deflate bomb closes with 1009 and corrupt compressed
     assert.equal(got.readUInt16BE(2), code)
   }
 })
+
+test('sends in one turn leave in one corked flush, through listeners shared by every connection', async () => {
+  const conns: ServerWebSocket<undefined>[] = []
+  const { url } = await serve((a) => a.ws('/ws', { open: (ws) => void conns.push(ws) }))
+  const clients = [await open(`${url}/ws`), await open(`${url}/ws`)]
+  while (conns.length < 2) await new Promise((r) => setTimeout(r, 5))
+  const sockets = conns.map((c) => (c as unknown as { socket: import('node:net').Socket }).socket)
+  // No closure per connection: both sockets hold the very same listener functions.
+  for (const event of ['data', 'close', 'end', 'error']) {
+    const mine = (s: import('node:net').Socket) => s.listeners(event).at(-1)
+    assert.equal(mine(sockets[0]!), mine(sockets[1]!), event)
+  }
+  const s = sockets[0]!
+  const calls: string[] = []
+  const { cork, uncork, write } = s
+  s.cork = function () {
+    calls.push('cork')
+    return cork.call(this)
+  }
+  s.uncork = function () {
+    calls.push('uncork')
+    return uncork.call(this)
+  }
+  s.write = function (this: typeof s, ...args: Parameters<typeof write>) {
+    calls.push('write')
+    return write.apply(this, args)
+  } as typeof write
+  const got = new Promise<void>((r) => {
+    let n = 0
+    clients[0]!.on('message', () => ++n === 10 && r())
+  })
+  for (let i = 0; i < 10; i++) conns[0]!.send(`m${i}`)
+  assert.deepEqual(calls, []) // nothing is written during the turn
+  await got
+  assert.deepEqual(calls, ['cork', ...Array(10).fill('write'), 'uncork'])
+  for (const c of clients) c.close()
+})
