@@ -318,12 +318,13 @@ test('Last-Event-ID comes from the header (UTF-8) or the lastEventId query param
   assert.equal(await get('/?lastEventId=1', { 'last-event-id': '2' }), 200)
   assert.equal(await get('/'), 200)
   await rawId(Buffer.from('é😀', 'utf8').toString('latin1'))
-  assert.deepEqual(seen, ['42', '7:9', '2', undefined, 'é😀'])
+  // Not UTF-8: taken as Latin-1, as the `eventsource` package sends U+0080-U+00FF.
+  await rawId('\xfc')
+  assert.deepEqual(seen, ['42', '7:9', '2', undefined, 'é😀', 'ü'])
   assert.equal(await get('/', { 'last-event-id': 'x'.repeat(17) }), 400)
   assert.equal(await get('/?lastEventId=a&lastEventId=b'), 400)
   assert.equal(await get('/?lastEventId=a%00b'), 400)
   assert.equal(await get('/?lastEventId=a%0Ab'), 400)
-  await rawId('\xff\xfe')
   await new Promise<void>((resolve) => {
     const c = rawClient(
       port,
@@ -332,7 +333,7 @@ test('Last-Event-ID comes from the header (UTF-8) or the lastEventId query param
     c.socket.on('close', () => resolve())
     c.socket.on('data', () => c.socket.end())
   })
-  assert.equal(errors.length, 6)
+  assert.equal(errors.length, 5)
   assert.ok(errors.every((c) => c === 'SWB_ERR_SSE_INVALID_LAST_EVENT_ID'))
   await stop(server)
 })

@@ -672,12 +672,14 @@ export function broadcast(streams: Iterable<SseStream>, event: SseEvent | Prepar
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
+const ASCII = /^[\x00-\x7f]*$/
 
 /**
  * The id a reconnecting client resumes from: the `Last-Event-ID` header (sent by EventSource
  * on reconnect), else the `lastEventId` query parameter (first connect, polyfills). Parsed
- * strictly: one occurrence only, UTF-8, no CR/LF/NUL (an id we could never have sent), at most
- * `maxLength` bytes. Returns `undefined` when absent or empty.
+ * strictly: one occurrence only, no CR/LF/NUL (an id we could never have sent), at most
+ * `maxLength` bytes; header bytes are read as UTF-8 when they are valid UTF-8, else as
+ * Latin-1. Returns `undefined` when absent or empty.
  *
  * @example
  * readLastEventId(req) // '42' for `Last-Event-ID: 42`
@@ -701,13 +703,15 @@ export function readLastEventId(
     header = Array.isArray(h) ? badLastEventId('Last-Event-ID is repeated') : h
   }
   if (header !== undefined && header !== '') {
-    // Node decodes header bytes as latin1; the browser sent the id as UTF-8 (HTML §9.2.4).
     if (header.length > maxLength) badLastEventId('Last-Event-ID is too long')
-    let id: string
-    try {
-      id = utf8.decode(Buffer.from(header, 'latin1'))
-    } catch {
-      return badLastEventId('Last-Event-ID is not UTF-8')
+    // Node hands header bytes over as latin1. Browsers send the id as UTF-8 (HTML §9.2.4), while
+    // fetch-based clients (the `eventsource` package) send U+0080-U+00FF as single Latin-1
+    // bytes. Valid UTF-8 is read as UTF-8; anything else is kept as the Latin-1 it already is.
+    let id = header
+    if (!ASCII.test(header)) {
+      try {
+        id = utf8.decode(Buffer.from(header, 'latin1'))
+      } catch {}
     }
     return checkLastEventId(id, maxLength)
   }
