@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import fc from 'fast-check'
 import { z } from 'zod'
 import { SwitchboardError } from '../errors/index.ts'
 import {
@@ -503,6 +504,67 @@ test('a value JSON cannot carry, published over MessagePack, still reaches JSON 
       (pack.pushes<PublicationPush>('publication')[0]!.data as { big: bigint }).big,
       2n ** 63n - 1n,
     )
+  } finally {
+    await hub.close()
+  }
+})
+
+test('arbitrary frames never crash the hub: each is answered, or closes the session with a coded disconnect', async () => {
+  const hub = new Hub({ namespaces: { n: { clientPublish: true, presence: true } } })
+  try {
+    const command = fc.record(
+      {
+        id: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.constant(1.5), fc.string()),
+        type: fc.constantFrom(
+          'connect',
+          'subscribe',
+          'unsubscribe',
+          'publish',
+          'rpc',
+          'presence',
+          'history',
+          'ping',
+          'refresh',
+          'nope',
+        ),
+        channel: fc.oneof(fc.constantFrom('n:a', 'a', 'x:y', ''), fc.string()),
+        since: fc.oneof(
+          fc.record({ offset: fc.integer({ min: -1, max: 3 }), epoch: fc.string() }),
+          fc.anything(),
+        ),
+        data: fc.anything(),
+        limit: fc.oneof(fc.integer(), fc.anything()),
+        token: fc.anything(),
+        method: fc.string(),
+      },
+      { requiredKeys: [] },
+    )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(command, fc.anything()), { maxLength: 8 }),
+        async (frames) => {
+          const c = new TestClient(hub)
+          for (const f of frames) {
+            let text: string
+            try {
+              text = JSON.stringify(f) ?? 'null'
+            } catch {
+              continue
+            }
+            c.session.receive(text)
+          }
+          await turn(4)
+          for (const m of c.transport.messages) {
+            const reply = m as { id?: number; error?: { code: string } }
+            if (reply.error) assert.match(reply.error.code, /^SWB_ERR_/)
+          }
+          if (c.transport.closedWith !== null) assert.ok(c.transport.closedWith.code >= 3000)
+          c.session.closed()
+        },
+      ),
+      { numRuns: 150 },
+    )
+    assert.equal(hub.connectionCount, 0)
   } finally {
     await hub.close()
   }
