@@ -18,16 +18,11 @@ import {
 } from './constants.ts'
 import { type DeflateOwner, PerMessageDeflate } from './deflate.ts'
 import type { DeflateParams } from './deflate-params.ts'
+import { Inbox, type WsMessage } from './inbox.ts'
 import { isValidCloseCode, Receiver, type ReceiverSink } from './receiver.ts'
 import type { WsRegistry } from './registry.ts'
 import type { WsRoute } from './route.ts'
 import { closeFrame, frame, frameString, type PreparedMessage, toBuffer } from './sender.ts'
-
-/** One message as the `for await` loop yields it. */
-export interface WsMessage {
-  readonly data: Buffer
-  readonly isBinary: boolean
-}
 
 const kWs = Symbol('switchboard.ws')
 type OwnedSocket = Socket & { [kWs]: ServerWebSocket<unknown> }
@@ -519,65 +514,6 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   /** @internal the route's limit for queued incoming bytes. */
   get inboxLimit(): number {
     return Math.max(this.route.maxBackpressure, this.route.maxPayload)
-  }
-}
-
-/** The queue behind `for await (const message of ws)`. */
-class Inbox implements AsyncIterator<WsMessage> {
-  iterating = false
-  private readonly ws: ServerWebSocket<unknown>
-  private queue: WsMessage[] = []
-  private bytes = 0
-  private ended = false
-  private waiter: ((r: IteratorResult<WsMessage>) => void) | null = null
-
-  constructor(ws: ServerWebSocket<unknown>) {
-    this.ws = ws
-  }
-
-  get full(): boolean {
-    return this.bytes > this.ws.inboxLimit
-  }
-
-  push(data: Buffer, isBinary: boolean): void {
-    if (this.ended) return
-    const w = this.waiter
-    if (w !== null) {
-      this.waiter = null
-      w({ value: { data, isBinary }, done: false })
-      return
-    }
-    this.queue.push({ data, isBinary })
-    this.bytes += data.length
-    if (this.full) this.ws.pauseReading()
-  }
-
-  end(): void {
-    this.ended = true
-    const w = this.waiter
-    this.waiter = null
-    w?.({ value: undefined, done: true })
-  }
-
-  next(): Promise<IteratorResult<WsMessage>> {
-    const m = this.queue.shift()
-    if (m !== undefined) {
-      this.bytes -= m.data.length
-      if (this.queue.length === 0) this.ws.resumeReading()
-      return Promise.resolve({ value: m, done: false })
-    }
-    if (this.ended) return Promise.resolve({ value: undefined, done: true })
-    return new Promise((resolve) => {
-      this.waiter = resolve
-    })
-  }
-
-  return(): Promise<IteratorResult<WsMessage>> {
-    this.iterating = false
-    this.queue = []
-    this.bytes = 0
-    this.ws.resumeReading()
-    return Promise.resolve({ value: undefined, done: true })
   }
 }
 

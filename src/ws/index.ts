@@ -1,6 +1,6 @@
 // The WebSocket layer's exports. This file only re-exports.
 
-export { ServerWebSocket, type WsMessage } from './connection.ts'
+export { ServerWebSocket } from './connection.ts'
 export {
   BUFFERED,
   CLOSED,
@@ -13,6 +13,7 @@ export {
 } from './constants.ts'
 export { zlibLimiter } from './deflate.ts'
 export type { CompressionOptions } from './deflate-params.ts'
+export type { WsMessage } from './inbox.ts'
 export { WsRegistry } from './registry.ts'
 export { resolveWsRoute, type WsBehaviour, type WsRoute } from './route.ts'
 export { type PreparedMessage, prepareMessage } from './sender.ts'
