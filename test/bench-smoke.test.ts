@@ -1,7 +1,11 @@
 // A few-second smoke run of the benchmark harness (bench/), so it cannot rot: real peer server
-// process, real load-generator process, real fan-out over loopback.
+// process, real load-generator process, real fan-out over loopback; then the generator's
+// protocol readers against byte streams split at every awkward boundary.
 import assert from 'node:assert/strict'
+import { type AddressInfo, createServer } from 'node:net'
 import { test } from 'node:test'
+import { SseClient } from '../bench/gen/sse-client.ts'
+import { WsClient } from '../bench/gen/ws-client.ts'
 import { runScenario } from '../bench/lib/harness.ts'
 import { scenarioTable } from '../bench/lib/report.ts'
 import { PEERS, SCENARIOS, type Scenario } from '../bench/lib/scenarios.ts'
@@ -53,4 +57,132 @@ test('a peer whose server cannot start is reported as such, not dropped', async 
   assert.equal(row.status, 'cannot-start')
   assert.match(row.reason ?? '', /before READY/)
   assert.match(scenarioTable(out), /\| broken \|.*cannot start: /)
+})
+
+// The generator's readers, fed by a raw server that splits every byte stream into 5-byte writes.
+
+async function serveSplit(
+  response: Buffer,
+  onClientBytes: (b: Buffer) => void = () => {},
+  piece = 5,
+): Promise<{ port: number; close: () => void }> {
+  const server = createServer((socket) => {
+    let sent = false
+    socket.on('data', (b) => {
+      onClientBytes(b)
+      if (sent) return
+      sent = true
+      let off = 0
+      const next = () => {
+        if (off >= response.length || socket.destroyed) return
+        socket.write(response.subarray(off, off + piece))
+        off += piece
+        setTimeout(next, 1)
+      }
+      next()
+    })
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return { port: (server.address() as AddressInfo).port, close: () => server.close() }
+}
+
+function sink<T>(expected: number, done: () => void) {
+  return {
+    delivered: 0,
+    wantPayload: false,
+    onOpen: (_c: T) => {},
+    onMessage: () => {},
+    onClose: () => {},
+    onData() {
+      if (this.delivered >= expected) done()
+    },
+  }
+}
+
+const chunked = (parts: string[]) =>
+  Buffer.from(
+    parts.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join('') + '0\r\n\r\n',
+  )
+
+test('the SSE reader counts events split across reads and chunks and skips comment-only blocks', async () => {
+  const head =
+    'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n'
+  const body = chunked([
+    ': padding\n\n',
+    'data: a\n',
+    '\ndata: b\n\nda',
+    'ta: c\n\n',
+    ':\ndata: d\n\n',
+    ': heartbeat\n\n',
+  ])
+  for (const piece of [1, 3, 5, 8]) {
+    const srv = await serveSplit(Buffer.concat([Buffer.from(head), body]), undefined, piece)
+    let finish = () => {}
+    const done = new Promise<void>((r) => {
+      finish = r
+    })
+    const s = sink<SseClient>(4, () => finish())
+    const client = new SseClient(srv.port, '/sse', s)
+    await Promise.race([done, new Promise((r) => setTimeout(r, 2000))])
+    await new Promise((r) => setTimeout(r, 30)) // let the trailing heartbeat arrive
+    client.destroy()
+    srv.close()
+    assert.equal(s.delivered, 4, `split into ${piece}-byte writes`)
+  }
+})
+
+test('the SSE reader in marker mode counts payloads, not events', async () => {
+  const head = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 999\r\n\r\n'
+  const body = 'id: 1\ndata: {"type":"subscribe"}\n\ndata: {"data":"~1"}\n\ndata: ["~2","~3"]\n\n'
+  const srv = await serveSplit(Buffer.from(head + body))
+  let finish = () => {}
+  const done = new Promise<void>((r) => {
+    finish = r
+  })
+  const s = sink<SseClient>(3, () => finish())
+  const client = new SseClient(srv.port, '/channel', s, true)
+  await Promise.race([done, new Promise((r) => setTimeout(r, 2000))])
+  client.destroy()
+  srv.close()
+  assert.equal(s.delivered, 3)
+})
+
+test('the WebSocket reader counts frames split across reads and answers a ping with a masked pong', async () => {
+  const frame = (op: number, payload: Buffer) => {
+    const n = payload.length
+    const hdr =
+      n < 126 ? Buffer.from([0x80 | op, n]) : Buffer.from([0x80 | op, 126, n >> 8, n & 255])
+    return Buffer.concat([hdr, payload])
+  }
+  const head =
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n'
+  const response = Buffer.concat([
+    Buffer.from(head),
+    frame(0x1, Buffer.from('hello')),
+    frame(0x9, Buffer.from('pp')),
+    frame(0x2, Buffer.alloc(300, 7)),
+    frame(0x1, Buffer.from('bye')),
+  ])
+  const fromClient: Buffer[] = []
+  const srv = await serveSplit(response, (b) => fromClient.push(b))
+  let finish = () => {}
+  const done = new Promise<void>((r) => {
+    finish = r
+  })
+  const s = sink<WsClient>(3, () => finish())
+  const client = new WsClient(srv.port, '/ws', 'ws', s)
+  await Promise.race([done, new Promise((r) => setTimeout(r, 2000))])
+  await new Promise((r) => setTimeout(r, 20))
+  client.destroy()
+  srv.close()
+  assert.equal(s.delivered, 3)
+  const bytes = Buffer.concat(fromClient)
+  const at = bytes.indexOf(0x8a) // FIN + pong
+  assert.ok(at > 0, 'a pong frame was sent')
+  assert.equal(bytes[at + 1], 0x80 | 2, 'masked, two-byte payload')
+  const mask = bytes.subarray(at + 2, at + 6)
+  const payload = Buffer.from([bytes[at + 6]! ^ mask[0]!, bytes[at + 7]! ^ mask[1]!])
+  assert.equal(payload.toString(), 'pp')
 })

@@ -45,7 +45,8 @@ export class SseClient {
   private lastWasLF = false
   private lastWasQuote = false
   private atBlockStart = true
-  private blockIsComment = false
+  /** Whether the current block has a field line (it is an event, not only comments). */
+  private blockHasField = false
 
   /**
    * @param markers count benchmark payloads (`"~` inside JSON data) instead of events, for
@@ -167,37 +168,35 @@ export class SseClient {
       this.lastWasQuote = buf[end - 1] === 0x22
       if (!this.sink.wantPayload) return
     }
-    let from = start
-    if (this.atBlockStart) {
-      this.blockIsComment = buf[start] === COLON
-      this.atBlockStart = false
+    let pos = start
+    if (this.lastWasLF) {
+      if (buf[pos] === LF) {
+        // A terminator split across segments: the last one ended in LF, this one starts with LF.
+        this.endBlock(buf, pos, pos)
+        pos++
+        this.atBlockStart = true
+      } else if (buf[pos] !== COLON) this.blockHasField = true // a field line starts right here
     }
-    // A terminator split across segments: previous segment ended in LF, this one starts with LF.
-    if (this.lastWasLF && buf[start] === LF) {
-      this.endBlock(buf, start, start)
-      from = start + 1
-      if (from < end) {
-        this.blockIsComment = buf[from] === COLON
+    while (pos < end) {
+      if (this.atBlockStart) {
+        this.blockHasField = buf[pos] !== COLON
         this.atBlockStart = false
-      } else this.atBlockStart = true
+      }
+      const at = buf.indexOf(LFLF, pos)
+      const stop = at < 0 || at + 2 > end ? end : at
+      // Only comment lines so far: look for a later line that is a field.
+      if (!this.blockHasField && hasFieldLine(buf, pos, stop)) this.blockHasField = true
+      if (stop === end) break
+      this.endBlock(buf, pos, at)
+      pos = at + 2
+      this.atBlockStart = true
     }
-    let blockStart = from
-    for (;;) {
-      const at = buf.indexOf(LFLF, from)
-      if (at < 0 || at + 2 > end) break
-      this.endBlock(buf, blockStart, at)
-      from = at + 2
-      blockStart = from
-      if (from < end) this.blockIsComment = buf[from] === COLON
-      else this.atBlockStart = true
-    }
-    this.lastWasLF = buf[end - 1] === LF && !this.atBlockStart
+    this.lastWasLF = !this.atBlockStart && buf[end - 1] === LF
   }
 
   private endBlock(buf: Buffer, start: number, end: number): void {
-    // A block that starts with a comment line (a heartbeat written just before an event) is an
-    // event only if one of its later lines is a field.
-    if (this.blockIsComment && !hasFieldLine(buf, start, end)) return
+    // A block of comment lines only (heartbeat, padding) is not an event.
+    if (!this.blockHasField) return
     if (this.markers) {
       this.sink.onMessage(this, buf, start, end) // latency only; counted in scan()
       return

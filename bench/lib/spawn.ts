@@ -59,9 +59,17 @@ export interface Started {
 /** A peer that did not come up: `cannot start: <reason>`. */
 export class CannotStart extends Error {}
 
+/** A one-line summary of a child's stderr: its first error line, then its last words. */
 function tail(s: string, n = 400): string {
+  const first =
+    s
+      .split('\n')
+      .find((l) => /error/i.test(l))
+      ?.trim()
+      .slice(0, 300) ?? ''
   const t = s.trim().replace(/\s+/g, ' ')
-  return t.length > n ? `…${t.slice(-n)}` : t
+  const end = t.length > n - first.length ? `…${t.slice(-(n - first.length))}` : t
+  return first && !end.includes(first) ? `${first} ${end}` : end
 }
 
 /** Starts a peer and resolves once it printed `READY <port>` (15 s limit). */
