@@ -162,6 +162,8 @@ export class Hub implements SessionOwner {
   readonly tickets: StreamTickets
   readonly #auth: ConnectHook | null
   readonly #namespaces = new Map<string, Namespace>()
+  /** Namespaces declared by the application (the default '' exists until declared). */
+  readonly #declared = new Set<string>()
   readonly #registry: ChannelRegistry
   readonly #sessions = new Map<string, Session>()
   readonly #users = new Map<string, Set<Session>>()
@@ -222,7 +224,11 @@ export class Hub implements SessionOwner {
    * hub.namespace('cursor', { historySize: 0, slowConsumer: 'conflate', clientPublish: true })
    */
   namespace(name: string, options: NamespaceOptions = {}): Namespace {
+    if (this.#declared.has(name)) {
+      fail('SWB_ERR_INVALID_OPTION', `namespace ${JSON.stringify(name)} is already declared`)
+    }
     const ns = resolveNamespace(name, options)
+    this.#declared.add(name)
     this.#namespaces.set(name, ns)
     return ns
   }
@@ -472,6 +478,7 @@ export class Hub implements SessionOwner {
   async subscribe(target: string | Session, channel: string): Promise<void> {
     this.#nsOf(channel)
     if (typeof target !== 'string') {
+      if (target.state !== CONNECTED) fail('SWB_ERR_PROTOCOL_NOT_CONNECTED')
       await this.#registry.serverSubscribe(target, channel, this.#nsOf(channel), undefined)
       return
     }

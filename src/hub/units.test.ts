@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { MAX_CHANNEL_LENGTH, parseChannel } from './channel.ts'
+import { Hub } from './hub.ts'
 import { resolveNamespace } from './namespace.ts'
 import { Outbox } from './outbox.ts'
 import type { Frame } from './transport.ts'
@@ -94,5 +95,16 @@ test('the outbox array stays proportional to what it holds under constant droppi
 test('utf8Length counts UTF-8 bytes without encoding', () => {
   for (const s of ['', 'abc', 'é', '€', '😀', 'a\u0800b', '\ud800', 'x\udc00y', '\ud800\ud800']) {
     assert.equal(utf8Length(s), Buffer.byteLength(s), JSON.stringify(s))
+  }
+})
+
+test('a namespace is declared once; the default one may be configured', async () => {
+  const hub = new Hub({ namespaces: { '': { historySize: 5 }, chat: {} } })
+  try {
+    assert.throws(() => hub.namespace('chat', {}), /already declared/)
+    assert.throws(() => hub.namespace('', {}), /already declared/)
+    assert.equal(hub.namespace('extra', { presence: true }).presence, true)
+  } finally {
+    await hub.close()
   }
 })
