@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import {
   type ClientCommand,
   type ClientInfo,
@@ -130,10 +131,10 @@ interface GapRange {
   count: number
 }
 
+// Connection ids: 64 random bits per process plus a counter, unique across the nodes of a cluster
+// (presence members are keyed by them) without coordination.
 let nextId = 0
-const idPrefix = Math.floor(Math.random() * 0xffffffff)
-  .toString(36)
-  .padStart(7, '0')
+const idPrefix = randomBytes(8).toString('base64url')
 
 /**
  * A connection that speaks the channel protocol — over a WebSocket or an SSE stream alike.
