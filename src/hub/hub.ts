@@ -14,7 +14,6 @@ import {
   isDisconnectCode,
   PROTOCOL_VERSION,
   type PresenceResult,
-  ProtocolDecodeError,
   type Publication,
   type PublishResult,
   parseSseId,
@@ -25,12 +24,19 @@ import {
   type SubscribeResult,
 } from '../protocol/index.ts'
 import { type ConnectHook, type Identity, StreamTickets } from './auth.ts'
-import { parseChannel } from './channel.ts'
-import { type Namespace, type NamespaceOptions, resolveNamespace } from './namespace.ts'
+import {
+  type Caller,
+  type CommandEnv,
+  callerOf,
+  contextOf,
+  type RpcHandler,
+  replyErrorOf,
+  runCommand,
+} from './commands.ts'
+import { type Namespace, type NamespaceOptions, Namespaces } from './namespace.ts'
 import { PreparedMessage } from './prepared.ts'
 import { presenceOf } from './presence.ts'
 import { ChannelRegistry } from './registry.ts'
-import { describeIssues } from './schema.ts'
 import {
   CLOSED,
   CONNECTED,
@@ -77,19 +83,6 @@ export interface HubOptions {
   onError?: (error: unknown) => void
 }
 
-/** Context passed to rpc handlers. */
-export interface RpcContext {
-  readonly user: string
-  /** Connection id ('' over HTTP POST). */
-  readonly client: string
-  readonly info?: unknown
-  /** The calling session, when the call came over a connection. */
-  readonly session: Session | null
-}
-
-/** An rpc handler: returns the reply data, or throws a `SwitchboardError` with any code. */
-export type RpcHandler = (data: unknown, ctx: RpcContext) => unknown
-
 /** Options of `hub.publish`. */
 export interface HubPublishOptions {
   /** A retried publish with the same key is applied once. */
@@ -122,15 +115,6 @@ export interface HubStats {
   dropped: number
 }
 
-/** Who is calling a command: a session, or a stateless HTTP caller. */
-interface Caller {
-  readonly user: string
-  readonly client: string
-  readonly info?: unknown
-  readonly session: Session | null
-  readonly clientInfo: ClientInfo
-}
-
 function fail(code: keyof typeof ERRORS, message?: string): never {
   throw new SwitchboardError(code, message)
 }
@@ -161,9 +145,8 @@ export class Hub implements SessionOwner {
   readonly stats: HubStats = { published: 0, delivered: 0, dropped: 0 }
   readonly tickets: StreamTickets
   readonly #auth: ConnectHook | null
-  readonly #namespaces = new Map<string, Namespace>()
-  /** Namespaces declared by the application (the default '' exists until declared). */
-  readonly #declared = new Set<string>()
+  readonly #namespaces = new Namespaces()
+  readonly #env: CommandEnv
   readonly #registry: ChannelRegistry
   readonly #sessions = new Map<string, Session>()
   readonly #users = new Map<string, Set<Session>>()
@@ -203,9 +186,17 @@ export class Hub implements SessionOwner {
     this.#auth = options.auth ?? null
     this.tickets = new StreamTickets({ secret: options.ticketSecret, now: this.#now })
     this.broker = options.broker ?? new MemoryBroker()
-    this.#namespaces.set('', resolveNamespace(''))
     for (const [name, ns] of Object.entries(options.namespaces ?? {})) this.namespace(name, ns)
     this.#registry = new ChannelRegistry(this.broker, this.#onError)
+    this.#env = {
+      broker: this.broker,
+      namespaces: this.#namespaces,
+      rpc: this.#rpc,
+      maxHistoryLimit: this.#maxHistoryLimit,
+      publish: (ns, channel, data, idempotencyKey, key, info) =>
+        this.#publish(ns, channel, data, idempotencyKey, key, info),
+      presence: (channel) => this.presence(channel),
+    }
     this.#ready = this.broker.start(this.#brokerHandler())
     this.#ready.catch(this.#onError)
     this.#registry.ready = this.#ready
@@ -224,13 +215,7 @@ export class Hub implements SessionOwner {
    * hub.namespace('cursor', { historySize: 0, slowConsumer: 'conflate', clientPublish: true })
    */
   namespace(name: string, options: NamespaceOptions = {}): Namespace {
-    if (this.#declared.has(name)) {
-      fail('SWB_ERR_INVALID_OPTION', `namespace ${JSON.stringify(name)} is already declared`)
-    }
-    const ns = resolveNamespace(name, options)
-    this.#declared.add(name)
-    this.#namespaces.set(name, ns)
-    return ns
+    return this.#namespaces.declare(name, options)
   }
 
   /**
@@ -291,17 +276,13 @@ export class Hub implements SessionOwner {
         ? this.tickets.verify(request.ticket)
         : await this.authenticate({ token: request.token, transport: 'sse' })
     for (const extra of identity.channels ?? []) if (!channels.includes(extra)) channels.push(extra)
-    const caller: Caller = {
-      user: identity.user,
-      client: '',
-      info: identity.info,
-      session: null,
-      clientInfo: { user: identity.user, client: '' },
-    }
     const explicit = new Set(request.channels)
     for (const channel of channels) {
-      const ns = this.#nsOf(channel)
-      if (explicit.has(channel)) await this.#checkSubscribe(ns, channel, caller)
+      const ns = this.#namespaces.of(channel)
+      if (explicit.has(channel)) {
+        const ctx = { channel, user: identity.user, client: '', info: identity.info }
+        await this.#namespaces.checkSubscribe(ns, ctx)
+      }
     }
     const cursors =
       request.lastEventId === undefined ? null : parseSseId(request.lastEventId, request.channels)
@@ -314,7 +295,7 @@ export class Hub implements SessionOwner {
         await this.#registry.serverSubscribe(
           session,
           channel,
-          this.#nsOf(channel),
+          this.#namespaces.of(channel),
           cursors?.get(channel),
         )
       }
@@ -410,7 +391,7 @@ export class Hub implements SessionOwner {
           ...(identity.info === undefined ? null : { info: identity.info }),
         },
       }
-      const result = await this.#run(caller, command)
+      const result = await this.#runStateless(caller, command)
       return { status: 200, body: { id: replyId, result } }
     } catch (err) {
       const error = this.#toReplyError(err)
@@ -434,8 +415,8 @@ export class Hub implements SessionOwner {
     data: unknown,
     options: HubPublishOptions = {},
   ): Promise<PublishResult> {
-    const ns = this.#nsOf(channel)
-    const value = await this.#validate(ns, data)
+    const ns = this.#namespaces.of(channel)
+    const value = await this.#namespaces.validate(ns, data)
     return this.#publish(ns, channel, value, options.idempotencyKey, options.key, options.info)
   }
 
@@ -476,10 +457,10 @@ export class Hub implements SessionOwner {
    * server side (no `canSubscribe` check). The client receives a `subscribe` push.
    */
   async subscribe(target: string | Session, channel: string): Promise<void> {
-    this.#nsOf(channel)
+    this.#namespaces.of(channel)
     if (typeof target !== 'string') {
       if (target.state !== CONNECTED) fail('SWB_ERR_PROTOCOL_NOT_CONNECTED')
-      await this.#registry.serverSubscribe(target, channel, this.#nsOf(channel), undefined)
+      await this.#registry.serverSubscribe(target, channel, this.#namespaces.of(channel), undefined)
       return
     }
     await this.#ready
@@ -499,7 +480,7 @@ export class Hub implements SessionOwner {
 
   /** The presence of a channel (counts only above the namespace's member threshold). */
   async presence(channel: string): Promise<PresenceResult> {
-    const ns = this.#nsOf(channel)
+    const ns = this.#namespaces.of(channel)
     if (!ns.presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
     await this.#ready
     return presenceOf(this.broker, ns, channel)
@@ -507,7 +488,7 @@ export class Hub implements SessionOwner {
 
   /** Number of presence members of a channel. */
   async presenceCount(channel: string): Promise<number> {
-    const ns = this.#nsOf(channel)
+    const ns = this.#namespaces.of(channel)
     if (!ns.presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
     await this.#ready
     return this.broker.presenceCount(channel)
@@ -518,7 +499,7 @@ export class Hub implements SessionOwner {
     channel: string,
     options: { since?: StreamPosition; limit?: number } = {},
   ): Promise<BrokerHistoryResult> {
-    this.#nsOf(channel)
+    this.#namespaces.of(channel)
     await this.#ready
     return this.broker.history(channel, options)
   }
@@ -726,7 +707,7 @@ export class Hub implements SessionOwner {
         const { sub, result } = await this.#registry.subscribe(
           session,
           channel,
-          this.#nsOf(channel),
+          this.#namespaces.of(channel),
           undefined,
           null,
         )
@@ -758,14 +739,14 @@ export class Hub implements SessionOwner {
     try {
       if (command.type === 'subscribe') {
         const channel = command.channel
-        const ns = this.#nsOf(channel)
-        const caller = this.#callerOf(session)
+        const ns = this.#namespaces.of(channel)
+        const ctx = contextOf(callerOf(session), channel)
         const { sub, result } = await this.#registry.subscribe(
           session,
           channel,
           ns,
           command.since,
-          ns.canSubscribe === null ? null : () => this.#checkSubscribe(ns, channel, caller),
+          ns.canSubscribe === null ? null : () => this.#namespaces.checkSubscribe(ns, ctx),
         )
         session.reply(command.id, result)
         sub.goLive(result.offset, result.epoch)
@@ -792,7 +773,7 @@ export class Hub implements SessionOwner {
         session.reply(command.id, ttl === undefined ? {} : { ttl })
         return
       }
-      session.reply(command.id, await this.#run(this.#callerOf(session), command))
+      session.reply(command.id, await this.#runStateless(callerOf(session), command))
     } catch (err) {
       session.replyError(command.id, this.#toReplyError(err))
     } finally {
@@ -800,108 +781,13 @@ export class Hub implements SessionOwner {
     }
   }
 
-  /** Commands that need no session state: shared by sessions and HTTP POST. */
-  async #run(caller: Caller, command: ClientCommand): Promise<unknown> {
+  async #runStateless(caller: Caller, command: ClientCommand): Promise<unknown> {
     await this.#ready
-    switch (command.type) {
-      case 'ping':
-        return {}
-      case 'publish': {
-        const ns = this.#nsOf(command.channel)
-        if (!ns.clientPublish) fail('SWB_ERR_CHANNEL_PUBLISH_DISABLED')
-        const ctx = {
-          channel: command.channel,
-          user: caller.user,
-          client: caller.client,
-          info: caller.info,
-        }
-        if (ns.canPublish !== null && !(await ns.canPublish(ctx, command.data)))
-          fail('SWB_ERR_CHANNEL_FORBIDDEN')
-        const value = await this.#validate(ns, command.data)
-        // Keys are scoped by user, so one user cannot pre-empt another's retried publish.
-        const idem =
-          command.idempotencyKey === undefined
-            ? undefined
-            : `${caller.user}\u0001${command.idempotencyKey}`
-        return this.#publish(ns, command.channel, value, idem, command.key, caller.clientInfo)
-      }
-      case 'rpc': {
-        const handler = this.#rpc.get(command.method)
-        if (handler === undefined)
-          fail('SWB_ERR_RPC_NOT_FOUND', `No rpc method ${JSON.stringify(command.method)}`)
-        try {
-          const data = await handler(command.data, {
-            user: caller.user,
-            client: caller.client,
-            info: caller.info,
-            session: caller.session,
-          })
-          return { data }
-        } catch (err) {
-          if (err instanceof SwitchboardError) throw err
-          throw new SwitchboardError('SWB_ERR_RPC_FAILED', undefined, { cause: err })
-        }
-      }
-      case 'presence': {
-        const ns = this.#nsOf(command.channel)
-        if (!ns.presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
-        if (!caller.session?.subs.has(command.channel))
-          await this.#checkSubscribe(ns, command.channel, caller)
-        return this.presence(command.channel)
-      }
-      case 'history': {
-        const ns = this.#nsOf(command.channel)
-        if (ns.history.size === 0) fail('SWB_ERR_CHANNEL_HISTORY_DISABLED')
-        if (!caller.session?.subs.has(command.channel))
-          await this.#checkSubscribe(ns, command.channel, caller)
-        const limit = Math.min(
-          Math.max(command.limit ?? this.#maxHistoryLimit, 0),
-          this.#maxHistoryLimit,
-        )
-        const res = await this.broker.history(command.channel, {
-          limit,
-          ...(command.since === undefined ? null : { since: command.since }),
-        })
-        return { offset: res.offset, epoch: res.epoch, publications: res.publications }
-      }
-      default:
-        return fail('SWB_ERR_PROTOCOL_BAD_COMMAND', `${command.type} needs a connection`)
-    }
+    return runCommand(this.#env, caller, command)
   }
 
   // ------------------------------------------------------------------------------------------
   // Channels
-
-  #nsOf(channel: string): Namespace {
-    const parsed = parseChannel(channel)
-    if (parsed === null)
-      fail(
-        'SWB_ERR_CHANNEL_INVALID_NAME',
-        `Invalid channel name ${JSON.stringify(String(channel).slice(0, 300))}`,
-      )
-    const ns = this.#namespaces.get(parsed.namespace)
-    if (ns === undefined)
-      fail('SWB_ERR_CHANNEL_UNKNOWN_NAMESPACE', `No namespace ${JSON.stringify(parsed.namespace)}`)
-    return ns
-  }
-
-  async #checkSubscribe(ns: Namespace, channel: string, caller: Caller): Promise<void> {
-    if (ns.canSubscribe === null) return
-    const ok = await ns.canSubscribe({
-      channel,
-      user: caller.user,
-      client: caller.client,
-      info: caller.info,
-    })
-    if (ok !== true) fail('SWB_ERR_CHANNEL_FORBIDDEN')
-  }
-
-  async #validate(ns: Namespace, data: unknown): Promise<unknown> {
-    if (ns.schema === null) return data
-    const result = await ns.schema['~standard'].validate(data)
-    if (result.issues !== undefined) fail('SWB_ERR_CHANNEL_SCHEMA', describeIssues(result.issues))
-    return result.value
-  }
 
   async #publish(
     ns: Namespace,
@@ -936,23 +822,9 @@ export class Hub implements SessionOwner {
     set.add(session)
   }
 
-  #callerOf(session: Session): Caller {
-    return {
-      user: session.user,
-      client: session.id,
-      info: session.info,
-      session,
-      clientInfo: session.clientInfo,
-    }
-  }
-
   #toReplyError(err: unknown): ReplyError {
-    if (err instanceof SwitchboardError) {
-      const known = (ERRORS as Record<string, { message: string }>)[err.code]
-      return { code: err.code, message: err.expose ? err.message : (known?.message ?? 'Error') }
-    }
-    if (err instanceof ProtocolDecodeError)
-      return { code: 'SWB_ERR_PROTOCOL_BAD_COMMAND', message: err.message }
+    const known = replyErrorOf(err)
+    if (known !== null) return known
     this.#onError(err)
     return { code: 'SWB_ERR_HUB_INTERNAL', message: ERRORS.SWB_ERR_HUB_INTERNAL.message }
   }
@@ -979,7 +851,7 @@ export class Hub implements SessionOwner {
   #serverSubscribeSafe(session: Session, channel: string): void {
     let ns: Namespace
     try {
-      ns = this.#nsOf(channel)
+      ns = this.#namespaces.of(channel)
     } catch (err) {
       this.#onError(err)
       return

@@ -1,5 +1,6 @@
 export * from './auth.ts'
 export * from './channel.ts'
+export type { Caller, RpcContext, RpcHandler } from './commands.ts'
 export * from './hub.ts'
 export * from './memory-transport.ts'
 export * from './namespace.ts'

@@ -1,6 +1,7 @@
 import type { HistoryOptions } from '../broker/index.ts'
 import { SwitchboardError } from '../errors/index.ts'
-import type { StandardSchemaV1 } from './schema.ts'
+import { parseChannel } from './channel.ts'
+import { describeIssues, type StandardSchemaV1 } from './schema.ts'
 
 /**
  * What happens when a session's outbox is over its byte limit (or its transport is blocked):
@@ -134,4 +135,74 @@ export function resolveNamespace(name: string, options: NamespaceOptions = {}): 
     slowConsumer: policy,
     idempotencyWindow: count(name, 'idempotencyWindow', options.idempotencyWindow, 120_000, 1),
   })
+}
+
+/**
+ * The namespaces of a hub: declared once each, looked up per channel name, and the two checks
+ * they carry (authorization and schema). The default namespace `''` exists with default options
+ * until the application declares it.
+ *
+ * @example
+ * const namespaces = new Namespaces()
+ * namespaces.declare('chat', { clientPublish: true })
+ * namespaces.of('chat:lobby').clientPublish // true
+ */
+export class Namespaces {
+  readonly #byName = new Map<string, Namespace>([['', resolveNamespace('')]])
+  readonly #declared = new Set<string>()
+
+  /** Declares a namespace; declaring one twice throws `SWB_ERR_INVALID_OPTION`. */
+  declare(name: string, options: NamespaceOptions = {}): Namespace {
+    if (this.#declared.has(name)) bad(name, 'namespace', 'is already declared')
+    const ns = resolveNamespace(name, options)
+    this.#declared.add(name)
+    this.#byName.set(name, ns)
+    return ns
+  }
+
+  /** The namespace of a channel; throws `SWB_ERR_CHANNEL_INVALID_NAME` or
+   * `SWB_ERR_CHANNEL_UNKNOWN_NAMESPACE`. */
+  of(channel: string): Namespace {
+    const parsed = parseChannel(channel)
+    if (parsed === null) {
+      throw new SwitchboardError(
+        'SWB_ERR_CHANNEL_INVALID_NAME',
+        `Invalid channel name ${JSON.stringify(String(channel).slice(0, 300))}`,
+      )
+    }
+    const ns = this.#byName.get(parsed.namespace)
+    if (ns === undefined) {
+      throw new SwitchboardError(
+        'SWB_ERR_CHANNEL_UNKNOWN_NAMESPACE',
+        `No namespace ${JSON.stringify(parsed.namespace)}`,
+      )
+    }
+    return ns
+  }
+
+  /** Runs `canSubscribe`; throws `SWB_ERR_CHANNEL_FORBIDDEN` unless it answers `true`. */
+  async checkSubscribe(ns: Namespace, ctx: ChannelContext): Promise<void> {
+    if (ns.canSubscribe === null) return
+    if ((await ns.canSubscribe(ctx)) !== true)
+      throw new SwitchboardError('SWB_ERR_CHANNEL_FORBIDDEN')
+  }
+
+  /** Runs `canPublish`; throws `SWB_ERR_CHANNEL_FORBIDDEN` unless it answers `true`. */
+  async checkPublish(ns: Namespace, ctx: ChannelContext, data: unknown): Promise<void> {
+    if (ns.canPublish === null) return
+    if ((await ns.canPublish(ctx, data)) !== true) {
+      throw new SwitchboardError('SWB_ERR_CHANNEL_FORBIDDEN')
+    }
+  }
+
+  /** Validates `data` against the schema; resolves to the schema's output, or throws
+   * `SWB_ERR_CHANNEL_SCHEMA` naming the issues. */
+  async validate(ns: Namespace, data: unknown): Promise<unknown> {
+    if (ns.schema === null) return data
+    const result = await ns.schema['~standard'].validate(data)
+    if (result.issues !== undefined) {
+      throw new SwitchboardError('SWB_ERR_CHANNEL_SCHEMA', describeIssues(result.issues))
+    }
+    return result.value
+  }
 }
