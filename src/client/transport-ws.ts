@@ -20,6 +20,8 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 const textDecoder = /* @__PURE__ */ new TextDecoder()
 
+function noop(): void {}
+
 /** Whether a decoded value looks like a server message (a reply has an `id`, a push a `type`). */
 export function isServerMessage(value: unknown): value is ServerMessage {
   if (typeof value !== 'object' || value === null) return false
@@ -51,7 +53,9 @@ export class WebSocketTransport implements ClientTransport {
     socket.onopen = this.#onOpen
     socket.onmessage = this.#onMessage
     socket.onclose = this.#onClose
-    socket.onerror = null
+    // A listener must stay: Node's `ws` throws an 'error' event nobody listens to. The close
+    // event that follows carries what the client needs.
+    socket.onerror = noop
     this.#socket = socket
   }
 
@@ -84,7 +88,6 @@ export class WebSocketTransport implements ClientTransport {
     s.onopen = null
     s.onmessage = null
     s.onclose = null
-    s.onerror = null
   }
 
   #onOpen = (): void => {
