@@ -85,3 +85,17 @@ test('brokers of one MemoryCluster share streams and deliver to every subscribed
   assert.equal(seen.filter((s) => s.startsWith('a:')).length, 2, 'a closed node gets nothing')
   await b.close()
 })
+
+test('streams are capped: idle empty ones are forgotten first, kept ones survive', async () => {
+  const broker = new MemoryBroker({ maxStreams: 10 })
+  await broker.start(noop)
+  await broker.subscribe('watched')
+  const watched = await broker.history('watched', { limit: 0 })
+  const kept = await broker.publish('kept', 1, { history })
+  for (let i = 0; i < 100; i++) await broker.history(`probe-${i}`, { limit: 0 })
+  assert.ok(broker.streamCount <= 10, `${broker.streamCount} streams`)
+  assert.equal((await broker.history('watched', { limit: 0 })).epoch, watched.epoch)
+  const h = await broker.history('kept')
+  assert.deepEqual([h.epoch, h.publications.length], [kept.epoch, 1])
+  await broker.close()
+})

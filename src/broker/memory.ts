@@ -17,6 +17,10 @@ export interface MemoryBrokerOptions {
   readonly streamIdleTtl?: number
   /** Most idempotency keys remembered across channels; the oldest go first. Default 100 000. */
   readonly maxIdempotencyKeys?: number
+  /** Soft cap on streams held: past it, streams with no history left and no subscriber are
+   * forgotten early, oldest first (they restart with a new epoch). Streams that hold history
+   * stay until their TTL. Default 100 000. */
+  readonly maxStreams?: number
   /** Milliseconds between sweeps of expired history, keys and idle streams. Default 10 000. */
   readonly sweepInterval?: number
   /** Clock, for tests. Default `Date.now`. */
@@ -51,6 +55,7 @@ export class MemoryCluster {
 const DEFAULTS = {
   streamIdleTtl: 3_600_000,
   maxIdempotencyKeys: 100_000,
+  maxStreams: 100_000,
   sweepInterval: 10_000,
   idempotencyWindow: 120_000,
 }
@@ -125,10 +130,16 @@ export class MemoryBroker implements Broker {
     this.#opts = Object.freeze({
       streamIdleTtl: options.streamIdleTtl ?? DEFAULTS.streamIdleTtl,
       maxIdempotencyKeys: options.maxIdempotencyKeys ?? DEFAULTS.maxIdempotencyKeys,
+      maxStreams: options.maxStreams ?? DEFAULTS.maxStreams,
       sweepInterval: options.sweepInterval ?? DEFAULTS.sweepInterval,
       now: options.now ?? Date.now,
     })
-    for (const k of ['streamIdleTtl', 'maxIdempotencyKeys', 'sweepInterval'] as const) {
+    for (const k of [
+      'streamIdleTtl',
+      'maxIdempotencyKeys',
+      'maxStreams',
+      'sweepInterval',
+    ] as const) {
       const v = this.#opts[k]
       if (!Number.isFinite(v) || v <= 0) {
         throw new TypeError(`MemoryBroker option ${k} must be a positive number, got ${v}`)
@@ -161,12 +172,7 @@ export class MemoryBroker implements Broker {
       }
       if (seen !== undefined) this.#keys.delete(keyName)
     }
-    let stream = this.#streams.get(channel)
-    if (stream === undefined) {
-      stream = new Stream(now)
-      this.#streams.set(channel, stream)
-    }
-    stream.touched = now
+    const stream = this.#stream(channel, now)
     const offset = ++stream.top
     const pub: Publication = {
       offset,
@@ -200,13 +206,8 @@ export class MemoryBroker implements Broker {
 
   async history(channel: string, options: BrokerHistoryOptions = {}): Promise<BrokerHistoryResult> {
     const now = this.#opts.now()
-    let stream = this.#streams.get(channel)
-    if (stream === undefined) {
-      // Reading a channel fixes its epoch, so a later `since` from this answer stays meaningful.
-      stream = new Stream(now)
-      this.#streams.set(channel, stream)
-    }
-    stream.touched = now
+    // Reading a channel fixes its epoch, so a later `since` from this answer stays meaningful.
+    const stream = this.#stream(channel, now)
     const limits = this.#limits.get(channel)
     if (limits !== undefined) stream.trim(limits.size, now - limits.ttl)
     const { since, limit } = options
@@ -294,6 +295,30 @@ export class MemoryBroker implements Broker {
   /** Number of idempotency keys held (for tests and metrics). */
   get idempotencyKeyCount(): number {
     return this.#keys.size
+  }
+
+  /** The stream of a channel, created on first use (evicting idle empty ones past maxStreams). */
+  #stream(channel: string, now: number): Stream {
+    let stream = this.#streams.get(channel)
+    if (stream === undefined) {
+      if (this.#streams.size >= this.#opts.maxStreams) this.#evictIdle()
+      stream = new Stream(now)
+      this.#streams.set(channel, stream)
+    }
+    stream.touched = now
+    return stream
+  }
+
+  /** Forgets streams with no history and no subscriber, oldest first, down to 90% of the cap. */
+  #evictIdle(): void {
+    const target = Math.floor(this.#opts.maxStreams * 0.9)
+    for (const [channel, stream] of this.#streams) {
+      if (this.#streams.size <= target) return
+      if (stream.size === 0 && !this.#anySubscribed(channel)) {
+        this.#streams.delete(channel)
+        this.#limits.delete(channel)
+      }
+    }
   }
 
   #anySubscribed(channel: string): boolean {
