@@ -40,6 +40,8 @@ export interface ControlNote {
   expect: Expect
   /** Only these delivery modes differ (all when absent). */
   modes?: Mode[]
+  /** A shorter deadline for `ws`, when what it does instead is to stay silent. */
+  deadlineMs?: number
 }
 
 export interface Case {
@@ -74,7 +76,7 @@ export interface Outcome {
   error: string | null
 }
 
-export const DEFAULT_DEADLINE_MS = 3000
+export const DEFAULT_DEADLINE_MS = 5000
 
 /** Runs one case once against a server on `port`, delivering it in `mode`. */
 export async function runCase(port: number, c: Case, mode: Mode, seed: string): Promise<Outcome> {
@@ -138,6 +140,13 @@ export async function runCase(port: number, c: Case, mode: Mode, seed: string): 
     outcome.elapsedMs = Date.now() - started
   }
   return outcome
+}
+
+/** The case as run against a target: the control may have its own deadline. */
+export function caseFor(c: Case, target: 'switchboard' | 'ws', mode: Mode): Case {
+  const note = c.control
+  if (target !== 'ws' || !note?.deadlineMs || (note.modes && !note.modes.includes(mode))) return c
+  return { ...c, deadlineMs: note.deadlineMs }
 }
 
 /** The expectation that applies to a target: the control may carry a recorded difference. */

@@ -16,7 +16,7 @@ export type Mode = (typeof MODES)[number]
  * LARGE_CHUNK writes so scaled-up cases stay fast. The limit is stated here so nobody mistakes
  * it for full byte-by-byte delivery of multi-megabyte cases.
  */
-export const BYTE_BUDGET = 8 * 1024
+export const BYTE_BUDGET = 4 * 1024
 const LARGE_CHUNK = 16 * 1024
 
 /** mulberry32 seeded from a string: the same case and mode always chop the same way. */

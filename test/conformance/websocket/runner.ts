@@ -6,7 +6,7 @@
  * const results = await runAll(target.port, 'ws', allCases(), 'seed', 12)
  * console.log(summarise(results))
  */
-import { type Case, expectationFor, judge, type Outcome, runCase } from './case.ts'
+import { type Case, caseFor, expectationFor, judge, type Outcome, runCase } from './case.ts'
 import { MODES, type Mode } from './delivery.ts'
 import type { TargetName } from './targets.ts'
 
@@ -33,7 +33,7 @@ export async function runAll(
   const worker = async () => {
     while (next < jobs.length) {
       const { c, mode } = jobs[next++]!
-      const outcome = await runCase(port, c, mode, seed)
+      const outcome = await runCase(port, caseFor(c, target, mode), mode, seed)
       const problems = judge(expectationFor(c, target, mode), outcome)
       results.push({ c, mode, problems, outcome })
     }

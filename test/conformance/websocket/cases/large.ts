@@ -22,14 +22,14 @@ export function largeCases(): Case[] {
         `echoes a ${n / KiB} KiB text message sent in one frame`,
         [f.text(text)],
         [m.text(text)],
-        { deadlineMs: 8000 },
+        { deadlineMs: 10_000 },
       ),
       echo(
         `9.2.${i + 1}`,
         `echoes a ${n / KiB} KiB binary message sent in one frame`,
         [f.binary(bin)],
         [m.binary(bin)],
-        { deadlineMs: 8000 },
+        { deadlineMs: 10_000 },
       ),
     )
   })
@@ -41,7 +41,7 @@ export function largeCases(): Case[] {
         `echoes a 1 MiB binary message sent in fragments of ${size} bytes`,
         fragments(Opcode.binary, oneMiB, size),
         [m.binary(oneMiB)],
-        { deadlineMs: 8000 },
+        { deadlineMs: 10_000 },
       ),
     )
   })
@@ -53,7 +53,7 @@ export function largeCases(): Case[] {
       fragments(Opcode.text, utf8, 997),
       [m.text(utf8)],
       {
-        deadlineMs: 8000,
+        deadlineMs: 10_000,
       },
     ),
     fail(
@@ -65,7 +65,7 @@ export function largeCases(): Case[] {
       ],
       [],
       1009,
-      { deadlineMs: 8000 },
+      { deadlineMs: 10_000 },
     ),
   )
   return cases

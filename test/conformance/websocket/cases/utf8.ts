@@ -67,6 +67,7 @@ const wsValidatesAtEnd: ControlNote = {
   why: 'ws-lenient',
   note: 'ws checks UTF-8 once the whole message has arrived, so an invalid fragment inside an unfinished message goes unnoticed',
   expect: { close: 'none' },
+  deadlineMs: 500,
 }
 
 export function utf8Cases(): Case[] {
@@ -126,7 +127,7 @@ export function utf8Cases(): Case[] {
           [f.text('valid start ', { fin: false }), f.cont(bytes, { fin: false })],
           [],
           1007,
-          { deadlineMs: 1200, control: wsValidatesAtEnd },
+          { deadlineMs: 2000, control: wsValidatesAtEnd },
         ),
       )
     cases.push(
@@ -145,7 +146,7 @@ export function utf8Cases(): Case[] {
       [f.text(hex('61 ed'), { fin: false }), f.cont(hex('a080'), { fin: false })],
       [],
       1007,
-      { deadlineMs: 1200, control: wsValidatesAtEnd },
+      { deadlineMs: 2000, control: wsValidatesAtEnd },
     ),
     echo(
       '6.8.2',
