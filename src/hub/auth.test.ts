@@ -5,6 +5,7 @@ import { SwitchboardError } from '../errors/index.ts'
 import type { ConnectResult, PublicationPush } from '../protocol/index.ts'
 import { jwtAuth, StreamTickets } from './auth.ts'
 import { Hub } from './hub.ts'
+import { MemoryTransport } from './memory-transport.ts'
 import { TestClient, turn } from './test-client.ts'
 
 const secret = 'a-test-secret-of-decent-length!!'
@@ -204,6 +205,22 @@ test('server-side channels from the token are subscribed at connect and reported
       c.pushes<PublicationPush>('publication').map((p) => p.data),
       ['after'],
     )
+  } finally {
+    await hub.close()
+  }
+})
+
+test('an identity found at the upgrade (a cookie) connects a session whose connect has no token', async () => {
+  const hub = new Hub({ auth: () => ({ user: 'from-token' }) })
+  try {
+    const connectWith = async (command: string) => {
+      const transport = new MemoryTransport()
+      hub.connect(transport, { identity: { user: 'from-cookie' } }).receive(command)
+      await turn()
+      return (transport.messages[0] as { result: ConnectResult }).result.user
+    }
+    assert.equal(await connectWith('{"id":1,"type":"connect"}'), 'from-cookie')
+    assert.equal(await connectWith('{"id":1,"type":"connect","token":"x"}'), 'from-token')
   } finally {
     await hub.close()
   }

@@ -236,15 +236,18 @@ export class Hub implements SessionOwner {
 
   /**
    * Makes a session for a new bidirectional connection (a WebSocket). The session waits for a
-   * `connect` command; the transport feeds it with `receive`, `drain` and `closed`.
+   * `connect` command; the transport feeds it with `receive`, `drain` and `closed`. An
+   * `identity` established during the upgrade (a session cookie checked in the ws `upgrade`
+   * hook) is used when the `connect` command carries no token.
    *
    * @example
    * const session = hub.connect(new WsTransport(conn, wireFormatFor(conn.protocol)!))
    */
-  connect(transport: Transport): Session {
+  connect(transport: Transport, options: { identity?: Identity } = {}): Session {
     if (this.#closed) fail('SWB_ERR_HUB_CLOSED')
     const session = new Session(this, transport)
     session.connectDeadline = this.#now() + this.#connectTimeout
+    if (options.identity !== undefined) session.upgradeIdentity = options.identity
     this.#sessions.set(session.id, session)
     return session
   }
@@ -680,11 +683,19 @@ export class Hub implements SessionOwner {
     let identity: Identity
     try {
       await this.#ready
-      identity = await this.authenticate({
-        token: command.token,
-        data: command.data,
-        transport: session.format.name,
-      })
+      const known = session.upgradeIdentity
+      if (command.token === undefined && known !== null) {
+        if (known.expiresAt !== undefined && known.expiresAt <= this.#now()) {
+          fail('SWB_ERR_AUTH_TOKEN_EXPIRED')
+        }
+        identity = known
+      } else {
+        identity = await this.authenticate({
+          token: command.token,
+          data: command.data,
+          transport: session.format.name,
+        })
+      }
     } catch (err) {
       session.connecting = false
       session.replyError(command.id, this.#toReplyError(err))

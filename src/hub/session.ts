@@ -11,6 +11,7 @@ import {
   type ReplyError,
   type ServerMessage,
 } from '../protocol/index.ts'
+import type { Identity } from './auth.ts'
 import type { Namespace } from './namespace.ts'
 import { type DropPolicy, Outbox } from './outbox.ts'
 import { PreparedPublication } from './prepared.ts'
@@ -164,6 +165,8 @@ export class Session implements DropPolicy {
   connectDeadline = 0
   /** True while a connect command is being authenticated. */
   connecting = false
+  /** Identity established at the upgrade, used by a `connect` without a token. */
+  upgradeIdentity: Identity | null = null
   /** Commands being processed (bounded by `maxInflight`). */
   inflight = 0
   /** Commands received while `connect` was in flight, run after it. */
