@@ -6,6 +6,7 @@ import { resolveNamespace } from './namespace.ts'
 import { Outbox } from './outbox.ts'
 import type { Frame } from './transport.ts'
 import { utf8Length } from './transport.ts'
+import { closeReason } from './ws-transport.ts'
 
 test('channel names follow the documented grammar and length limit', () => {
   assert.deepEqual(parseChannel('chat:room-42'), { name: 'chat:room-42', namespace: 'chat' })
@@ -107,4 +108,11 @@ test('a namespace is declared once; the default one may be configured', async ()
   } finally {
     await hub.close()
   }
+})
+
+test('a WebSocket close reason is cut to 123 bytes on a character boundary', () => {
+  assert.equal(closeReason('short'), 'short')
+  const cut = closeReason('é'.repeat(100))
+  assert.equal(Buffer.byteLength(cut), 122)
+  assert.equal(cut, 'é'.repeat(61))
 })

@@ -2,6 +2,7 @@ import { JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL } from '../protocol/index.ts'
 import {
   type Frame,
   type Transport,
+  utf8Length,
   type WireFormat,
   wsJsonFormat,
   wsMsgpackFormat,
@@ -73,6 +74,18 @@ export class WsTransport implements Transport {
   }
 
   close(code: number, reason: string): void {
-    this.#ws.close(code, reason)
+    this.#ws.close(code, closeReason(reason))
   }
+}
+
+/** A close reason cut to the 123 bytes a close frame can carry (RFC 6455 §5.5), whole
+ * characters only; the full reason still travels in the `disconnect` push. */
+export function closeReason(reason: string): string {
+  if (utf8Length(reason) <= 123) return reason
+  let out = ''
+  for (const ch of reason) {
+    if (utf8Length(out + ch) > 123) break
+    out += ch
+  }
+  return out
 }
