@@ -3,7 +3,11 @@ import { type Frame, sseFormat, type Transport, type WireFormat } from './transp
 
 /** What the hub needs of an SSE response: append raw `text/event-stream` text, and end it. */
 export interface SseSinkLike {
-  /** Appends text as is; returns false when the stream is over its high-water mark. */
+  /**
+   * Appends text as is (complete events, blank lines included). Returns false when the stream is
+   * over its high-water mark — only if the owner will call `session.drain()` once it is below
+   * again; a sink without a drain signal returns true and lets its own policy act.
+   */
   write(text: string): boolean
   close(): void
 }
