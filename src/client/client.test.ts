@@ -480,8 +480,7 @@ describe('SSE fallback', () => {
   test('falls back to SSE when a proxy accepts the upgrade and cuts it before any message', async () => {
     const { client, server } = setup()
     server.wsMode = 'cut'
-    // the cut happens before the connect reply: make the server mute so nothing arrives
-    server.answer = false
+    // the cut happens before the connect reply: the server stays mute so nothing arrives
     const run = server.run.bind(server)
     server.run = (cmd, peer) => (cmd.type === 'connect' ? null : run(cmd, peer))
     const reasons: string[] = []
@@ -499,6 +498,18 @@ describe('SSE fallback', () => {
     client.connect()
     await waitFor(() => server.sockets.length >= 2)
     assert.equal(server.streams.length, 0)
+    client.disconnect()
+  })
+
+  test('SSE with no channel to stream connects through a POST probe, then streams on subscribe', async () => {
+    const { client, server } = setup({ transport: 'sse' })
+    client.connect()
+    await waitFor(() => client.state === 'connected')
+    assert.equal(server.streams.length, 0)
+    assert.equal(server.posts[0]?.type, 'ping')
+    const sub = client.subscribe('chat:a')
+    await waitFor(() => sub.state === 'subscribed')
+    assert.equal(server.streams.length, 1)
     client.disconnect()
   })
 
@@ -552,6 +563,7 @@ describe('SSE fallback', () => {
     const { client, server } = setup()
     server.wsMode = 'refuse'
     server.sseMode = 'refuse'
+    client.subscribe('chat:a')
     client.connect()
     await waitFor(() => server.sockets.length >= 2 && server.streams.length >= 1)
     // SSE stays refused: only a WebSocket attempt can connect now

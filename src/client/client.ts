@@ -675,8 +675,13 @@ export class SwitchboardClient<
         (error: ClientError) => {
           if (generation !== this.#generation || this.#transport !== transport) return
           if (error.code === ClientErrorCode.DISCONNECTED) return
-          const permanent = !error.temporary && error.code !== ClientErrorCode.TIMEOUT
-          this.#closeTransport(permanent ? 3500 : 1000, error.message)
+          // The server follows a refused connect with a disconnect: 3002 for an expired token
+          // (reconnect; a token function is asked again), 3500 for a refused one (stop).
+          const permanent =
+            !error.temporary &&
+            error.code !== ClientErrorCode.TIMEOUT &&
+            error.code !== 'SWB_ERR_AUTH_TOKEN_EXPIRED'
+          this.#closeTransport(1000, error.message)
           if (permanent) this.#fail(3500, `${error.code}: ${error.message}`)
           else this.#onClosed('websocket', StateCode.CONNECT_FAILED, error.message, true, true)
         },

@@ -48,6 +48,10 @@ export interface SseTransportOptions {
   readonly withCredentials?: boolean
 }
 
+/** The reachability probe sent when there is no channel to stream (any status below 500 will
+ * do: it proves an HTTP server answers at the command endpoint). */
+const PROBE = '{"id":2147483647,"type":"ping"}'
+
 // Every SSE event name a v1 server uses; the JSON in `data` carries the type again, so any name
 // maps to the same handler.
 const EVENT_NAMES = [
@@ -112,7 +116,7 @@ export class SseTransport implements ClientTransport {
   readonly name = 'sse'
   readonly #options: SseTransportOptions
   readonly #handler: TransportHandler
-  readonly #source: EventSourceLike
+  readonly #source: EventSourceLike | null
   #opened = false
   #received = false
   #closed = false
@@ -120,6 +124,13 @@ export class SseTransport implements ClientTransport {
   constructor(options: SseTransportOptions, handler: TransportHandler) {
     this.#options = options
     this.#handler = handler
+    if (options.channels.length === 0) {
+      // Nothing to stream (a stream needs at least one channel): commands only. A `ping` POST
+      // proves the server is reachable before the client calls itself connected.
+      this.#source = null
+      this.#probe()
+      return
+    }
     const url = streamUrl(options.streamUrl, options.channels, options.ticket)
     const source = new options.EventSource(url, {
       withCredentials: options.withCredentials === true,
@@ -130,13 +141,28 @@ export class SseTransport implements ClientTransport {
     this.#source = source
   }
 
+  #probe(): void {
+    const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: PROBE }
+    this.#options.fetch(this.#options.postUrl, init).then(
+      (response) => {
+        if (response.status >= 500) this.#onError()
+        else this.#onOpen()
+      },
+      () => this.#onError(),
+    )
+  }
+
   send(command: ClientCommand): void {
     if (this.#closed) return
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`
     const init = { method: 'POST', headers, body: JSON.stringify(command) }
     if (this.#options.withCredentials === true) Object.assign(init, { credentials: 'include' })
-    this.#options.fetch(this.#options.postUrl, init).then(
+    let url = this.#options.postUrl
+    if (this.#options.token === undefined && this.#options.ticket !== undefined) {
+      url += `${url.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(this.#options.ticket)}`
+    }
+    this.#options.fetch(url, init).then(
       (response) =>
         response.text().then((text) => this.#onReply(command.id, response.status, text)),
       (error: unknown) => this.#onReply(command.id, 0, '', error),
@@ -146,9 +172,11 @@ export class SseTransport implements ClientTransport {
   close(): void {
     if (this.#closed) return
     this.#closed = true
-    this.#source.onopen = null
-    this.#source.onerror = null
-    this.#source.close()
+    const source = this.#source
+    if (source === null) return
+    source.onopen = null
+    source.onerror = null
+    source.close()
   }
 
   #onReply(id: number, status: number, text: string, error?: unknown): void {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
-import type { RpcContext } from '../hub/hub.ts'
+import type { RpcContext } from '../hub/index.ts'
 import type { NamespaceOptions } from '../hub/namespace.ts'
 import type { SwitchboardClient } from './client.ts'
 

@@ -157,7 +157,7 @@ async function startHarness(port = 0, hub = makeHub()): Promise<Harness> {
       h.sessions.add(session)
       ws.on('message', (data, isBinary) => {
         const text = isBinary ? null : data.toString()
-        if (h.cutNextPublishReply && text !== null && text.includes('"type":"publish"')) {
+        if (h.cutNextPublishReply && text?.includes('"type":"publish"')) {
           h.cutNextPublishReply = false
           cutId = (JSON.parse(text) as { id: number }).id
         }

@@ -159,9 +159,10 @@ export class FakeServer {
   /** A fetch that runs POSTed commands through the model. */
   get fetch(): FetchLike {
     return async (_url, init) => {
+      await later()
+      if (this.sseMode === 'refuse') throw new TypeError('fetch failed')
       const cmd = JSON.parse(init.body) as ClientCommand
       this.posts.push(cmd)
-      await later()
       const reply = this.run(cmd, null)
       if (reply === null) return new Promise(() => {}) // never answers
       return { ok: true, status: 200, text: async () => JSON.stringify(reply) }
