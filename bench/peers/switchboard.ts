@@ -13,12 +13,7 @@ import {
   wsJsonFormat,
 } from '../../src/hub/index.ts'
 import { Switchboard } from '../../src/index.ts'
-import {
-  createSseStream,
-  type PreparedEvent,
-  prepareEvent,
-  type SseStream,
-} from '../../src/sse/index.ts'
+import { type PreparedEvent, prepareEvent, type SseStream } from '../../src/sse/index.ts'
 import { prepareMessage, type ServerWebSocket } from '../../src/ws/index.ts'
 import { announce, gc, kind } from './common.ts'
 
@@ -34,9 +29,8 @@ if (kind === 'http') {
 } else if (kind === 'sse') {
   // Open streams; closed ones are pruned while publishing (no listener per stream).
   const streams = new Set<SseStream>()
-  app.get('/sse', (ctx) => {
-    ctx.takeover()
-    streams.add(createSseStream(ctx.req, ctx.res))
+  app.sse('/sse', (stream) => {
+    streams.add(stream)
   })
   app.post('/pub', async (ctx) => {
     const event = prepareEvent({ data: (await ctx.readBytes()).toString() })
@@ -72,9 +66,7 @@ if (kind === 'http') {
       },
     })
   } else {
-    app.get('/channel', async (ctx) => {
-      ctx.takeover()
-      const stream = createSseStream(ctx.req, ctx.res)
+    app.sse('/channel', async (stream, ctx) => {
       // SseTransport writes finished event-stream text; hand it to the stream as is.
       const sink: SseSinkLike = {
         write: (text) => stream.sendPrepared({ bytes: Buffer.from(text) } as PreparedEvent),
