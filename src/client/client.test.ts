@@ -120,6 +120,49 @@ describe('connection', () => {
     client.disconnect()
   })
 
+  test('refreshes the token before the credential expires', async () => {
+    const server = new FakeServer()
+    const run = server.run.bind(server)
+    const tokens: string[] = []
+    server.run = (cmd, peer) => {
+      if (cmd.type === 'connect' || cmd.type === 'refresh') tokens.push(`${cmd.type}:${cmd.token}`)
+      if (cmd.type === 'connect') {
+        return { id: cmd.id, result: { client: 'c1', user: 'u', version: 1, ttl: 0.05 } }
+      }
+      if (cmd.type === 'refresh') return { id: cmd.id, result: { ttl: 60 } }
+      return run(cmd, peer)
+    }
+    let n = 0
+    const { client } = setup({ token: () => `token-${++n}` }, server)
+    client.connect()
+    await waitFor(() => tokens.length === 2, 1000, 'a refresh')
+    assert.deepEqual(tokens, ['connect:token-1', 'refresh:token-2'])
+    assert.equal(server.sockets.length, 1)
+    client.disconnect()
+  })
+
+  test('an expired token at connect reconnects and asks the token function again', async () => {
+    const server = new FakeServer()
+    const run = server.run.bind(server)
+    const tokens: unknown[] = []
+    server.run = (cmd, peer) => {
+      if (cmd.type === 'connect') {
+        tokens.push(cmd.token)
+        if (tokens.length === 1) {
+          return { id: cmd.id, error: { code: 'SWB_ERR_AUTH_TOKEN_EXPIRED', message: 'expired' } }
+        }
+      }
+      return run(cmd, peer)
+    }
+    let n = 0
+    const { client } = setup({ token: () => `token-${++n}` }, server)
+    client.connect()
+    await waitFor(() => client.state === 'connected')
+    assert.equal(server.sockets.length, 2)
+    assert.deepEqual(tokens, ['token-1', 'token-2'])
+    client.disconnect()
+  })
+
   test('a refused connect stops the client and rejects the commands queued for it', async () => {
     const server = new FakeServer()
     const { client, states } = setup({}, server)
@@ -556,6 +599,24 @@ describe('SSE fallback', () => {
       'chat:b',
     ])
     assert.equal(client.state, 'connected')
+    client.disconnect()
+  })
+
+  test('subscriptions made while an SSE stream is being reopened join the next stream', async () => {
+    const { client, server } = setup({ transport: 'sse' })
+    const a = client.subscribe('chat:a')
+    client.connect()
+    await waitFor(() => a.state === 'subscribed')
+    const b = client.subscribe('chat:b')
+    await Promise.resolve()
+    await Promise.resolve()
+    const c = client.subscribe('chat:c') // the reopen for b is in progress
+    await waitFor(() => b.state === 'subscribed' && c.state === 'subscribed')
+    assert.deepEqual(server.streams.at(-1)?.url.searchParams.getAll('channel'), [
+      'chat:a',
+      'chat:b',
+      'chat:c',
+    ])
     client.disconnect()
   })
 

@@ -10,6 +10,7 @@ import type {
   PresenceResult,
   PublicationPush,
   PublishResult,
+  RefreshResult,
   Reply,
   ServerMessage,
   ServerPush,
@@ -238,6 +239,7 @@ export class SwitchboardClient<
   /** The current attempt is an SSE fallback right after a WebSocket failure. */
   #fallingBack = false
   #sseReopenQueued = false
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined
   #unwatchVisibility: (() => void) | null = null
 
   constructor(options: ClientOptions) {
@@ -398,16 +400,17 @@ export class SwitchboardClient<
 
   /** @internal */
   _activate(sub: Subscription<unknown, unknown>): void {
-    if (this.#state !== 'connected' || this.#transport === null) return
-    if (this.#transport.name === 'sse') this.#queueSseReopen()
-    else this.#sendSubscribe(sub)
+    if (this.#state !== 'connected') return
+    if (this.#transport?.name === 'websocket') this.#sendSubscribe(sub)
+    else this.#queueSseReopen() // SSE, or an SSE stream being reopened right now
   }
 
   /** @internal */
   _deactivate(sub: Subscription<unknown, unknown>): void {
-    if (this.#state !== 'connected' || this.#transport === null) return
-    if (this.#transport.name === 'sse') this.#queueSseReopen()
-    else this.#request({ type: 'unsubscribe', channel: sub.channel }, this.#o.timeout).catch(ignore)
+    if (this.#state !== 'connected') return
+    if (this.#transport?.name === 'websocket') {
+      this.#request({ type: 'unsubscribe', channel: sub.channel }, this.#o.timeout).catch(ignore)
+    } else this.#queueSseReopen()
   }
 
   #sendSubscribe(sub: Subscription<unknown, unknown>): void {
@@ -691,6 +694,7 @@ export class SwitchboardClient<
 
   #onConnected(result: ConnectResult | null): void {
     this.#backoff.reset()
+    this.#scheduleRefresh(result?.ttl)
     this.#setState('connected', StateCode.CONNECTED, 'connected')
     this.emit('connected', result)
     const transport = this.#transport
@@ -787,6 +791,8 @@ export class SwitchboardClient<
    * the outbox (publish keeps its idempotency key), in-flight rpc and internal commands fail. */
   #afterClose(code: number, reason: string): void {
     this.#liveness.stop()
+    if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer)
+    this.#refreshTimer = undefined
     const requeue: OutboxEntry[] = []
     const lost = new ClientError(
       ClientErrorCode.DISCONNECTED,
@@ -845,6 +851,36 @@ export class SwitchboardClient<
     this.#reconnectTimer = setTimeout(this.#reconnect, delay)
   }
 
+  /**
+   * Sends `refresh` with a new token before the credential expires (at 80% of `ttl`), when the
+   * token is a function. If it fails, the server disconnects with 3002 at expiry and the client
+   * reconnects with a fresh token anyway.
+   */
+  #scheduleRefresh(ttl: number | undefined): void {
+    if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer)
+    this.#refreshTimer = undefined
+    if (typeof ttl !== 'number' || !(ttl > 0) || typeof this.#options.token !== 'function') return
+    const delay = Math.min(0x7fffffff, Math.max(50, ttl * 800))
+    this.#refreshTimer = setTimeout(this.#refresh, delay)
+  }
+
+  #refresh = (): void => {
+    this.#refreshTimer = undefined
+    const generation = this.#generation
+    resolveToken(this.#options.token)
+      .then((token) => {
+        if (token === undefined || generation !== this.#generation) return
+        return this.#request({ type: 'refresh', token }, this.#o.timeout).then((r) => {
+          if (generation === this.#generation) this.#scheduleRefresh((r as RefreshResult).ttl)
+        })
+      })
+      .catch((error: unknown) => {
+        if (error instanceof ClientError && error.code !== ClientErrorCode.DISCONNECTED) {
+          this.emit('error', error)
+        }
+      })
+  }
+
   #reconnect = (): void => {
     this.#reconnectTimer = undefined
     if (this.#state === 'connecting') this.#open()
@@ -889,11 +925,11 @@ export class SwitchboardClient<
     this.#sseReopenQueued = true
     queueMicrotask(() => {
       this.#sseReopenQueued = false
-      if (this.#state !== 'connected' || this.#transport?.name !== 'sse') return
+      if (this.#state !== 'connected' || this.#transport?.name === 'websocket') return
       // Reopen the stream with the new channel list; pending POSTs still get their replies.
       const old = this.#transport
       this.#transport = null
-      old.close(1000, 'channels changed')
+      old?.close(1000, 'channels changed')
       this.#openSse()
     })
   }

@@ -21,8 +21,6 @@ export const ClientErrorCode = {
   TRANSPORT: 'SWB_ERR_CLIENT_TRANSPORT',
   /** An option has an invalid value. */
   INVALID_OPTION: 'SWB_ERR_CLIENT_INVALID_OPTION',
-  /** The subscription does not exist or is not active. */
-  NOT_SUBSCRIBED: 'SWB_ERR_CLIENT_NOT_SUBSCRIBED',
 } as const
 
 /** One of {@link ClientErrorCode}'s values, or a server reply code (`SWB_ERR_*`). */
