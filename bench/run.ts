@@ -42,10 +42,15 @@ const quick = values.quick === true
 const reps = Number(values.reps ?? (quick ? 1 : 3))
 const peers = values.peers ? values.peers.split(',').map((s) => s.trim()) : []
 
-process.on('SIGINT', () => {
-  killAll()
-  process.exit(130)
-})
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.on(signal, () => {
+    killAll()
+    process.exit(code)
+  })
+}
 
 let bun = 'unavailable'
 try {
