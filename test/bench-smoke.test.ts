@@ -102,7 +102,7 @@ function sink<T>(expected: number, done: () => void) {
 
 const chunked = (parts: string[]) =>
   Buffer.from(
-    parts.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join('') + '0\r\n\r\n',
+    `${parts.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join('')}0\r\n\r\n`,
   )
 
 test('the SSE reader counts events split across reads and chunks and skips comment-only blocks', async () => {
