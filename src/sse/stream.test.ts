@@ -407,3 +407,49 @@ test('close() from the server ends the connection after pending events', async (
   assert.equal(stream.closeReason, 'server')
   await stop(server)
 })
+
+test('once the head is out the socket is handed over from node:http: no parser, none of its listeners', async () => {
+  const hb = new HeartbeatRegistry()
+  const { server, client, stream, serverSocket } = await open({ heartbeat: hb })
+  await until(() => (serverSocket as { parser?: unknown }).parser === null)
+  const names = serverSocket
+    .eventNames()
+    .flatMap((e) => serverSocket.listeners(e).map((f) => f.name))
+  assert.ok(!names.some((n) => /socketOn|onSocket|onServerResponse/.test(n)), names.join())
+  // Still a working stream: events flow, and a client close is still seen.
+  stream.send({ data: 'after hand-over' })
+  await until(() => client.text().includes('data: after hand-over\n\n'))
+  client.socket.end()
+  await stream.closed
+  assert.equal(stream.closeReason, 'client')
+  await until(() => serverSocket.destroyed)
+  await stop(server)
+})
+
+test('detach: false leaves the connection to node:http', async () => {
+  const hb = new HeartbeatRegistry()
+  const { server, stream, serverSocket } = await open({ heartbeat: hb, detach: false })
+  stream.send({ data: 'x' })
+  await sleep(20)
+  assert.ok((serverSocket as { parser?: unknown }).parser)
+  stream.close()
+  await stop(server)
+})
+
+test('a watcher of the response still gets its close event after the hand-over', async () => {
+  const hb = new HeartbeatRegistry()
+  let closes = 0
+  let serverSocket: Socket | undefined
+  let stream: SseStream | undefined
+  const { server, port } = await serve((req, res) => {
+    serverSocket = req.socket
+    res.on('close', () => closes++)
+    stream = createSseStream(req, res, { heartbeat: hb })
+  })
+  const client = rawClient(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+  await until(() => (serverSocket as { parser?: unknown } | undefined)?.parser === null)
+  client.socket.destroy()
+  await stream!.closed
+  await until(() => closes === 1)
+  await stop(server)
+})

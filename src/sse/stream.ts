@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { Socket } from 'node:net'
 import { createError } from '../errors/index.ts'
+import { detachFromHttpServer, endDetached } from './detach.ts'
 import {
   encodeComment,
   encodeEvent,
@@ -53,6 +54,11 @@ export interface SseOptions {
   maxLastEventIdLength?: number
   /** Extra response headers (validated once). */
   headers?: Record<string, string | readonly string[]>
+  /**
+   * On HTTP/1.x, hand the socket over from node:http once the head is out, freeing its parser,
+   * request and response (about 6 KB per idle stream; see `detach.ts`). Default `true`.
+   */
+  detach?: boolean
 }
 
 /** Options after validation; made once per route by {@link resolveSseOptions}. */
@@ -61,6 +67,7 @@ export interface ResolvedSseOptions {
   readonly policy: SsePolicy
   readonly heartbeat: HeartbeatRegistry | null
   readonly maxLastEventIdLength: number
+  readonly detach: boolean
   /** Response head lines after the status line (HTTP/1.1 and HTTP/1.0 variants). */
   readonly head11: string
   readonly head10: string
@@ -131,6 +138,7 @@ export function resolveSseOptions(options?: SseOptions | ResolvedSseOptions): Re
     policy,
     heartbeat: hb === false ? null : hb,
     maxLastEventIdLength: maxId,
+    detach: o.detach !== false,
     // Keep-alive is an HTTP/1.1 notion; HTTP/2 forbids connection headers (RFC 9113 §8.2.2).
     head11: `HTTP/1.1 200 OK\r\n${base}Connection: keep-alive\r\n`,
     head10: `HTTP/1.1 200 OK\r\n${base}`,
@@ -162,6 +170,11 @@ const DEFAULTS = resolveSseOptions()
 const PENDING = 0
 const OPEN = 1
 const CLOSED = 2
+
+/** The socket's relation to node:http: still attached, handed over to us, or must stay. */
+const ATTACHED = 0
+const DETACHED = 1
+const STAYS = 2
 
 const HEARTBEAT = ':\n'
 const kStream = Symbol('switchboard.sse.stream')
@@ -209,6 +222,7 @@ export class SseStream implements HeartbeatMember {
   private pendingBytes = 0
   /** @internal In the module flush queue. */
   queued = false
+  private link = ATTACHED
   private active = false
   private ac: AbortController | null = null
   private closedPromise: Promise<void> | null = null
@@ -355,6 +369,8 @@ export class SseStream implements HeartbeatMember {
       }
       this.res = null
       this.headers = null
+      // The hand-over from node:http must happen outside its parser callbacks: next flush turn.
+      if (!flushing && this.raw && this.opts.detach && !this.queued) enqueueFlush(this)
     }
     if (target.destroyed) {
       this.finish('client')
@@ -379,6 +395,7 @@ export class SseStream implements HeartbeatMember {
     this.flush()
     const target = this.target
     if (target.writableLength > this.opts.highWaterMark) target.destroy()
+    else if (this.link === DETACHED) endDetached(target as Socket)
     else target.end()
     this.finish('server')
   }
@@ -461,6 +478,17 @@ export class SseStream implements HeartbeatMember {
         if (ret instanceof Promise) ret.catch(ignore)
       } catch {}
     } else if (options?.close !== false) this.close()
+  }
+
+  /** @internal Called by the flush queue (outside any parser callback) after `flush()`. */
+  afterFlush(): void {
+    if (this.link !== ATTACHED || this.state !== OPEN || !this.raw || !this.opts.detach) return
+    const res = detachFromHttpServer(this.target as Socket, isOwnListener)
+    if (res === false) this.link = STAYS
+    else {
+      this.link = DETACHED
+      this.res = res
+    }
   }
 
   /** @internal Heartbeat tick: a comment if nothing was written since the previous tick. */
@@ -564,6 +592,12 @@ export class SseStream implements HeartbeatMember {
     target.removeListener('close', onTargetClose)
     target[kStream] = null
     this.opts.heartbeat?.delete(this)
+    if (this.link === DETACHED && this.res !== null) {
+      // Someone (onResponse hooks, request logging) watches the response node:http let go of.
+      const res = this.res
+      this.res = null
+      res.emit('close')
+    }
     this.ac?.abort()
     this.resolveClosed?.()
     this.resolveClosed = null
@@ -605,10 +639,15 @@ function onTargetClose(this: Target): void {
   this[kStream]?.onTargetClose()
 }
 
+function isOwnListener(fn: Function): boolean {
+  return fn === onTargetClose
+}
+
 // Once-per-turn flush of every stream with pending bytes (ARCHITECTURE: write path).
 let queue: SseStream[] = []
 let spare: SseStream[] = []
 let scheduled = false
+let flushing = false
 
 function enqueueFlush(stream: SseStream): void {
   stream.queued = true
@@ -623,11 +662,14 @@ function flushQueue(): void {
   scheduled = false
   const batch = queue
   queue = spare
+  flushing = true
   for (let i = 0; i < batch.length; i++) {
     const stream = batch[i]!
     stream.queued = false
     stream.flush()
+    stream.afterFlush()
   }
+  flushing = false
   batch.length = 0
   spare = batch
 }

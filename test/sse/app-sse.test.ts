@@ -138,3 +138,30 @@ test('an error thrown before the head is out answers normally; after it, the str
   assert.ok(late.text().includes('data: first\n\n'))
   await app.close({ graceful: 500 })
 })
+
+test('onResponse hooks run when an SSE stream ends, and app.request() gets the stream body', async () => {
+  const app = new Switchboard({ logger: false })
+  const ended: string[] = []
+  app.onResponse((ctx) => {
+    ended.push(ctx.path)
+  })
+  let live: SseStream | undefined
+  app.sse('/live', (stream) => {
+    live = stream
+  })
+  app.sse('/once', (stream) => {
+    stream.send({ data: 'in-process' })
+    stream.close()
+  })
+  const res = await app.request('/once')
+  assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8')
+  assert.equal(await res.text(), 'data: in-process\n\n')
+  const { port } = await app.listen({ port: 0, host: '127.0.0.1' })
+  const client = rawGet(port, '/live')
+  await until(() => client.text().includes('\r\n\r\n'))
+  await sleep(20)
+  client.socket.destroy()
+  await live!.closed
+  await until(() => ended.includes('/live'))
+  await app.close({ graceful: 500 })
+})
