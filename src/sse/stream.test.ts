@@ -453,3 +453,37 @@ test('a watcher of the response still gets its close event after the hand-over',
   await until(() => closes === 1)
   await stop(server)
 })
+
+test('streams given the same prepared events in a turn share one joined buffer, one write each', async () => {
+  const hb = new HeartbeatRegistry()
+  const streams: SseStream[] = []
+  const sockets: Socket[] = []
+  const { server, port } = await serve((req, res) => {
+    sockets.push(req.socket)
+    streams.push(createSseStream(req, res, { heartbeat: hb }))
+  })
+  const clients = Array.from({ length: 5 }, () =>
+    rawClient(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+  )
+  await until(() => streams.length === 5 && clients.every((c) => c.text().includes('\r\n\r\n')))
+  await sleep(10)
+  const written: unknown[] = []
+  for (const sock of sockets) {
+    const original = sock.write
+    sock.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
+      written.push(chunk)
+      return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
+    } as typeof sock.write
+  }
+  const events = [1, 2, 3].map((n) => prepareEvent({ id: n, data: `e${n}` }))
+  for (const e of events) broadcast(streams, e)
+  const expected = 'id: 1\ndata: e1\n\nid: 2\ndata: e2\n\nid: 3\ndata: e3\n\n'
+  await until(() => clients.every((c) => c.text().endsWith(expected)))
+  assert.equal(written.length, 5)
+  assert.ok(
+    written.every((b) => b === written[0]),
+    'the same Buffer object for every stream',
+  )
+  for (const s of streams) s.close()
+  await stop(server)
+})

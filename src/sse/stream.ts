@@ -380,6 +380,11 @@ export class SseStream implements HeartbeatMember {
       if (first.length > 0) target.write(first)
       return
     }
+    const joined = typeof first === 'string' ? null : joinShared(first, rest)
+    if (joined !== null) {
+      target.write(joined)
+      return
+    }
     target.cork()
     target.write(first)
     for (let i = 0; i < rest.length; i++) target.write(rest[i]!)
@@ -649,6 +654,39 @@ let spare: SseStream[] = []
 let scheduled = false
 let flushing = false
 
+// Fan-out: streams that got the same prepared events in a turn hold the same Buffers in the
+// same order. Joining them once and writing that one Buffer to each socket makes a stream's
+// cost one write however many events the turn carried. Cleared after every flush turn.
+let lastFirst: Buffer | null = null
+let lastRest: (string | Buffer)[] | null = null
+let lastJoined: Buffer | null = null
+
+function joinShared(first: Buffer, rest: (string | Buffer)[]): Buffer | null {
+  if (first === lastFirst && lastRest !== null && rest.length === lastRest.length) {
+    let same = true
+    for (let i = 0; i < rest.length; i++) {
+      if (rest[i] !== lastRest[i]) {
+        same = false
+        break
+      }
+    }
+    if (same) return lastJoined
+  }
+  let length = first.length
+  for (let i = 0; i < rest.length; i++) {
+    const chunk = rest[i]!
+    if (typeof chunk === 'string') return null
+    length += chunk.length
+  }
+  const joined = Buffer.allocUnsafe(length)
+  let at = first.copy(joined, 0)
+  for (let i = 0; i < rest.length; i++) at += (rest[i] as Buffer).copy(joined, at)
+  lastFirst = first
+  lastRest = rest
+  lastJoined = joined
+  return joined
+}
+
 function enqueueFlush(stream: SseStream): void {
   stream.queued = true
   queue.push(stream)
@@ -670,6 +708,9 @@ function flushQueue(): void {
     stream.afterFlush()
   }
   flushing = false
+  lastFirst = null
+  lastRest = null
+  lastJoined = null
   batch.length = 0
   spare = batch
 }
