@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type ClientOptions, type StateEvent, SwitchboardClient } from './client.ts'
+import { type StateEvent, SwitchboardClient } from './client.ts'
 import type { ClientError } from './errors.ts'
+import type { ClientOptions } from './options.ts'
 import type { GapContext, PublicationContext, SubscribedContext } from './subscription.ts'
 import { FakeServer, waitFor } from './test-utils/fake-server.ts'
 

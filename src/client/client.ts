@@ -1,9 +1,6 @@
-import type { Codec } from '../protocol/codec.ts'
-import { MAX_COMMAND_ID } from '../protocol/codec.ts'
 import { isDisconnectCode } from '../protocol/codes.ts'
 import { jsonCodec } from '../protocol/json.ts'
 import type {
-  ClientCommand,
   ConnectResult,
   DisconnectPush,
   HistoryResult,
@@ -18,9 +15,17 @@ import type {
   SubscribeResult,
 } from '../protocol/messages.ts'
 import { Backoff, shouldReconnect } from './backoff.ts'
+import { Commands } from './commands.ts'
 import { Emitter } from './emitter.ts'
 import { ClientError, ClientErrorCode } from './errors.ts'
-import { idempotencyKey, Outbox, type OutboxEntry, type QueuedCommand } from './outbox.ts'
+import {
+  type ClientOptions,
+  positiveOption,
+  type ResolvedOptions,
+  resolveOptions,
+  resolveToken,
+} from './options.ts'
+import { idempotencyKey, type QueuedCommand } from './outbox.ts'
 import { type SubscribeOptions, Subscription } from './subscription.ts'
 import type {
   ClientTransport,
@@ -97,108 +102,6 @@ export interface ClientEvents {
   error: [ClientError]
 }
 
-/** Options of {@link SwitchboardClient}. Every field is optional except `url`. */
-export interface ClientOptions {
-  /** Endpoint: `ws(s)://…` or `http(s)://…`; the other scheme is derived. */
-  url: string
-  /** SSE stream URL. Default: `url` with an http(s) scheme. */
-  sseUrl?: string
-  /** URL commands are POSTed to on the SSE transport. Default: `sseUrl`. */
-  postUrl?: string
-  /** `'auto'` (WebSocket, SSE when it cannot work), `'websocket'` or `'sse'`. Default `'auto'`. */
-  transport?: 'auto' | 'websocket' | 'sse'
-  /** Credential for `connect` (WebSocket) and `Authorization: Bearer` (SSE POSTs); a function
-   * is called before every connect, so it can refresh. */
-  token?: string | (() => string | Promise<string>)
-  /** Gets a short-lived stream ticket for the SSE stream (`EventSource` sends no headers). */
-  streamTicket?: () => string | Promise<string>
-  /** `connect.data` for a custom connect hook. */
-  data?: unknown
-  /** Client name sent with `connect`. Default `'switchboard-js'`. */
-  name?: string
-  /** WebSocket constructor. Default: the global `WebSocket` (browsers, Node >= 22). */
-  WebSocket?: WebSocketConstructor
-  /** EventSource constructor. Default: the global `EventSource`. */
-  EventSource?: EventSourceConstructor
-  /** fetch. Default: the global `fetch`. */
-  fetch?: FetchLike
-  /** Wire codec on WebSocket. Default JSON (`switchboard.v1.json`). */
-  codec?: Codec
-  /** Reconnect backoff: first ceiling, largest ceiling (ms) and growth. Default 500, 20 000, 2. */
-  minReconnectDelay?: number
-  maxReconnectDelay?: number
-  reconnectFactor?: number
-  /** Randomness for the jitter, for tests. Default `Math.random`. */
-  random?: () => number
-  /** Reply timeout of every command, and the default rpc timeout (ms). Default 10 000. */
-  timeout?: number
-  /** Ping after this much silence (ms). Default 25 000. */
-  pingInterval?: number
-  /** Ping reply timeout (ms). Default 10 000. */
-  pongTimeout?: number
-  /** Most commands waiting for a connection. Default 1000. */
-  outboxSize?: number
-  /** Page visibility. Default: `document`'s in a browser, none in Node. */
-  visibility?: VisibilitySource | null
-  /** SSE: send cookies cross-origin. Default false. */
-  withCredentials?: boolean
-}
-
-interface Pending {
-  readonly command: ClientCommand
-  readonly entry: OutboxEntry | null
-  resolve(result: unknown): void
-  reject(error: Error): void
-  timer: ReturnType<typeof setTimeout> | undefined
-}
-
-interface Resolved {
-  readonly wsUrl: string
-  readonly sseUrl: string
-  readonly postUrl: string
-  readonly transport: 'auto' | 'websocket' | 'sse'
-  readonly timeout: number
-  readonly pingInterval: number
-  readonly pongTimeout: number
-}
-
-function invalid(option: string, detail: string): never {
-  throw new ClientError(ClientErrorCode.INVALID_OPTION, `SwitchboardClient: ${option} ${detail}`)
-}
-
-function positiveOption(
-  options: ClientOptions,
-  name: keyof ClientOptions,
-  fallback: number,
-): number {
-  const v = options[name]
-  if (v === undefined) return fallback
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
-    invalid(name, 'must be a positive number')
-  return v
-}
-
-function resolveOptions(options: ClientOptions): Resolved {
-  if (typeof options?.url !== 'string' || !/^(wss?|https?):\/\//i.test(options.url)) {
-    invalid('url', 'must be a ws://, wss://, http:// or https:// URL')
-  }
-  const transport = options.transport ?? 'auto'
-  if (transport !== 'auto' && transport !== 'websocket' && transport !== 'sse') {
-    invalid('transport', "must be 'auto', 'websocket' or 'sse'")
-  }
-  const wsUrl = options.url.replace(/^http/i, 'ws')
-  const sseUrl = options.sseUrl ?? options.url.replace(/^ws/i, 'http')
-  return Object.freeze({
-    wsUrl,
-    sseUrl,
-    postUrl: options.postUrl ?? sseUrl.split('?')[0]!,
-    transport,
-    timeout: positiveOption(options, 'timeout', 10_000),
-    pingInterval: positiveOption(options, 'pingInterval', 25_000),
-    pongTimeout: positiveOption(options, 'pongTimeout', 10_000),
-  })
-}
-
 /**
  * The Switchboard client: one connection (WebSocket, or SSE + HTTP POST as the fallback) that
  * reconnects with backoff, resubscribes with recovery, replays commands queued while it was
@@ -221,17 +124,15 @@ export class SwitchboardClient<
   D extends ServerDefinition = ServerDefinition,
 > extends Emitter<ClientEvents> {
   readonly #options: ClientOptions
-  readonly #o: Resolved
+  readonly #o: ResolvedOptions
   readonly #backoff: Backoff
-  readonly #outbox: Outbox
+  readonly #commands: Commands
   readonly #liveness: Liveness
   readonly #visibility: VisibilitySource | null
   readonly #subs = new Map<string, Subscription<unknown, unknown>>()
-  readonly #pending = new Map<number, Pending>()
   #state: ConnectionState = 'disconnected'
   #transport: ClientTransport | null = null
   #generation = 0
-  #nextId = 0
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined
   #serverDisconnect: DisconnectPush | null = null
   /** WebSocket failed while SSE worked: stay on SSE. */
@@ -253,7 +154,7 @@ export class SwitchboardClient<
       random: options.random,
     })
     const outboxSize = positiveOption(options, 'outboxSize', 1000)
-    this.#outbox = new Outbox(Math.floor(outboxSize))
+    this.#commands = new Commands(Math.floor(outboxSize))
     this.#visibility = options.visibility === undefined ? documentVisibility() : options.visibility
     this.#liveness = new Liveness(
       { ping: (timeout) => this.#request({ type: 'ping' }, timeout), dead: this.#onDead },
@@ -277,7 +178,7 @@ export class SwitchboardClient<
 
   /** Commands waiting for a connection. */
   get outboxSize(): number {
-    return this.#outbox.size
+    return this.#commands.outbox.size
   }
 
   /** Starts connecting (no-op unless `disconnected`). */
@@ -433,117 +334,20 @@ export class SwitchboardClient<
 
   // --- commands ---------------------------------------------------------------------------
 
-  #id(): number {
-    this.#nextId = this.#nextId >= MAX_COMMAND_ID ? 1 : this.#nextId + 1
-    return this.#nextId
-  }
-
-  /** Sends a command on the live transport now (no outbox); rejects when not connected. */
+  /** Sends a command on the live transport now (no outbox); rejects when not connected.
+   * `force`: also while connecting (the `connect` command itself). */
   #request(command: QueuedCommand, timeout: number, force = false): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const transport = this.#transport
-      if (transport === null || (!force && this.#state !== 'connected')) {
-        reject(new ClientError(ClientErrorCode.DISCONNECTED, 'not connected', true))
-        return
-      }
-      this.#send(transport, command, null, resolve, reject, timeout)
-    })
+    const live = force || this.#state === 'connected' ? this.#transport : null
+    return this.#commands.request(live, command, timeout)
   }
 
-  #send(
-    transport: ClientTransport,
-    command: QueuedCommand,
-    entry: OutboxEntry | null,
-    resolve: (r: unknown) => void,
-    reject: (e: Error) => void,
-    timeout: number,
-  ): void {
-    const id = this.#id()
-    const full = { ...command, id } as ClientCommand
-    const pending: Pending = { command: full, entry, resolve, reject, timer: undefined }
-    if (timeout > 0) {
-      pending.timer = setTimeout(() => {
-        if (this.#pending.get(id) !== pending) return
-        this.#pending.delete(id)
-        reject(
-          new ClientError(
-            ClientErrorCode.TIMEOUT,
-            `${command.type} timed out after ${timeout} ms`,
-            true,
-          ),
-        )
-      }, timeout)
-    }
-    this.#pending.set(id, pending)
-    transport.send(full)
-  }
-
-  /** Sends now when connected, else queues in the outbox. `deadline`: the timeout runs from now
-   * (rpc) rather than from the moment the command is sent. */
   #enqueue(command: QueuedCommand, timeout: number, deadline: boolean): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const entry: OutboxEntry = { command, resolve, reject, timeout }
-      if (deadline) {
-        entry.timer = setTimeout(() => {
-          entry.timer = undefined
-          this.#outbox.remove(entry)
-          for (const [id, p] of this.#pending) {
-            if (p.entry === entry) {
-              this.#pending.delete(id)
-              break
-            }
-          }
-          reject(
-            new ClientError(
-              ClientErrorCode.TIMEOUT,
-              `${command.type} timed out after ${timeout} ms`,
-              true,
-            ),
-          )
-        }, timeout)
-        const settle = (): void => {
-          if (entry.timer !== undefined) clearTimeout(entry.timer)
-          entry.timer = undefined
-        }
-        entry.resolve = (r) => {
-          settle()
-          resolve(r)
-        }
-        entry.reject = (e) => {
-          settle()
-          reject(e)
-        }
-      }
-      if (this.#state === 'connected' && this.#transport !== null)
-        this.#sendEntry(this.#transport, entry)
-      else if (!this.#outbox.push(entry)) {
-        entry.reject(
-          new ClientError(
-            ClientErrorCode.OUTBOX_FULL,
-            `outbox is full (${this.#outbox.limit} commands)`,
-            true,
-          ),
-        )
-      }
-    })
-  }
-
-  #sendEntry(transport: ClientTransport, entry: OutboxEntry): void {
-    const deadline = entry.timer !== undefined
-    this.#send(
-      transport,
-      entry.command,
-      entry,
-      entry.resolve,
-      entry.reject,
-      deadline ? 0 : entry.timeout,
-    )
+    const live = this.#state === 'connected' ? this.#transport : null
+    return this.#commands.enqueue(live, command, timeout, deadline)
   }
 
   #flushOutbox(): void {
-    const transport = this.#transport
-    if (transport === null) return
-    for (const entry of this.#outbox.drain()) this.#sendEntry(transport, entry)
+    if (this.#transport !== null) this.#commands.flush(this.#transport)
   }
 
   // --- connection ---------------------------------------------------------------------------
@@ -768,15 +572,7 @@ export class SwitchboardClient<
   }
 
   #onReply(reply: Reply): void {
-    const pending = this.#pending.get(reply.id)
-    if (pending === undefined) return
-    this.#pending.delete(reply.id)
-    if (pending.timer !== undefined) clearTimeout(pending.timer)
-    this.#liveness.seen()
-    if (reply.error !== undefined) {
-      const e = reply.error
-      pending.reject(new ClientError(e.code, e.message, e.temporary === true))
-    } else pending.resolve(reply.result)
+    if (this.#commands.onReply(reply)) this.#liveness.seen()
   }
 
   /** Drops the current transport without reporting (the client decided). */
@@ -793,20 +589,7 @@ export class SwitchboardClient<
     this.#liveness.stop()
     if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer)
     this.#refreshTimer = undefined
-    const requeue: OutboxEntry[] = []
-    const lost = new ClientError(
-      ClientErrorCode.DISCONNECTED,
-      `connection lost (${code}: ${reason})`,
-      true,
-    )
-    for (const p of this.#pending.values()) {
-      if (p.timer !== undefined) clearTimeout(p.timer)
-      if (p.entry !== null && p.command.type !== 'rpc') requeue.push(p.entry)
-      else if (p.entry !== null) p.entry.reject(lost)
-      else p.reject(lost)
-    }
-    this.#pending.clear()
-    this.#outbox.requeue(requeue)
+    this.#commands.connectionLost(code, reason)
     for (const sub of this.#subs.values()) sub._onTransportLost(code, reason)
   }
 
@@ -897,7 +680,7 @@ export class SwitchboardClient<
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer)
     this.#reconnectTimer = undefined
     const closed = new ClientError(ClientErrorCode.CLOSED, `client stopped (${code}: ${reason})`)
-    for (const entry of this.#outbox.drain()) entry.reject(closed)
+    this.#commands.rejectQueued(closed)
     this.#setState('disconnected', code, reason)
     this.emit(
       'error',
@@ -933,12 +716,6 @@ export class SwitchboardClient<
       this.#openSse()
     })
   }
-}
-
-function resolveToken(token: ClientOptions['token']): Promise<string | undefined> {
-  if (token === undefined) return Promise.resolve(undefined)
-  if (typeof token === 'string') return Promise.resolve(token)
-  return Promise.resolve().then(token)
 }
 
 function ignore(): void {}

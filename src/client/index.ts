@@ -1,15 +1,16 @@
 export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, shouldReconnect } from './backoff.ts'
 export {
   type ClientEvents,
-  type ClientOptions,
   type ConnectionState,
   type FallbackEvent,
   StateCode,
   type StateEvent,
   SwitchboardClient,
 } from './client.ts'
+export { Commands } from './commands.ts'
 export { Emitter } from './emitter.ts'
 export { ClientError, ClientErrorCode, type ClientErrorCodeValue } from './errors.ts'
+export { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.ts'
 export { idempotencyKey, Outbox, type OutboxEntry } from './outbox.ts'
 export {
   type GapContext,

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { EventSource } from 'eventsource'
 import { WebSocket } from 'ws'
-import type { ClientOptions } from '../../src/client/client.ts'
 import {
   type EventSourceConstructor,
   type PublicationContext,
@@ -13,6 +12,7 @@ import {
   SwitchboardClient,
   type WebSocketConstructor,
 } from '../../src/client/index.ts'
+import type { ClientOptions } from '../../src/client/options.ts'
 import { type Harness, startHarness } from './hub-harness.ts'
 
 const clients: SwitchboardClient[] = []

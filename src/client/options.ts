@@ -1,0 +1,109 @@
+import type { Codec } from '../protocol/codec.ts'
+import { ClientError, ClientErrorCode } from './errors.ts'
+import type { EventSourceConstructor, FetchLike } from './transport-sse.ts'
+import type { WebSocketConstructor } from './transport-ws.ts'
+import type { VisibilitySource } from './visibility.ts'
+
+/** Options of {@link SwitchboardClient}. Every field is optional except `url`. */
+export interface ClientOptions {
+  /** Endpoint: `ws(s)://…` or `http(s)://…`; the other scheme is derived. */
+  url: string
+  /** SSE stream URL. Default: `url` with an http(s) scheme. */
+  sseUrl?: string
+  /** URL commands are POSTed to on the SSE transport. Default: `sseUrl`. */
+  postUrl?: string
+  /** `'auto'` (WebSocket, SSE when it cannot work), `'websocket'` or `'sse'`. Default `'auto'`. */
+  transport?: 'auto' | 'websocket' | 'sse'
+  /** Credential for `connect` (WebSocket) and `Authorization: Bearer` (SSE POSTs); a function
+   * is called before every connect, so it can refresh. */
+  token?: string | (() => string | Promise<string>)
+  /** Gets a short-lived stream ticket for the SSE stream (`EventSource` sends no headers). */
+  streamTicket?: () => string | Promise<string>
+  /** `connect.data` for a custom connect hook. */
+  data?: unknown
+  /** Client name sent with `connect`. Default `'switchboard-js'`. */
+  name?: string
+  /** WebSocket constructor. Default: the global `WebSocket` (browsers, Node >= 22). */
+  WebSocket?: WebSocketConstructor
+  /** EventSource constructor. Default: the global `EventSource`. */
+  EventSource?: EventSourceConstructor
+  /** fetch. Default: the global `fetch`. */
+  fetch?: FetchLike
+  /** Wire codec on WebSocket. Default JSON (`switchboard.v1.json`). */
+  codec?: Codec
+  /** Reconnect backoff: first ceiling, largest ceiling (ms) and growth. Default 500, 20 000, 2. */
+  minReconnectDelay?: number
+  maxReconnectDelay?: number
+  reconnectFactor?: number
+  /** Randomness for the jitter, for tests. Default `Math.random`. */
+  random?: () => number
+  /** Reply timeout of every command, and the default rpc timeout (ms). Default 10 000. */
+  timeout?: number
+  /** Ping after this much silence (ms). Default 25 000. */
+  pingInterval?: number
+  /** Ping reply timeout (ms). Default 10 000. */
+  pongTimeout?: number
+  /** Most commands waiting for a connection. Default 1000. */
+  outboxSize?: number
+  /** Page visibility. Default: `document`'s in a browser, none in Node. */
+  visibility?: VisibilitySource | null
+  /** SSE: send cookies cross-origin. Default false. */
+  withCredentials?: boolean
+}
+
+/** Options after validation and defaults (frozen). */
+export interface ResolvedOptions {
+  readonly wsUrl: string
+  readonly sseUrl: string
+  readonly postUrl: string
+  readonly transport: 'auto' | 'websocket' | 'sse'
+  readonly timeout: number
+  readonly pingInterval: number
+  readonly pongTimeout: number
+}
+
+function invalid(option: string, detail: string): never {
+  throw new ClientError(ClientErrorCode.INVALID_OPTION, `SwitchboardClient: ${option} ${detail}`)
+}
+
+/** A positive number option, or its default. */
+export function positiveOption(
+  options: ClientOptions,
+  name: keyof ClientOptions,
+  fallback: number,
+): number {
+  const v = options[name]
+  if (v === undefined) return fallback
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    invalid(name, 'must be a positive number')
+  return v
+}
+
+/** Validates the options once (an error names the option) and fills the defaults. */
+export function resolveOptions(options: ClientOptions): ResolvedOptions {
+  if (typeof options?.url !== 'string' || !/^(wss?|https?):\/\//i.test(options.url)) {
+    invalid('url', 'must be a ws://, wss://, http:// or https:// URL')
+  }
+  const transport = options.transport ?? 'auto'
+  if (transport !== 'auto' && transport !== 'websocket' && transport !== 'sse') {
+    invalid('transport', "must be 'auto', 'websocket' or 'sse'")
+  }
+  const wsUrl = options.url.replace(/^http/i, 'ws')
+  const sseUrl = options.sseUrl ?? options.url.replace(/^ws/i, 'http')
+  return Object.freeze({
+    wsUrl,
+    sseUrl,
+    postUrl: options.postUrl ?? sseUrl.split('?')[0]!,
+    transport,
+    timeout: positiveOption(options, 'timeout', 10_000),
+    pingInterval: positiveOption(options, 'pingInterval', 25_000),
+    pongTimeout: positiveOption(options, 'pongTimeout', 10_000),
+  })
+}
+
+/** The token of `options.token`, calling it when it is a function. */
+export function resolveToken(token: ClientOptions['token']): Promise<string | undefined> {
+  if (token === undefined) return Promise.resolve(undefined)
+  if (typeof token === 'string') return Promise.resolve(token)
+  return Promise.resolve().then(token)
+}
