@@ -677,6 +677,8 @@ export class SwitchboardClient<
   }
 
   #stop(code: number, reason: string): void {
+    this.#unwatchVisibility?.()
+    this.#unwatchVisibility = null
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer)
     this.#reconnectTimer = undefined
     const closed = new ClientError(ClientErrorCode.CLOSED, `client stopped (${code}: ${reason})`)

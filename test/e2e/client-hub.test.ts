@@ -13,6 +13,7 @@ import {
   type WebSocketConstructor,
 } from '../../src/client/index.ts'
 import type { ClientOptions } from '../../src/client/options.ts'
+import { msgpackCodec } from '../../src/protocol/msgpack.ts'
 import { type Harness, startHarness } from './hub-harness.ts'
 
 const clients: SwitchboardClient[] = []
@@ -60,6 +61,22 @@ describe('client against the hub over WebSocket', () => {
     await waitFor(() => got.length === 2)
     assert.deepEqual(got, [{ text: 'from server' }, { text: 'from client' }])
     assert.equal(await c.rpc('add', { a: 2, b: 3 }), 5)
+    c.disconnect()
+    await h.close()
+  })
+
+  test('speaks MessagePack over binary frames when given the msgpack codec', async () => {
+    const h = await startHarness()
+    const c = client(h, { codec: msgpackCodec })
+    const got: unknown[] = []
+    const sub = c.subscribe('chat:mp', { onPublication: (p) => got.push(p.data) })
+    c.connect()
+    await waitFor(() => sub.state === 'subscribed')
+    await h.hub.publish('chat:mp', { bytes: new Uint8Array([1, 2, 255]) })
+    await c.publish('chat:mp', { n: 1 })
+    await waitFor(() => got.length === 2)
+    assert.deepEqual(got[0], { bytes: new Uint8Array([1, 2, 255]) })
+    assert.deepEqual(got[1], { n: 1 })
     c.disconnect()
     await h.close()
   })
