@@ -487,3 +487,19 @@ test('streams given the same prepared events in a turn share one joined buffer, 
   for (const s of streams) s.close()
   await stop(server)
 })
+
+test('a HEAD request gets the SSE head and no body', async () => {
+  const hb = new HeartbeatRegistry()
+  let stream: SseStream | undefined
+  const { server, port } = await serve((req, res) => {
+    stream = createSseStream(req, res, { heartbeat: hb })
+    stream.send({ data: 'not for HEAD' })
+  })
+  const client = rawClient(port, 'HEAD / HTTP/1.1\r\nHost: x\r\n\r\n')
+  await until(() => client.socket.readableEnded)
+  assert.match(client.text(), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n$/)
+  assert.ok(client.text().includes('text/event-stream'))
+  assert.equal(stream!.closeReason, 'server')
+  assert.equal(hb.size, 0)
+  await stop(server)
+})

@@ -736,7 +736,10 @@ export function createSseStream(
   const opts = options === undefined ? DEFAULTS : resolveSseOptions(options)
   if (res.headersSent || res.writableEnded) throw createError('SWB_ERR_SSE_HEADERS_SENT')
   const lastEventId = readLastEventId(req, init?.query, opts.maxLastEventIdLength)
-  return new SseStream(req, res, opts, lastEventId, init?.headers ?? null)
+  const stream = new SseStream(req, res, opts, lastEventId, init?.headers ?? null)
+  // A HEAD request gets the head and nothing else (RFC 9110 §9.3.2).
+  if (req.method === 'HEAD') stream.close()
+  return stream
 }
 
 /**
