@@ -536,6 +536,25 @@ describe('SSE fallback', () => {
     client.disconnect()
   })
 
+  test('falls back to SSE when there is no WebSocket constructor at all', async () => {
+    const g = globalThis as { WebSocket?: unknown }
+    const saved = g.WebSocket
+    g.WebSocket = undefined // Node >= 22 has a global one
+    try {
+      const { client, server } = setup({ WebSocket: undefined })
+      const reasons: string[] = []
+      client.on('fallback', (e) => reasons.push(e.reason))
+      client.connect()
+      await waitFor(() => client.state === 'connected')
+      assert.equal(client.transport, 'sse')
+      assert.deepEqual(reasons, ['websocket-unavailable'])
+      assert.equal(server.sockets.length, 0)
+      client.disconnect()
+    } finally {
+      g.WebSocket = saved
+    }
+  })
+
   test('transport: websocket never falls back', async () => {
     const { client, server } = setup({ transport: 'websocket' })
     server.wsMode = 'refuse'
