@@ -42,8 +42,13 @@ const SERVER_LISTENERS = new Set([
 const KEEP = new Set(['onReadableStreamEnd'])
 const EVENTS = ['close', 'data', 'drain', 'end', 'error', 'timeout', 'resume', 'pause'] as const
 
-/** Grace for the client to close after our FIN, before the socket is destroyed. */
-const END_GRACE_MS = 5000
+/**
+ * Grace for the client to close after our FIN, before the socket is destroyed. node:http's
+ * closeAllConnections() no longer sees a detached socket, so this bounds shutdown. Node
+ * restarts a socket timeout once while a write is stuck, so a client that reads nothing is cut
+ * after about twice this.
+ */
+const END_GRACE_MS = 1500
 
 function discard(): void {}
 
