@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream'
 import inject from 'light-my-request'
 import type { Logger } from 'pino'
 import proxyaddr from 'proxy-addr'
+import { Channels } from './channels.ts'
 import { SwitchboardError } from './errors/index.ts'
 import { compose, type Handler, type Middleware } from './http/compose.ts'
 import { Context, type ContextHost } from './http/context.ts'
@@ -20,6 +21,7 @@ import { errorResponse, writeResponse } from './http/respond.ts'
 import { Routable } from './http/routable.ts'
 import { type GroupRecord, type RouteRecord, Router } from './http/router.ts'
 import { type StaticOptions, serveStatic } from './http/static.ts'
+import type { Hub } from './hub/index.ts'
 import { createLogger } from './logger.ts'
 import { type ResolvedOptions, resolveOptions, type SwitchboardOptions } from './options.ts'
 import {
@@ -90,7 +92,7 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
   #onError: ErrorHook<S>[] | null = null
   #onClose: CloseHook[] = []
   /** Internal closers run first on close (live WebSockets and SSE streams). */
-  readonly #closers: (() => void | Promise<void>)[] = []
+  readonly #closers: ((graceful: number) => void | Promise<void>)[] = []
   #notFound: Handler<S> | null = null
   #trust: ((addr: string, i: number) => boolean) | null
   #server: Server | null = null
@@ -175,7 +177,7 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
   }
 
   /** For layers that hold connections (WebSocket, SSE): closed first when the app closes. */
-  addCloser(closer: () => void | Promise<void>): void {
+  addCloser(closer: (graceful: number) => void | Promise<void>): void {
     this.#closers.push(closer)
   }
 
@@ -216,32 +218,57 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
 
   /**
    * A WebSocket route (RFC 6455, permessage-deflate optional). A plain GET on the path answers
-   * 426 with `Upgrade: websocket`. See docs/websocket.md for the hooks, options and defaults.
+   * 426 with `Upgrade: websocket`, unless `plainGet` is given to answer it (the channel endpoint
+   * serves its SSE stream that way, on the same path). See docs/websocket.md for the hooks, options and defaults.
    *
    * @example
    * app.ws('/echo', { message: (ws, data, isBinary) => ws.send(data, isBinary) })
    */
-  ws<Data = undefined>(path: string, behaviour: WsBehaviour<Data, Context<S>>): this {
+  ws<Data = undefined>(
+    path: string,
+    behaviour: WsBehaviour<Data, Context<S>>,
+    plainGet?: Handler<S>,
+  ): this {
     const route = resolveWsRoute(behaviour)
     if (this.#ws === null) {
       const registry = new WsRegistry()
       registry.onError = (err) => this.log.error({ err }, 'WebSocket hook failed')
       this.#ws = registry
-      this.addCloser(() => registry.closeAll())
+      this.addCloser((graceful) => registry.closeAll(Math.min(Math.floor(graceful / 2), 2000)))
     }
     const endpoint: WsEndpoint = { route, registry: this.#ws }
     this.registerRoute(
       'GET',
       path,
       [
-        (ctx: Context<S>) => {
-          throw plainRequestError(ctx.req, route)
-        },
+        plainGet ??
+          ((ctx: Context<S>) => {
+            throw plainRequestError(ctx.req, route)
+          }),
       ],
       null,
       endpoint,
     )
     return this
+  }
+
+  #channels: Channels<S> | null = null
+
+  /**
+   * Channels: namespaces, rpc methods and the hub, served at one endpoint (default
+   * `/switchboard`: WebSocket upgrade, SSE stream on GET, commands on POST). See docs/channels.md.
+   *
+   * @example
+   * app.channels.namespace('chat', { historySize: 100, presence: true, clientPublish: true })
+   */
+  get channels(): Channels<S> {
+    this.#channels ??= new Channels<S>(this)
+    return this.#channels
+  }
+
+  /** The channel hub (`app.hub.publish(channel, data)`, presence, history, sessions). */
+  get hub(): Hub {
+    return this.channels.hub
   }
 
   #sse: { registry: HeartbeatRegistry; defaults: ResolvedSseOptions } | null = null
@@ -612,7 +639,7 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
       : Promise.resolve()
     for (const closer of this.#closers) {
       try {
-        await closer()
+        await closer(graceful)
       } catch (err) {
         this.log.error({ err }, 'closer failed')
       }

@@ -9,6 +9,11 @@ export type {
   SseHandler,
 } from './app.ts'
 export { Switchboard } from './app.ts'
+export type { BrokerPublishResult, HistoryOptions } from './broker/broker.ts'
+export type { Broker } from './broker/index.ts'
+export { MemoryBroker, MemoryCluster } from './broker/index.ts'
+export type { ChannelsOptions } from './channels.ts'
+export { Channels } from './channels.ts'
 export type { ErrorCode, ErrorSpec } from './errors/index.ts'
 export { createError, ERRORS, HttpError, SwitchboardError } from './errors/index.ts'
 export type { Handler, Middleware, Next } from './http/compose.ts'
@@ -19,6 +24,21 @@ export type { ListenAddress } from './http/node.ts'
 export type { Hook, RouteOptions } from './http/router.ts'
 export type { FileOptions, StaticOptions } from './http/static.ts'
 export { serveStatic } from './http/static.ts'
+export type {
+  ConnectHook,
+  ConnectRequest,
+  HubOptions,
+  HubPublishOptions,
+  Identity,
+  JwtAuthOptions,
+  Namespace,
+  NamespaceOptions,
+  RpcContext,
+  RpcHandler,
+  SlowConsumerPolicy,
+  StandardSchemaV1,
+} from './hub/index.ts'
+export { Hub, jwtAuth } from './hub/index.ts'
 export type { SwitchboardOptions } from './options.ts'
 export type { SignalOptions } from './signals.ts'
 export { closeOnSignals } from './signals.ts'

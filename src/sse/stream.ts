@@ -327,6 +327,18 @@ export class SseStream implements HeartbeatMember {
   }
 
   /**
+   * Writes text that already is whole `text/event-stream` events, unchecked: for producers
+   * that encode their own events (the channel hub writes its shared event text with a
+   * per-stream `id:` this way). Same batching and backpressure as `send()`.
+   *
+   * @example
+   * stream.writeEncoded('id: 7\nevent: publication\ndata: {"x":1}\n\n')
+   */
+  writeEncoded(text: string): boolean {
+    return this.enqueue(text, Buffer.byteLength(text))
+  }
+
+  /**
    * Sends a comment line (ignored by clients; keeps intermediaries from timing out).
    *
    * @example
