@@ -499,7 +499,7 @@ test('a HEAD request gets the SSE head and no body', async () => {
   })
   const client = rawClient(port, 'HEAD / HTTP/1.1\r\nHost: x\r\n\r\n')
   await until(() => client.socket.readableEnded)
-  assert.match(client.text(), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n$/)
+  assert.match(client.text(), /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n$/)
   assert.ok(client.text().includes('text/event-stream'))
   assert.equal(stream!.closeReason, 'server')
   assert.equal(hb.size, 0)
