@@ -494,7 +494,7 @@ test('a HEAD request gets the SSE head and no body', async () => {
   const hb = new HeartbeatRegistry()
   let stream: SseStream | undefined
   const { server, port } = await serve((req, res) => {
-    stream = createSseStream(req, res, { heartbeat: hb })
+    stream = createSseStream(req, res, { heartbeat: hb, retry: 100, padding: true })
     stream.send({ data: 'not for HEAD' })
   })
   const client = rawClient(port, 'HEAD / HTTP/1.1\r\nHost: x\r\n\r\n')

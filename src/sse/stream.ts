@@ -748,9 +748,11 @@ export function createSseStream(
   const opts = options === undefined ? DEFAULTS : resolveSseOptions(options)
   if (res.headersSent || res.writableEnded) throw createError('SWB_ERR_SSE_HEADERS_SENT')
   const lastEventId = readLastEventId(req, init?.query, opts.maxLastEventIdLength)
-  const stream = new SseStream(req, res, opts, lastEventId, init?.headers ?? null)
-  // A HEAD request gets the head and nothing else (RFC 9110 §9.3.2).
-  if (req.method === 'HEAD') stream.close()
+  // A HEAD request gets the head and nothing else, not even padding (RFC 9110 §9.3.2).
+  const head = req.method === 'HEAD'
+  const streamOpts = head && opts.preamble !== '' ? { ...opts, preamble: '' } : opts
+  const stream = new SseStream(req, res, streamOpts, lastEventId, init?.headers ?? null)
+  if (head) stream.close()
   return stream
 }
 
