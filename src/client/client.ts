@@ -665,6 +665,8 @@ export class SwitchboardClient<
   }
 
   #reconnect = (): void => {
+    // Also called early (page became visible): the pending timer must not fire later.
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer)
     this.#reconnectTimer = undefined
     if (this.#state === 'connecting') this.#open()
   }
