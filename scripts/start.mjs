@@ -34,6 +34,15 @@ if (stale) {
     process.exit(out.status ?? 1)
   }
 }
+if (stale || !existsSync(join(root, 'dist', 'client', 'switchboard-client.js'))) {
+  const out = spawnSync(process.execPath, [join(root, 'scripts', 'build-client.mjs')], {
+    stdio: 'inherit',
+  })
+  if (out.status !== 0) {
+    console.error('switchboard: the client bundle build failed')
+    process.exit(out.status ?? 1)
+  }
+}
 
 const { register } = await import('tsx/esm/api')
 register()

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { SwitchboardError } from './errors/index.ts'
 import type { Context } from './http/context.ts'
 import {
@@ -41,7 +43,20 @@ export interface ChannelsHost<S> {
     plainGet?: (ctx: Context<S>) => unknown,
   ): unknown
   post(path: string, handler: (ctx: Context<S>) => unknown): unknown
+  get(path: string, handler: (ctx: Context<S>) => unknown): unknown
   addCloser(closer: (graceful: number) => void | Promise<void>): void
+}
+
+/**
+ * The browser bundle of the client SDK (`npm run build:client`), found beside the compiled
+ * package (dist/client/) or, when running from source, in the package's dist/.
+ */
+function clientBundlePath(): string | null {
+  for (const rel of ['./client/switchboard-client.js', '../dist/client/switchboard-client.js']) {
+    const file = fileURLToPath(new URL(rel, import.meta.url))
+    if (existsSync(file)) return file
+  }
+  return null
 }
 
 function bearer(ctx: Context<any>): string | undefined {
@@ -114,6 +129,7 @@ export class Channels<S> {
 
   #mount(hub: Hub): void {
     const path = this.path
+    const base = path === '/' ? '' : path
     const options = this.#options
     // WebSocket frames are framed once per publication too (prepareMessage), not per socket.
     const formats = {
@@ -202,9 +218,19 @@ export class Channels<S> {
       })
       return ctx.status(status).json(body)
     })
-    this.#host.post(`${path === '/' ? '' : path}/ticket`, async (ctx) => {
+    this.#host.post(`${base}/ticket`, async (ctx) => {
       const identity = await hub.authenticate({ token: bearer(ctx), transport: 'http' })
       return ctx.json({ ticket: hub.issueTicket(identity) })
+    })
+    this.#host.get(`${base}/client.js`, async (ctx) => {
+      const file = clientBundlePath()
+      if (file === null) {
+        throw new SwitchboardError(
+          'SWB_ERR_NOT_FOUND',
+          'The client bundle is not built: run `npm run build`',
+        )
+      }
+      return ctx.file(file, { contentType: 'text/javascript; charset=utf-8' })
     })
     this.#host.addCloser(() => hub.close())
   }

@@ -8,6 +8,12 @@ const DESCRIPTIONS: Record<string, string> = {
   '/': 'This page.',
   '/health': 'Liveness probe: status and uptime as JSON.',
   '/api/routes': 'Every route this server offers, as JSON.',
+  '/chat':
+    'Chat rooms on channels: presence, join/leave, history on join, schema-checked messages.',
+  '/switchboard':
+    'The channel endpoint: WebSocket upgrade, SSE stream (GET ?channel=…), commands (POST).',
+  '/switchboard/ticket': 'Issues a short-lived stream ticket for EventSource.',
+  '/switchboard/client.js': 'The browser client SDK (ESM).',
 }
 
 function escapeHtml(s: string): string {
@@ -20,7 +26,9 @@ export function landingPage(routes: readonly Offer[]): string {
     .filter((r) => r.method !== 'HEAD')
     .map((r) => {
       const link = r.method === 'GET' && !r.path.includes(':') && !r.path.includes('*')
-      const path = link ? `<a href="${escapeHtml(r.path)}">${escapeHtml(r.path)}</a>` : escapeHtml(r.path)
+      const path = link
+        ? `<a href="${escapeHtml(r.path)}">${escapeHtml(r.path)}</a>`
+        : escapeHtml(r.path)
       return `<tr><td><code>${escapeHtml(r.method)}</code></td><td>${path}</td><td>${escapeHtml(DESCRIPTIONS[r.path] ?? '')}</td></tr>`
     })
     .join('\n')

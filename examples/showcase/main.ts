@@ -1,21 +1,11 @@
-// The Switchboard showcase: what `npm start` runs. Built only on the public API.
-import { closeOnSignals, Switchboard } from 'switchboard'
-import { landingPage } from './landing.ts'
+// The Switchboard showcase: what `npm start` runs.
+import { closeOnSignals } from 'switchboard'
+import { createShowcase } from './app.ts'
 
-const app = new Switchboard({
+const app = createShowcase({
   host: process.env.HOST ?? '127.0.0.1',
   port: process.env.PORT === undefined ? 3000 : Number(process.env.PORT),
 })
-
-const startedAt = Date.now()
-
-app.get('/', (ctx) => ctx.html(landingPage(app.routes)))
-app.get('/health', () => ({
-  status: 'ok',
-  uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-}))
-app.get('/api/routes', () => app.routes)
-
 const address = await app.listen()
 console.log(
   `switchboard showcase listening on http://localhost:${address.port} (bound to ${address.url})`,

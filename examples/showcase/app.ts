@@ -1,0 +1,20 @@
+// The showcase app, built only on the public API; main.ts listens, tests import it directly.
+import { Switchboard, type SwitchboardOptions } from 'switchboard'
+import { demoAuth, mountChat } from './chat.ts'
+import { landingPage } from './landing.ts'
+
+/** Builds the showcase: landing page, health, and the demos on channels. */
+export function createShowcase(options: SwitchboardOptions = {}): Switchboard {
+  const app = new Switchboard(options)
+  const startedAt = Date.now()
+  app.channels.configure({ auth: demoAuth })
+  app.get('/', (ctx) => ctx.html(landingPage(app.routes)))
+  app.get('/health', () => ({
+    status: 'ok',
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    connections: app.hub.connectionCount,
+  }))
+  app.get('/api/routes', () => app.routes)
+  mountChat(app)
+  return app
+}
