@@ -32,7 +32,9 @@ export function writeResponse(ctx: Context<any>, closing: boolean): void {
     return
   }
   if (typeof body === 'string' || body instanceof Uint8Array) {
-    headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength)
+    headers['content-length'] = String(
+      typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
+    )
     res.writeHead(status, headers)
     if (ctx.method === 'HEAD') res.end()
     else res.end(body)
