@@ -20,6 +20,7 @@ import { Emitter } from './emitter.ts'
 import { ClientError, ClientErrorCode } from './errors.ts'
 import {
   type ClientOptions,
+  fetchTicket,
   positiveOption,
   type ResolvedOptions,
   resolveOptions,
@@ -412,29 +413,39 @@ export class SwitchboardClient<
       sub._sentSince = since
       channels.push({ channel: sub.channel, since })
     }
-    Promise.all([resolveToken(this.#options.token), this.#options.streamTicket?.()]).then(
-      ([token, ticket]) => {
-        if (generation !== this.#generation || this.#state === 'disconnected') return
-        this.#transport = new SseTransport(
-          {
-            EventSource: ES,
-            fetch: fetchFn as FetchLike,
-            streamUrl: this.#o.sseUrl,
-            postUrl: this.#o.postUrl,
-            channels,
-            ticket,
-            token,
-            withCredentials: this.#options.withCredentials === true,
-          },
-          this.#handler('sse'),
-        )
-      },
-      (error: unknown) => {
-        if (generation !== this.#generation) return
-        this.#transport = null
-        this.#onClosed('sse', 1006, `stream ticket failed: ${String(error)}`, false, false)
-      },
-    )
+    resolveToken(this.#options.token)
+      .then(async (token) => {
+        const own = this.#options.streamTicket
+        let ticket: string | undefined
+        if (own !== undefined) ticket = await own()
+        else if (token !== undefined && channels.length > 0) {
+          ticket = await fetchTicket(fetchFn as FetchLike, this.#o.ticketUrl, token)
+        }
+        return [token, ticket] as const
+      })
+      .then(
+        ([token, ticket]) => {
+          if (generation !== this.#generation || this.#state === 'disconnected') return
+          this.#transport = new SseTransport(
+            {
+              EventSource: ES,
+              fetch: fetchFn as FetchLike,
+              streamUrl: this.#o.sseUrl,
+              postUrl: this.#o.postUrl,
+              channels,
+              ticket,
+              token,
+              withCredentials: this.#options.withCredentials === true,
+            },
+            this.#handler('sse'),
+          )
+        },
+        (error: unknown) => {
+          if (generation !== this.#generation) return
+          this.#transport = null
+          this.#onClosed('sse', 1006, `stream ticket failed: ${String(error)}`, false, false)
+        },
+      )
   }
 
   /** A handler bound to the transport being created; events of older transports are ignored. */

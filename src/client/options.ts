@@ -17,8 +17,13 @@ export interface ClientOptions {
   /** Credential for `connect` (WebSocket) and `Authorization: Bearer` (SSE POSTs); a function
    * is called before every connect, so it can refresh. */
   token?: string | (() => string | Promise<string>)
-  /** Gets a short-lived stream ticket for the SSE stream (`EventSource` sends no headers). */
+  /** Gets a short-lived stream ticket for the SSE stream (`EventSource` sends no headers).
+   * Default: with a `token`, POST to `ticketUrl` with `Authorization: Bearer <token>` and read
+   * `{ ticket }`; without a token, none (the stream is anonymous). */
   streamTicket?: () => string | Promise<string>
+  /** Where the default `streamTicket` gets tickets. Default: `<postUrl>/ticket` (the server's
+   * `<channels path>/ticket`). */
+  ticketUrl?: string
   /** `connect.data` for a custom connect hook. */
   data?: unknown
   /** Client name sent with `connect`. Default `'switchboard-js'`. */
@@ -57,6 +62,7 @@ export interface ResolvedOptions {
   readonly sseUrl: string
   readonly postUrl: string
   readonly transport: 'auto' | 'websocket' | 'sse'
+  readonly ticketUrl: string
   readonly timeout: number
   readonly pingInterval: number
   readonly pongTimeout: number
@@ -90,10 +96,12 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   }
   const wsUrl = options.url.replace(/^http/i, 'ws')
   const sseUrl = options.sseUrl ?? options.url.replace(/^ws/i, 'http')
+  const postUrl = options.postUrl ?? sseUrl.split('?')[0]!
   return Object.freeze({
     wsUrl,
     sseUrl,
-    postUrl: options.postUrl ?? sseUrl.split('?')[0]!,
+    postUrl,
+    ticketUrl: options.ticketUrl ?? `${postUrl.replace(/\/$/, '')}/ticket`,
     transport,
     timeout: positiveOption(options, 'timeout', 10_000),
     pingInterval: positiveOption(options, 'pingInterval', 25_000),
@@ -106,4 +114,22 @@ export function resolveToken(token: ClientOptions['token']): Promise<string | un
   if (token === undefined) return Promise.resolve(undefined)
   if (typeof token === 'string') return Promise.resolve(token)
   return Promise.resolve().then(token)
+}
+
+/**
+ * Gets a stream ticket: POST to `url` with the bearer token, answer `{ ticket }`.
+ *
+ * @example
+ * const ticket = await fetchTicket(fetch, 'https://x/switchboard/ticket', token)
+ */
+export async function fetchTicket(fetchFn: FetchLike, url: string, token: string): Promise<string> {
+  const response = await fetchFn(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{}',
+  })
+  const text = await response.text()
+  const ticket = response.ok ? (JSON.parse(text) as { ticket?: unknown }).ticket : undefined
+  if (typeof ticket !== 'string') throw new Error(`no stream ticket (HTTP ${response.status})`)
+  return ticket
 }
