@@ -290,6 +290,32 @@ describe('subscriptions and recovery', () => {
     client.disconnect()
   })
 
+  test('join, leave, user messages and server-side publications reach their handlers', async () => {
+    const { client, server } = setup()
+    const seen: string[] = []
+    const sub = client.subscribe('chat:a', {
+      onJoin: (info) => seen.push(`join:${info.user}`),
+      onLeave: (info) => seen.push(`leave:${info.user}`),
+    })
+    client.on('message', (data) => seen.push(`message:${String(data)}`))
+    client.on('publication', (p) => seen.push(`server-side:${p.channel}:${String(p.data)}`))
+    client.connect()
+    await waitFor(() => sub.state === 'subscribed')
+    const info = { user: 'ada', client: 'c9' }
+    server.lastSocket.push({ type: 'join', channel: 'chat:a', info })
+    server.lastSocket.push({ type: 'leave', channel: 'chat:a', info })
+    server.lastSocket.push({ type: 'message', data: 'hello' })
+    server.lastSocket.push({
+      type: 'publication',
+      channel: 'user:ada',
+      epoch: 'e9',
+      offset: 1,
+      data: 'x',
+    })
+    assert.deepEqual(seen, ['join:ada', 'leave:ada', 'message:hello', 'server-side:user:ada:x'])
+    client.disconnect()
+  })
+
   test('drops a publication it already delivered', async () => {
     const { client, server } = setup()
     const got: number[] = []
