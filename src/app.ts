@@ -177,8 +177,14 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
   }
 
   /** For layers that hold connections (WebSocket, SSE): closed first when the app closes. */
-  addCloser(closer: (graceful: number) => void | Promise<void>): void {
-    this.#closers.push(closer)
+  addCloser(
+    closer: (graceful: number) => void | Promise<void>,
+    phase: 'sessions' | 'transports' = 'transports',
+  ): void {
+    // Sessions (the channel hub) close first, so clients get the hub's disconnect code (a
+    // reconnect code) before the transports under them go away with their own.
+    if (phase === 'sessions') this.#closers.unshift(closer)
+    else this.#closers.push(closer)
   }
 
   /** @internal GroupHost */

@@ -106,3 +106,21 @@ test('the ticket endpoint issues a stream ticket the SSE stream accepts', async 
     await app.close({ graceful: 200 })
   }
 })
+
+test('app.close() reaches a channel client as the hub shutdown code (3000, reconnect), not the transport 1001', async () => {
+  const app = new Switchboard({ logger: false })
+  app.channels.namespace('n')
+  const { port } = await app.listen({ port: 0 })
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/switchboard`, JSON_SUBPROTOCOL)
+  const inbox: ServerMessage[] = []
+  ws.on('message', (d) => inbox.push(JSON.parse(String(d))))
+  await new Promise((r, j) => {
+    ws.once('open', r)
+    ws.once('error', j)
+  })
+  ws.send(JSON.stringify({ id: 1, type: 'connect' }))
+  await until(() => inbox.some((m) => (m as { id?: number }).id === 1), 'connect reply')
+  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)))
+  await app.close({ graceful: 500 })
+  assert.equal(await closed, 3000)
+})

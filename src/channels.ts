@@ -44,7 +44,10 @@ export interface ChannelsHost<S> {
   ): unknown
   post(path: string, handler: (ctx: Context<S>) => unknown): unknown
   get(path: string, handler: (ctx: Context<S>) => unknown): unknown
-  addCloser(closer: (graceful: number) => void | Promise<void>): void
+  addCloser(
+    closer: (graceful: number) => void | Promise<void>,
+    phase?: 'sessions' | 'transports',
+  ): void
 }
 
 /**
@@ -232,6 +235,6 @@ export class Channels<S> {
       }
       return ctx.file(file, { contentType: 'text/javascript; charset=utf-8' })
     })
-    this.#host.addCloser(() => hub.close())
+    this.#host.addCloser(() => hub.close(), 'sessions')
   }
 }
