@@ -1,22 +1,17 @@
 // The showcase chat in headless Chromium, loading the client bundle the server serves.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { createShowcase } from '../../examples/showcase/app.ts'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const missing = !existsSync(CHROMIUM)
-if (missing && process.env.CI === 'true')
-  throw new Error(`${CHROMIUM} is required in CI (apt-get install chromium)`)
+const missing = chromiumSkipReason()
 
 let browser: Browser
-let profile: string
 const app = createShowcase({ logger: false })
 let base = ''
 
@@ -27,26 +22,15 @@ before(async () => {
   })
   assert.equal(built.status, 0, built.stderr)
   base = (await app.listen({ port: 0 })).url
-  profile = mkdtempSync(join(tmpdir(), 'swb-chat-'))
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: [...CHROMIUM_ARGS],
   })
 })
 
 after(async () => {
   await browser?.close()
   await app.close({ graceful: 200 })
-  if (profile) rmSync(profile, { recursive: true, force: true })
 })
 
 async function enter(name: string): Promise<Page> {
@@ -61,7 +45,7 @@ async function enter(name: string): Promise<Page> {
 }
 
 test('two browsers chat through the served client bundle, with presence, and one recovers what it missed while the server dropped it', {
-  skip: missing && 'chromium is not installed',
+  skip: missing,
 }, async () => {
   const ada = await enter('Ada')
   const bob = await enter('Bob')

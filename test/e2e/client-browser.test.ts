@@ -6,7 +6,7 @@
 // locally, a failure when CI=true.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -14,23 +14,12 @@ import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import type { BrowserContext, Page } from 'playwright-core'
 import { Switchboard } from '../../src/index.ts'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.ts'
 import { startHarness } from './hub-harness.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const PAGE = '<!doctype html><meta charset="utf-8"><title>switchboard client test</title>'
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed`
-if (skip && process.env.CI === 'true')
-  throw new Error(`${CHROMIUM} is missing; CI must install chromium`)
+const skip = chromiumSkipReason()
 
 let context: BrowserContext | null = null
 let profile = ''
@@ -41,7 +30,7 @@ before(async () => {
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: [...CHROMIUM_ARGS],
     timeout: 20_000,
   })
 })

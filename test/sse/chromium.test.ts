@@ -4,24 +4,13 @@
  * CI=true.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.ts'
 import { EXPECTED_MESSAGES, RETRY_MS, SECOND_ID, startFeedServer } from './feed-scenario.ts'
-
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>sse</title><script>
 window.runFeed = () => new Promise((resolve) => {
@@ -37,9 +26,9 @@ window.runFeed = () => new Promise((resolve) => {
 </script>`
 
 test("Chromium's EventSource receives events, reconnects after retry with Last-Event-ID, and stops on 204", async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI === 'true') assert.fail(`${CHROMIUM} is missing; CI must install chromium`)
-    t.skip(`${CHROMIUM} is not installed`)
+  const skip = chromiumSkipReason()
+  if (skip) {
+    t.skip(skip)
     return
   }
   const { chromium } = await import('playwright-core')
@@ -48,7 +37,7 @@ test("Chromium's EventSource receives events, reconnects after retry with Last-E
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: [...CHROMIUM_ARGS],
   })
   try {
     const page = context.pages()[0] ?? (await context.newPage())

@@ -6,26 +6,16 @@
  * locally, a failure when CI=true.
  */
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { WebSocket as UndiciWebSocket } from 'undici'
 import WsClient from 'ws'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../../support/chromium.ts'
 import { type Sniffer, startSniffer } from './sniffer.ts'
 import { startTarget, type Target, TESTEE, testeeExists } from './targets.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const BIG_TEXT = 'switchboard interop, compressible text. '.repeat(200)
 const BINARY = Uint8Array.from([0, 1, 2, 127, 128, 254, 255])
 
@@ -139,9 +129,9 @@ describe('interop with real WebSocket clients', {
   })
 
   test('headless Chromium exchanges text, binary and compressed messages and closes with 4003', async (t) => {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI === 'true') assert.fail(`${CHROMIUM} is missing; CI must install chromium`)
-      t.skip(`${CHROMIUM} is not installed`)
+    const skip = chromiumSkipReason()
+    if (skip) {
+      t.skip(skip)
       return
     }
     const { chromium } = await import('playwright-core')
@@ -150,7 +140,7 @@ describe('interop with real WebSocket clients', {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS],
       timeout: 20000,
     })
     try {
