@@ -92,7 +92,8 @@ test('survives a handshake whose headers Node dropped over maxHeadersCount', asy
   app.server!.maxHeadersCount = 3
   const lines = ['GET /ws HTTP/1.1', 'X-A: 1', 'X-B: 2', ...GOOD.slice(1)]
   const { head, socket } = await rawHandshake(port, lines)
-  assert.match(head, /^HTTP\/1.1 400 /)
+  // Node 20 drops the extra headers (we then refuse with 400); Node 22+ refuses with 431 itself.
+  assert.match(head, /^HTTP\/1.1 (400|431) /)
   socket.destroy()
   app.server!.maxHeadersCount = 2000
   const ok = await open(`ws://127.0.0.1:${port}/ws`)

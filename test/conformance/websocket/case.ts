@@ -61,6 +61,11 @@ export interface Case {
   expect: Expect
   deadlineMs?: number
   control?: ControlNote
+  /**
+   * Delivery modes this case runs in (all four when absent). Only for a behaviour of Node's own
+   * HTTP layer that depends on how the request is cut, with the reason next to the case.
+   */
+  modes?: Mode[]
 }
 
 export interface Outcome {

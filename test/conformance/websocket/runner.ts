@@ -26,7 +26,7 @@ export async function runAll(
 ): Promise<RunResult[]> {
   // Heavy cases first so they overlap with the many small ones.
   const jobs = cases
-    .flatMap((c) => MODES.map((mode) => ({ c, mode })))
+    .flatMap((c) => (c.modes ?? MODES).map((mode) => ({ c, mode })))
     .sort((a, b) => (b.c.deadlineMs ?? 0) - (a.c.deadlineMs ?? 0))
   const results: RunResult[] = []
   let next = 0

@@ -423,15 +423,29 @@ export function handshakeCases(): Case[] {
       },
       [400, 431],
     ),
-    upgraded('H.11.2', 'upgrades when 2,050 extra headers follow the WebSocket headers', {
-      headers: [
-        ['Upgrade', 'websocket'],
-        ['Connection', 'Upgrade'],
-        ['Sec-WebSocket-Key', SAMPLE_KEY],
-        ['Sec-WebSocket-Version', '13'],
-        ...filler,
-      ],
-    }),
+    // Node 20 drops headers past maxHeadersCount and upgrades; newer Node refuses the request
+    // with 431. Either is a correct answer; a crash or a hang is not.
+    refused(
+      'H.11.2',
+      'upgrades or answers 431 when 2,050 extra headers follow the WebSocket headers',
+      {
+        headers: [
+          ['Upgrade', 'websocket'],
+          ['Connection', 'Upgrade'],
+          ['Sec-WebSocket-Key', SAMPLE_KEY],
+          ['Sec-WebSocket-Version', '13'],
+          ...filler,
+        ],
+      },
+      [101, 431],
+    ),
   ]
+  // Node 22+ refuses a head over maxHeadersCount with 431, but when that head arrives over many
+  // writes its upgrade path answers nothing until headersTimeout: the `ws` control behaves the
+  // same, so it is Node's parser, not either server. There the H.11 cases run only in the modes
+  // that deliver the head in large pieces.
+  if (Number(process.versions.node.split('.')[0]) >= 22) {
+    for (const c of cases) if (c.id.startsWith('H.11.')) c.modes = ['whole', 'bytes']
+  }
   return cases
 }
