@@ -4,14 +4,7 @@ import { test } from 'node:test'
 import WebSocket from 'ws'
 import { Switchboard } from './index.ts'
 import { JSON_SUBPROTOCOL, type ServerMessage } from './protocol/index.ts'
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (check()) return
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
+import { until } from './test-utils/wait.ts'
 
 function sseReader(
   url: string,

@@ -14,6 +14,7 @@ import {
   type PublicationPush,
   type ServerMessage,
 } from '../protocol/index.ts'
+import { until } from '../test-utils/wait.ts'
 import { prepareMessage } from '../ws/index.ts'
 import { Hub } from './hub.ts'
 import type { Session } from './session.ts'
@@ -94,14 +95,6 @@ async function wsClient(
 function send(ws: WebSocket, command: Record<string, unknown>): void {
   if (ws.protocol === MSGPACK_SUBPROTOCOL) ws.send(msgpackCodec.encode(command as never))
   else ws.send(JSON.stringify(command))
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (check()) return
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  throw new Error(`timed out waiting for ${what}`)
 }
 
 test('one publication reaches a WebSocket JSON, a WebSocket MessagePack and an SSE subscriber with the same offset and payload', async () => {

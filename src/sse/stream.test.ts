@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { waitFor as until } from '../test-utils/wait.ts'
 import { prepareEvent } from './encode.ts'
 import { HeartbeatRegistry } from './heartbeat.ts'
 import {
@@ -39,14 +40,6 @@ function rawClient(port: number, request: string): { socket: Socket; text: () =>
   socket.on('error', () => {})
   socket.write(Buffer.from(request, 'latin1'))
   return { socket, text: () => buf }
-}
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting')
-    await sleep(5)
-  }
 }
 
 /** Opens one stream on a fresh server; resolves with the server side stream and the client. */

@@ -14,6 +14,7 @@ import {
 } from '../../src/client/index.ts'
 import type { ClientOptions } from '../../src/client/options.ts'
 import { msgpackCodec } from '../../src/protocol/msgpack.ts'
+import { waitFor } from '../../src/test-utils/wait.ts'
 import { type Harness, startHarness } from './hub-harness.ts'
 
 const clients: SwitchboardClient[] = []
@@ -33,14 +34,6 @@ function client(h: Harness, options: Partial<ClientOptions> = {}): SwitchboardCl
 after(() => {
   for (const c of clients) c.disconnect()
 })
-
-async function waitFor(predicate: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 2))
-  }
-}
 
 describe('client against the hub over WebSocket', () => {
   test('subscribes, receives, publishes and calls rpc', async () => {

@@ -17,6 +17,7 @@ import {
 } from '../../src/client/index.ts'
 import type { ClientOptions } from '../../src/client/options.ts'
 import { Switchboard } from '../../src/index.ts'
+import { waitFor } from '../../src/test-utils/wait.ts'
 
 async function startApp(port = 0): Promise<{ app: Switchboard; port: number }> {
   const app = new Switchboard({ logger: false })
@@ -113,14 +114,6 @@ function client(port: number, options: Partial<ClientOptions> = {}): Switchboard
   })
   clients.push(c)
   return c
-}
-
-async function waitFor(predicate: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 2))
-  }
 }
 
 describe('client SDK against a real Switchboard server', () => {

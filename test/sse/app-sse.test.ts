@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HttpError, prepareEvent, type SseStream, Switchboard } from '../../src/index.ts'
+import { waitFor as until } from '../../src/test-utils/wait.ts'
 
 function rawGet(port: number, path: string, extra = ''): { socket: Socket; text: () => string } {
   const socket = connect(port, '127.0.0.1')
@@ -14,14 +15,6 @@ function rawGet(port: number, path: string, extra = ''): { socket: Socket; text:
   socket.on('error', () => {})
   socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`)
   return { socket, text: () => buf }
-}
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting')
-    await sleep(5)
-  }
 }
 
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
