@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
+import { ClientErrorCode } from '../client/errors.ts'
 import { ERRORS, HttpError, SwitchboardError } from './index.ts'
 
 const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8')
@@ -16,14 +17,17 @@ function documentedRows(): Map<string, { status: string; close: string }> {
   return rows
 }
 
-test('docs/errors.md lists exactly the codes of the error table', () => {
+test('docs/errors.md lists exactly the codes of the error table and of the client SDK', () => {
   const documented = [...documentedRows().keys()].sort()
-  const table = Object.keys(ERRORS).sort()
+  const table = [...Object.keys(ERRORS), ...Object.values(ClientErrorCode)].sort()
   assert.deepEqual(documented, table)
 })
 
 test('docs/errors.md gives each code the status and close code of the table', () => {
   const rows = documentedRows()
+  for (const code of Object.values(ClientErrorCode)) {
+    assert.deepEqual(rows.get(code), { status: '—', close: '—' }, code)
+  }
   for (const [code, spec] of Object.entries(ERRORS) as [
     string,
     { status?: number; closeCode?: number },
