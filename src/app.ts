@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import inject from 'light-my-request'
 import type { Logger } from 'pino'
 import proxyaddr from 'proxy-addr'
 import { Channels } from './channels.ts'
@@ -9,6 +8,7 @@ import { SwitchboardError } from './errors/index.ts'
 import { compose, type Handler, type Middleware } from './http/compose.ts'
 import { Context, type ContextHost } from './http/context.ts'
 import { type GroupHost, RouteGroup } from './http/group.ts'
+import { type InjectInit, injectRequest } from './http/inject.ts'
 import {
   addressOf,
   createNodeServer,
@@ -689,50 +689,9 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
    * const res = await app.request('/hello/ada')
    * assert.equal(res.status, 200)
    */
-  async request(
-    input: string | URL | Request,
-    init?: RequestInit & { remoteAddress?: string },
-  ): Promise<Response> {
-    let method = init?.method ?? 'GET'
-    let url: string
-    const headers: Record<string, string> = {}
-    let payload: Buffer | undefined
-    if (input instanceof Request) {
-      const u = new URL(input.url)
-      url = u.pathname + u.search
-      method = input.method
-      input.headers.forEach((v, k) => {
-        headers[k] = v
-      })
-      if (input.body) payload = Buffer.from(await input.arrayBuffer())
-    } else {
-      url = input instanceof URL ? input.pathname + input.search : input
-      new Headers(init?.headers).forEach((v, k) => {
-        headers[k] = v
-      })
-      const body = init?.body
-      if (body !== undefined && body !== null)
-        payload = Buffer.from(await new Response(body).arrayBuffer())
-    }
+  request(input: string | URL | Request, init?: InjectInit): Promise<Response> {
     if (this.#router.dirty) this.#compile()
-    const out = await inject(this.handle as never, {
-      method: method as 'GET',
-      url,
-      headers,
-      ...(payload !== undefined ? { payload } : {}),
-      remoteAddress: init?.remoteAddress ?? '127.0.0.1',
-    })
-    const resHeaders = new Headers()
-    for (const [k, v] of Object.entries(out.headers)) {
-      if (v === undefined) continue
-      if (Array.isArray(v)) for (const item of v) resHeaders.append(k, item)
-      else resHeaders.set(k, String(v))
-    }
-    const noBody = out.statusCode === 204 || out.statusCode === 304 || method === 'HEAD'
-    return new Response(noBody ? null : new Uint8Array(out.rawPayload), {
-      status: out.statusCode,
-      headers: resHeaders,
-    })
+    return injectRequest(this.handle, input, init)
   }
 }
 
