@@ -180,12 +180,15 @@ export class Session implements DropPolicy {
   /** Publications dropped by the slow-consumer policy. */
   dropped = 0
   #gaps: Map<string, GapRange> | null = null
+  /** The transport has the direct path (`writeFrame` + `buffered`). */
+  readonly #direct: boolean
   #clientInfo: ClientInfo | null = null
 
   constructor(owner: SessionOwner, transport: Transport, id?: string) {
     this.owner = owner
     this.transport = transport
     this.format = transport.format
+    this.#direct = transport.writeFrame !== undefined && 'buffered' in transport
     this.id = id ?? `${idPrefix}-${(nextId++).toString(36)}`
   }
 
@@ -276,8 +279,19 @@ export class Session implements DropPolicy {
   enqueuePublication(frame: Frame, sub: Subscription): void {
     if (this.state === CLOSED) return
     const limit = this.owner.limits.maxOutboxBytes
-    const policy = sub.channel.ns.slowConsumer
     const outbox = this.outbox
+    if (this.#direct && !this.blocked && outbox.length === 0 && this.#gaps === null) {
+      // Direct path: nothing is waiting ahead of this frame, so it goes to the transport now
+      // (which batches per turn) — unless that would hold more than the outbox limit unread;
+      // then it takes the queued path below, where the policy applies exactly as before.
+      const transport = this.transport
+      if (transport.buffered! + frame.byteLength <= limit) {
+        this.owner.stats.delivered++
+        if (!transport.writeFrame!(frame)) this.blocked = true
+        return
+      }
+    }
+    const policy = sub.channel.ns.slowConsumer
     if (policy === 'conflate' && frame.key !== undefined) {
       if (this.blocked || outbox.bytes + frame.byteLength > limit) {
         const old = outbox.takeConflated(sub.channel.name, frame.key)

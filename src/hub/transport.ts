@@ -163,6 +163,15 @@ export interface Transport {
    * `session.drain()`.
    */
   write(frames: readonly Frame[]): boolean
+  /**
+   * Optional direct path: writes one frame now. Only for a transport that batches its own
+   * writes per event-loop turn (the ws layer does), so one frame per call costs no syscall.
+   * Returns what `write` would. The hub uses it, instead of its outbox, only while the session is
+   * not blocked, nothing is queued and `buffered` plus the frame stays within `maxOutboxBytes`.
+   */
+  writeFrame?(frame: Frame): boolean
+  /** With `writeFrame`: bytes handed to the transport that the peer has not taken yet. */
+  readonly buffered?: number
   /** Closes the connection with a disconnect code (3000–4999) after what was written. */
   close(code: number, reason: string): void
 }

@@ -15,6 +15,8 @@ import {
 export interface WsConnectionLike {
   send(data: string | Uint8Array, isBinary?: boolean): number
   sendPrepared?(prepared: never): number
+  /** Bytes accepted by `send` but not yet taken by the kernel (enables the direct path). */
+  readonly bufferedAmount?: number
   close(code?: number, reason?: string): void
 }
 
@@ -71,6 +73,21 @@ export class WsTransport implements Transport {
       if (status === 2) return false
     }
     return status === 0
+  }
+
+  /** One frame now: the ws layer queues it and writes once per turn (see `Transport.writeFrame`). */
+  writeFrame(f: Frame): boolean {
+    const ws = this.#ws
+    const status =
+      f.native !== undefined && ws.sendPrepared !== undefined
+        ? ws.sendPrepared(f.native as never)
+        : ws.send(f.data, this.#binary)
+    return status === 0
+  }
+
+  /** The connection's buffered bytes; a connection that cannot tell disables the direct path. */
+  get buffered(): number {
+    return this.#ws.bufferedAmount ?? Number.POSITIVE_INFINITY
   }
 
   close(code: number, reason: string): void {
