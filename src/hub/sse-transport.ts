@@ -41,6 +41,8 @@ export class SseTransport implements Transport {
   }
 
   write(frames: readonly Frame[]): boolean {
+    const shared = this.#sharedBatch(frames)
+    if (shared !== null) return this.#sink.write(shared)
     let out = ''
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!
@@ -62,4 +64,66 @@ export class SseTransport implements Transport {
   close(): void {
     this.#sink.close()
   }
+
+  /**
+   * Fan-out fast path. When every frame that moves a position belongs to one channel and the
+   * stream tracks no other channel, each `id:` line depends only on that frame and on how this
+   * stream's URL names the channel, so streams written the same frames in a turn produce the
+   * same text: it is built once and the same string goes to each of them. Returns `null`
+   * (the per-stream path applies) otherwise.
+   */
+  #sharedBatch(frames: readonly Frame[]): string | null {
+    let last: Frame | null = null
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!
+      if (f.channel === undefined || f.offset === undefined || f.epoch === undefined) continue
+      if (last !== null && f.channel !== last.channel) return null
+      last = f
+    }
+    const cursors = this.#cursors
+    if (last === null) {
+      if (frames.length !== 1) return null
+      return `${frames[0]!.data as string}\n`
+    }
+    const channel = last.channel!
+    if (cursors.size > 1 || (cursors.size === 1 && !cursors.has(channel))) return null
+    const at = this.#urlChannels.indexOf(channel)
+    const ref = at >= 0 ? String(at) : `~${channel}`
+    let text: string
+    if (batchRef === ref && sameFrames(batchFrames, frames)) text = batchText
+    else {
+      text = ''
+      for (let i = 0; i < frames.length; i++) {
+        const f = frames[i]!
+        if (f.channel !== undefined && f.offset !== undefined && f.epoch !== undefined) {
+          // encodeSseId validates the epoch and name as on the per-stream path.
+          text += `id: ${encodeSseId([f as ChannelCursor], this.#urlChannels)}\n`
+        }
+        text += `${f.data as string}\n`
+      }
+      batchFrames = frames
+      batchRef = ref
+      batchText = text
+    }
+    const c = cursors.get(channel)
+    if (c === undefined) {
+      cursors.set(channel, { channel, offset: last.offset!, epoch: last.epoch! })
+    } else {
+      c.offset = last.offset!
+      c.epoch = last.epoch!
+    }
+    return text
+  }
+}
+
+// The last batch built by the fan-out fast path: the frames (shared objects, compared by
+// identity), how the channel was named in the stream's id, and the text. One batch is kept.
+let batchFrames: readonly Frame[] = []
+let batchRef = ''
+let batchText = ''
+
+function sameFrames(a: readonly Frame[], b: readonly Frame[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
