@@ -78,3 +78,26 @@ test('a stream that already tracks another channel keeps every cursor in its ids
       `${frames[1]!.data}\n`,
   )
 })
+
+test('a sink that can flush is flushed right after each batch, in order', () => {
+  const calls: string[] = []
+  const t = new SseTransport(
+    {
+      write(text: string) {
+        calls.push(`write ${text.length}`)
+        return true
+      },
+      flush() {
+        calls.push('flush')
+      },
+      close() {},
+    },
+    ['a'],
+  )
+  t.write([pub('a', 1)])
+  t.write([pub('a', 2), pub('b', 1)])
+  assert.deepEqual(
+    calls.map((c) => c.split(' ')[0]),
+    ['write', 'flush', 'write', 'flush'],
+  )
+})

@@ -9,6 +9,12 @@ export interface SseSinkLike {
    * again; a sink without a drain signal returns true and lets its own policy act.
    */
   write(text: string): boolean
+  /**
+   * Optional: writes what was appended now instead of at the stream's own end-of-turn flush. The
+   * hub writes a session once per turn, from its own end-of-turn pass; without this the bytes
+   * wait one more turn for the stream's pass (for `SseStream`, pass `() => stream.flush()`).
+   */
+  flush?(): void
   close(): void
 }
 
@@ -42,7 +48,7 @@ export class SseTransport implements Transport {
 
   write(frames: readonly Frame[]): boolean {
     const shared = this.#sharedBatch(frames)
-    if (shared !== null) return this.#sink.write(shared)
+    if (shared !== null) return this.#written(this.#sink.write(shared))
     let out = ''
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!
@@ -58,11 +64,16 @@ export class SseTransport implements Transport {
       }
       out += `${f.data as string}\n`
     }
-    return this.#sink.write(out)
+    return this.#written(this.#sink.write(out))
   }
 
   close(): void {
     this.#sink.close()
+  }
+
+  #written(ok: boolean): boolean {
+    this.#sink.flush?.()
+    return ok
   }
 
   /**
