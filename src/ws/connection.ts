@@ -54,6 +54,32 @@ function flushAll(): void {
   const list = dirty
   dirty = []
   for (let i = 0; i < list.length; i++) list[i]!.flush()
+  lastBox = null
+  lastJoined = null
+}
+
+// Fan-out: connections sent the same prepared messages in a turn hold the same Buffers in the
+// same order. The second such outbox is joined once into one Buffer, and every further one
+// writes that Buffer: one write per connection instead of a corked write per message.
+let lastBox: Buffer[] | null = null
+let lastJoined: Buffer | null = null
+const JOIN_MAX = 64 * 1024
+
+function sharedJoin(box: Buffer[], bytes: number): Buffer | null {
+  const last = lastBox
+  lastBox = box
+  if (last === null || last.length !== box.length || bytes > JOIN_MAX) {
+    lastJoined = null
+    return null
+  }
+  for (let i = 0; i < box.length; i++) {
+    if (box[i] !== last[i]) {
+      lastJoined = null
+      return null
+    }
+  }
+  lastJoined ??= Buffer.concat(box, bytes)
+  return lastJoined
 }
 
 /** RFC 6455 §5.5.2: an empty ping, shared by every connection's idle check. */
@@ -294,11 +320,13 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   flush(): void {
     this.flags &= ~F_QUEUED
     const box = this.outbox
+    const bytes = this.outboxBytes
     this.outbox = null
     this.outboxBytes = 0
     const s = this.socket
     if (box !== null && !s.destroyed && !s.writableEnded) {
-      if (box.length === 1) s.write(box[0]!)
+      const joined = box.length === 1 ? box[0]! : sharedJoin(box, bytes)
+      if (joined !== null) s.write(joined)
       else {
         s.cork()
         for (let i = 0; i < box.length; i++) s.write(box[i]!)
