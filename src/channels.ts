@@ -173,7 +173,11 @@ export class Channels<S> {
           const s = ctx.sse(sseOptions)
           stream = s
           return new SseTransport(
-            { write: (text) => s.writeEncoded(text), close: () => s.close() },
+            {
+              write: (text) => s.writeEncoded(text),
+              flush: () => s.flush(),
+              close: () => s.close(),
+            },
             channels,
           )
         },
