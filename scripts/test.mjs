@@ -37,7 +37,29 @@ const args = [
   '--test',
   `--test-concurrency=${concurrency}`,
   '--test-timeout=120000',
+  // A test file whose tests are done but which leaves a socket or timer behind (for example after
+  // a failed assertion skipped its cleanup) must not keep the whole run alive.
+  '--test-force-exit',
   ...files,
 ]
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' })
-child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 1)))
+// The whole run has a deadline well inside CI's budget: a hang fails loudly instead of eating it.
+const deadlineMs = Number(process.env.TEST_DEADLINE_MS ?? 15 * 60_000)
+const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', detached: true })
+const deadline = setTimeout(() => {
+  console.error(`\ntest run exceeded its deadline of ${deadlineMs} ms (TEST_DEADLINE_MS): killed`)
+  try {
+    process.kill(-child.pid, 'SIGKILL')
+  } catch {}
+  process.exit(1)
+}, deadlineMs)
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    try {
+      process.kill(-child.pid, signal)
+    } catch {}
+  })
+}
+child.on('exit', (code, signal) => {
+  clearTimeout(deadline)
+  process.exit(signal ? 1 : (code ?? 1))
+})

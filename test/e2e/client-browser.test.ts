@@ -15,7 +15,7 @@ import { build } from 'esbuild'
 import type { BrowserContext, Page } from 'playwright-core'
 import { Switchboard } from '../../src/index.ts'
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.ts'
-import { startHarness } from './hub-harness.ts'
+import { closeAllHarnesses, startHarness } from './hub-harness.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const PAGE = '<!doctype html><meta charset="utf-8"><title>switchboard client test</title>'
@@ -36,6 +36,7 @@ before(async () => {
 })
 after(async () => {
   await context?.close()
+  await closeAllHarnesses()
   if (profile !== '') rmSync(profile, { recursive: true, force: true })
 })
 

@@ -15,7 +15,7 @@ import {
 import type { ClientOptions } from '../../src/client/options.ts'
 import { msgpackCodec } from '../../src/protocol/msgpack.ts'
 import { waitFor } from '../../src/test-utils/wait.ts'
-import { type Harness, startHarness } from './hub-harness.ts'
+import { closeAllHarnesses, type Harness, startHarness } from './hub-harness.ts'
 
 const clients: SwitchboardClient[] = []
 function client(h: Harness, options: Partial<ClientOptions> = {}): SwitchboardClient {
@@ -31,8 +31,9 @@ function client(h: Harness, options: Partial<ClientOptions> = {}): SwitchboardCl
   clients.push(c)
   return c
 }
-after(() => {
+after(async () => {
   for (const c of clients) c.disconnect()
+  await closeAllHarnesses()
 })
 
 describe('client against the hub over WebSocket', () => {

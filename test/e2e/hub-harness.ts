@@ -41,6 +41,13 @@ function readBody(req: IncomingMessage): Promise<string> {
   })
 }
 
+const open = new Set<Harness>()
+
+/** Closes every harness still open: for an `after` hook, so a failed test leaves no server. */
+export async function closeAllHarnesses(): Promise<void> {
+  await Promise.all([...open].map((h) => h.close()))
+}
+
 /** Serves the hub on 127.0.0.1 (`port` 0 = any); `extra` may answer other GET paths first. */
 export async function startHarness(
   port = 0,
@@ -63,6 +70,7 @@ export async function startHarness(
       for (const s of [...h.sessions]) await hub.disconnect(s, 3003, 'test')
     },
     async close() {
+      if (!open.delete(h)) return
       await hub.close()
       for (const ws of wss.clients) ws.terminate()
       wss.close()
@@ -166,6 +174,7 @@ export async function startHarness(
   await new Promise<void>((r) => h.server.listen(port, '127.0.0.1', r))
   h.port = (h.server.address() as AddressInfo).port
   h.url = `ws://127.0.0.1:${h.port}/sb`
+  open.add(h)
   return h
 }
 
