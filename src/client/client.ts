@@ -45,6 +45,7 @@ import type {
   RpcOutput,
   ServerDefinition,
 } from './types.ts'
+import { type ProbeEvent, UpgradeProbe } from './upgrade-probe.ts'
 import { documentVisibility, Liveness, type VisibilitySource } from './visibility.ts'
 
 /** The client's connection states. */
@@ -68,6 +69,9 @@ export const StateCode = {
   CONNECT_FAILED: 4,
   /** No transport is available (no WebSocket and no EventSource constructor). */
   NO_TRANSPORT: 5,
+  /** An upgrade probe proved WebSocket works: the SSE fallback is closed and the client
+   * reconnects over WebSocket at once (`connecting`, then `connected` over WebSocket). */
+  UPGRADE: 6,
 } as const
 
 /** Payload of the `state` event. */
@@ -89,11 +93,23 @@ export interface FallbackEvent {
   readonly code: number
 }
 
+/** Payload of the `upgrade` event: the client leaves its SSE fallback for WebSocket. */
+export interface UpgradeEvent {
+  /** `'websocket-probe-ok'`: a background probe opened a WebSocket and got its `connect` reply. */
+  readonly reason: 'websocket-probe-ok'
+  /** Probes it took (1 = the first one since the fallback). */
+  readonly probes: number
+}
+
 /** Events of a {@link SwitchboardClient}. */
 export interface ClientEvents {
   state: [StateEvent]
   connected: [ConnectResult | null]
   fallback: [FallbackEvent]
+  /** One background WebSocket probe finished (only while on the SSE fallback of `'auto'`). */
+  probe: [ProbeEvent]
+  /** A probe succeeded: the client moves from SSE to WebSocket (state code 6). */
+  upgrade: [UpgradeEvent]
   /** A publication of a channel the application did not subscribe to (server-side). */
   publication: [PublicationPush]
   /** `hub.sendToUser` / `message` pushes. */
@@ -136,8 +152,10 @@ export class SwitchboardClient<
   #generation = 0
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined
   #serverDisconnect: DisconnectPush | null = null
-  /** WebSocket failed while SSE worked: stay on SSE. */
+  /** WebSocket failed while SSE worked: stay on SSE (until an upgrade probe succeeds). */
   #sseSticky = false
+  /** Created on the first SSE fallback that has a WebSocket constructor to probe with. */
+  #probe: UpgradeProbe | null = null
   /** The current attempt is an SSE fallback right after a WebSocket failure. */
   #fallingBack = false
   #sseReopenQueued = false
@@ -365,8 +383,7 @@ export class SwitchboardClient<
     this.#reconnectTimer = undefined
     this.#serverDisconnect = null
     const mode = this.#o.transport
-    const WS =
-      this.#options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+    const WS = this.#webSocketConstructor()
     if (mode === 'sse' || (mode === 'auto' && this.#sseSticky)) {
       this.#openSse()
     } else if (WS === undefined) {
@@ -392,6 +409,21 @@ export class SwitchboardClient<
             this.#onClosed('websocket', 1006, String(error), false, false)
         })
       }
+    }
+  }
+
+  #webSocketConstructor(): WebSocketConstructor | undefined {
+    return this.#options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  }
+
+  /** The `connect` command (the token function is asked again each time). */
+  #connectCommand = async (): Promise<QueuedCommand & { type: 'connect' }> => {
+    const token = await resolveToken(this.#options.token)
+    return {
+      type: 'connect',
+      name: this.#options.name ?? 'switchboard-js',
+      ...(token === undefined ? null : { token }),
+      ...(this.#options.data === undefined ? null : { data: this.#options.data }),
     }
   }
 
@@ -478,14 +510,8 @@ export class SwitchboardClient<
       return
     }
     const generation = this.#generation
-    resolveToken(this.#options.token).then((token) => {
+    this.#connectCommand().then((command) => {
       if (generation !== this.#generation || this.#transport !== transport) return
-      const command: QueuedCommand = {
-        type: 'connect',
-        name: this.#options.name ?? 'switchboard-js',
-        ...(token === undefined ? null : { token }),
-        ...(this.#options.data === undefined ? null : { data: this.#options.data }),
-      }
       this.#request(command, this.#o.timeout, true).then(
         (result) => {
           if (generation === this.#generation) this.#onConnected(result as ConnectResult)
@@ -513,7 +539,10 @@ export class SwitchboardClient<
     this.#setState('connected', StateCode.CONNECTED, 'connected')
     this.emit('connected', result)
     const transport = this.#transport
-    if (transport?.name === 'websocket') this.#liveness.start()
+    if (transport?.name === 'websocket') {
+      this.#liveness.start()
+      this.#probe?.reset() // WebSocket works: a later fallback probes from the first delay
+    } else if (this.#sseSticky && this.#o.transport === 'auto') this.#startProbe()
     if (result?.subs !== undefined) {
       for (const [channel, r] of Object.entries(result.subs)) this.#onServerSubscribe(channel, r)
     }
@@ -597,6 +626,7 @@ export class SwitchboardClient<
   /** Settles what depended on the lost connection: in-flight publish/presence/history go back to
    * the outbox (publish keeps its idempotency key), in-flight rpc and internal commands fail. */
   #afterClose(code: number, reason: string): void {
+    this.#probe?.stop()
     this.#liveness.stop()
     if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer)
     this.#refreshTimer = undefined
@@ -716,6 +746,52 @@ export class SwitchboardClient<
       // The reconnect timer may have been throttled while hidden: try now.
       this.#reconnect()
     }
+  }
+
+  /** Starts probing WebSocket in the background (connected over the SSE fallback). */
+  #startProbe(): void {
+    if (this.#probe === null) {
+      const WS = this.#webSocketConstructor()
+      if (WS === undefined) return // 'websocket-unavailable': nothing to probe with
+      this.#probe = new UpgradeProbe(
+        { connectCommand: this.#connectCommand, probed: this.#onProbed },
+        {
+          WebSocket: WS,
+          url: this.#o.wsUrl,
+          codec: this.#options.codec ?? jsonCodec,
+          delay: this.#o.upgradeProbeDelay,
+          maxDelay: this.#o.maxUpgradeProbeDelay,
+          timeout: this.#o.timeout,
+          random: this.#options.random ?? Math.random,
+        },
+      )
+    }
+    this.#probe.start()
+  }
+
+  #onProbed = (event: ProbeEvent): void => {
+    const onSse = this.#state === 'connected' && this.#transport?.name !== 'websocket'
+    if (!onSse) this.#probe?.stop() // cannot happen while the client stops it on every close
+    this.emit('probe', event)
+    if (event.ok && onSse) this.#upgrade(event.attempt)
+  }
+
+  /**
+   * Leaves the SSE fallback for WebSocket after a good probe: the stream is closed and the client
+   * reconnects over WebSocket at once; subscriptions resubscribe with `since` and recover what was
+   * published meanwhile. Commands POSTed before the switch keep waiting for their HTTP replies
+   * (the old transport still delivers them), so nothing in flight is failed or sent twice.
+   */
+  #upgrade(probes: number): void {
+    this.#sseSticky = false
+    this.#fallingBack = false
+    this.#probe?.stop()
+    this.#closeTransport(1000, 'upgrading to websocket')
+    const reason = 'upgrading to websocket'
+    for (const sub of this.#subs.values()) sub._onTransportLost(StateCode.UPGRADE, reason)
+    this.emit('upgrade', { reason: 'websocket-probe-ok', probes })
+    this.#setState('connecting', StateCode.UPGRADE, reason)
+    this.#open()
   }
 
   #queueSseReopen(): void {

@@ -6,6 +6,7 @@ export {
   StateCode,
   type StateEvent,
   SwitchboardClient,
+  type UpgradeEvent,
 } from './client.ts'
 export { Commands } from './commands.ts'
 export { Emitter } from './emitter.ts'
@@ -51,4 +52,11 @@ export type {
   RpcOutput,
   ServerDefinition,
 } from './types.ts'
+export {
+  type ProbeEvent,
+  UPGRADE_PROBE_DEFAULTS,
+  UpgradeProbe,
+  type UpgradeProbeHost,
+  type UpgradeProbeOptions,
+} from './upgrade-probe.ts'
 export { documentVisibility, Liveness, type VisibilitySource } from './visibility.ts'

@@ -2,6 +2,7 @@ import type { Codec } from '../protocol/codec.ts'
 import { ClientError, ClientErrorCode } from './errors.ts'
 import type { EventSourceConstructor, FetchLike } from './transport-sse.ts'
 import type { WebSocketConstructor } from './transport-ws.ts'
+import { UPGRADE_PROBE_DEFAULTS } from './upgrade-probe.ts'
 import type { VisibilitySource } from './visibility.ts'
 
 /** Options of {@link SwitchboardClient}. Every field is optional except `url`. */
@@ -40,6 +41,12 @@ export interface ClientOptions {
   minReconnectDelay?: number
   maxReconnectDelay?: number
   reconnectFactor?: number
+  /** While on the SSE fallback of `transport: 'auto'`, probe WebSocket in the background after a
+   * random wait in `[0, upgradeProbeDelay]` (ms), the ceiling doubling per failed probe up to
+   * `maxUpgradeProbeDelay`; a good probe moves the client back to WebSocket. Default 5 000. */
+  upgradeProbeDelay?: number
+  /** Largest ceiling of the upgrade probe's wait (ms). Default 300 000 (5 min). */
+  maxUpgradeProbeDelay?: number
   /** Randomness for the jitter, for tests. Default `Math.random`. */
   random?: () => number
   /** Reply timeout of every command, and the default rpc timeout (ms). Default 10 000. */
@@ -66,6 +73,8 @@ export interface ResolvedOptions {
   readonly timeout: number
   readonly pingInterval: number
   readonly pongTimeout: number
+  readonly upgradeProbeDelay: number
+  readonly maxUpgradeProbeDelay: number
 }
 
 function invalid(option: string, detail: string): never {
@@ -97,6 +106,19 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   const wsUrl = options.url.replace(/^http/i, 'ws')
   const sseUrl = options.sseUrl ?? options.url.replace(/^ws/i, 'http')
   const postUrl = options.postUrl ?? sseUrl.split('?')[0]!
+  const upgradeProbeDelay = positiveOption(
+    options,
+    'upgradeProbeDelay',
+    UPGRADE_PROBE_DEFAULTS.delay,
+  )
+  // An explicit cap below the first ceiling is a mistake; the default cap follows a larger delay.
+  const maxUpgradeProbeDelay =
+    options.maxUpgradeProbeDelay === undefined
+      ? Math.max(UPGRADE_PROBE_DEFAULTS.maxDelay, upgradeProbeDelay)
+      : positiveOption(options, 'maxUpgradeProbeDelay', UPGRADE_PROBE_DEFAULTS.maxDelay)
+  if (maxUpgradeProbeDelay < upgradeProbeDelay) {
+    invalid('maxUpgradeProbeDelay', 'must be >= upgradeProbeDelay')
+  }
   return Object.freeze({
     wsUrl,
     sseUrl,
@@ -106,6 +128,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     timeout: positiveOption(options, 'timeout', 10_000),
     pingInterval: positiveOption(options, 'pingInterval', 25_000),
     pongTimeout: positiveOption(options, 'pongTimeout', 10_000),
+    upgradeProbeDelay,
+    maxUpgradeProbeDelay,
   })
 }
 

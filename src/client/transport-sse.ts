@@ -179,8 +179,9 @@ export class SseTransport implements ClientTransport {
     source.close()
   }
 
+  // Not dropped after close(): a POST sent before the client reopened the stream or moved to
+  // WebSocket still answers its command (the client matches replies by id, whatever carried them).
   #onReply(id: number, status: number, text: string, error?: unknown): void {
-    if (this.#closed) return
     let body: unknown
     try {
       body = text === '' ? undefined : JSON.parse(text)

@@ -21,8 +21,11 @@ interface Channel {
 type Peer = FakeSocket | FakeEventSource
 
 export class FakeServer {
-  /** What the next WebSocket gets: open normally, never open, or open then close before anything. */
-  wsMode: 'accept' | 'refuse' | 'cut' = 'accept'
+  /** What the next WebSocket gets: open normally, never open, open then close before anything,
+   * or stay connecting until closed (a black-holed port). */
+  wsMode: 'accept' | 'refuse' | 'cut' | 'hang' = 'accept'
+  /** Milliseconds a POST waits before it is run and answered. */
+  postDelay = 0
   sseMode: 'accept' | 'refuse' = 'accept'
   /** Whether commands are answered (false: silently swallowed, e.g. for rpc timeouts). */
   answer = true
@@ -159,7 +162,7 @@ export class FakeServer {
   /** A fetch that runs POSTed commands through the model. */
   get fetch(): FetchLike {
     return async (_url, init) => {
-      await later()
+      await later(this.postDelay)
       if (this.sseMode === 'refuse') throw new TypeError('fetch failed')
       const cmd = JSON.parse(init.body) as ClientCommand
       this.posts.push(cmd)
@@ -192,6 +195,7 @@ export class FakeSocket implements WebSocketLike {
     this.protocols = protocols
     server.sockets.push(this)
     const mode = server.wsMode
+    if (mode === 'hang') return
     setTimeout(() => {
       if (this.readyState !== 0) return
       if (mode === 'refuse') return this.drop(1006, '')
