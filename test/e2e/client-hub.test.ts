@@ -7,9 +7,11 @@ import { EventSource } from 'eventsource'
 import { WebSocket } from 'ws'
 import {
   type EventSourceConstructor,
+  type ProbeEvent,
   type PublicationContext,
   type SubscribedContext,
   SwitchboardClient,
+  type UpgradeEvent,
   type WebSocketConstructor,
 } from '../../src/client/index.ts'
 import type { ClientOptions } from '../../src/client/options.ts'
@@ -223,6 +225,109 @@ describe('client against the hub over SSE', () => {
       Array.from({ length: 11 }, (_, i) => i),
     )
     c.disconnect()
+    await h.close()
+  })
+})
+
+describe('client upgrade from the SSE fallback', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+  test('a fallback taken while the upgrade was refused moves back to WebSocket within the probe delay, every publication once and in order', async () => {
+    const h = await startHarness()
+    h.refuseUpgrades = 1 // the first attempt meets a server that is not up yet
+    const delay = 300
+    const c = client(h, { upgradeProbeDelay: delay })
+    const fallbacks: string[] = []
+    const upgrades: UpgradeEvent[] = []
+    const got: PublicationContext[] = []
+    const subscribed: SubscribedContext[] = []
+    let sseAt = 0
+    let upgradeAt = 0
+    c.on('fallback', (e) => fallbacks.push(e.reason))
+    c.on('connected', () => {
+      if (c.transport === 'sse' && sseAt === 0) sseAt = Date.now()
+    })
+    c.on('upgrade', (e) => {
+      upgrades.push(e)
+      upgradeAt = Date.now()
+    })
+    c.subscribe('chat:up', {
+      onPublication: (p) => got.push(p),
+      onSubscribed: (s) => subscribed.push(s),
+    })
+    c.connect()
+    await waitFor(() => subscribed.length === 1, 5000, 'subscribed over SSE')
+    assert.equal(c.transport, 'sse')
+    assert.deepEqual(fallbacks, ['websocket-failed'])
+    // Publish all through the switch, every third from the client (a POST, or queued while it
+    // reconnects, then sent over WebSocket), until ten more went out on WebSocket (bounded).
+    const posted: Promise<unknown>[] = []
+    let n = 0
+    let afterUpgrade = 0
+    while (n < 400 && afterUpgrade < 10) {
+      if (n % 3 === 0) posted.push(c.publish('chat:up', n))
+      else await h.hub.publish('chat:up', n)
+      n++
+      if (upgradeAt > 0 && c.state === 'connected') afterUpgrade++
+      await sleep(5)
+    }
+    await Promise.all(posted)
+    await waitFor(() => got.length >= n, 5000, `${n} publications`)
+    assert.equal(c.transport, 'websocket')
+    assert.deepEqual(upgrades, [{ reason: 'websocket-probe-ok', probes: 1 }])
+    // the probe starts at most `delay` after SSE connected; the rest is one probe and a connect
+    assert.ok(upgradeAt - sseAt <= delay + 1000, `upgrade ${upgradeAt - sseAt} ms after SSE`)
+    assert.deepEqual(
+      got.map((p) => p.offset),
+      Array.from({ length: n }, (_, i) => i + 1),
+    )
+    assert.deepEqual(
+      got.map((p) => p.data as number).sort((a, b) => a - b),
+      Array.from({ length: n }, (_, i) => i),
+    )
+    assert.equal((await h.hub.history('chat:up', { limit: 1000 })).publications.length, n)
+    assert.ok(subscribed.length >= 2 && subscribed.every((s) => s.recovered !== false))
+    // refused attempt, probe, WebSocket connection; the probe and the stream are gone
+    assert.equal(h.upgradeTimes.length, 3)
+    await waitFor(() => h.sessions.size === 1 && h.upgradeSockets === 1, 3000, 'one session')
+    c.disconnect()
+    await h.close()
+  })
+
+  test('a probe against a server that still refuses the upgrade keeps SSE working, doubles its delay and leaves no socket', async () => {
+    const h = await startHarness()
+    h.refuseUpgrade = true
+    const c = client(h, { upgradeProbeDelay: 50, random: () => 0.9 })
+    const probes: ProbeEvent[] = []
+    c.on('probe', (e) => probes.push(e))
+    const got: unknown[] = []
+    const sub = c.subscribe('chat:still', { onPublication: (p) => got.push(p.data) })
+    c.connect()
+    await waitFor(() => probes.length >= 3, 5000, 'three probes')
+    assert.deepEqual(
+      probes.slice(0, 3).map((p) => [p.ok, p.attempt, p.retryCeiling]),
+      [
+        [false, 1, 100],
+        [false, 2, 200],
+        [false, 3, 400],
+      ],
+    )
+    // upgrade requests: the first attempt, then the probes; a wait is never shorter than
+    // 0.9 of its ceiling (timers do not fire early), so the gaps grow 90 ms, then 180 ms
+    const t = h.upgradeTimes
+    assert.ok(t[2]! - t[1]! >= 89, `gap ${t[2]! - t[1]!} ms`)
+    assert.ok(t[3]! - t[2]! >= 179, `gap ${t[3]! - t[2]!} ms`)
+    assert.equal(c.transport, 'sse')
+    assert.equal(sub.state, 'subscribed')
+    await h.hub.publish('chat:still', 'pushed')
+    await c.publish('chat:still', 'posted')
+    await waitFor(() => got.length === 2)
+    assert.deepEqual(got, ['pushed', 'posted'])
+    await waitFor(() => h.upgradeSockets === 0, 3000, 'no upgrade socket left')
+    c.disconnect()
+    const probesAtDisconnect = h.upgradeTimes.length
+    await sleep(450) // longer than the next wait's ceiling: no probe after disconnect()
+    assert.equal(h.upgradeTimes.length, probesAtDisconnect)
     await h.close()
   })
 })

@@ -21,6 +21,12 @@ export interface Harness {
   port: number
   /** Refuse WebSocket upgrades (as a proxy that does not pass them would). */
   refuseUpgrade: boolean
+  /** Refuse this many more upgrades, then accept again (a server that was not up yet). */
+  refuseUpgrades: number
+  /** Upgrade requests seen, refused or not, and the times they arrived (`Date.now()`). */
+  upgradeTimes: number[]
+  /** TCP sockets of upgrade requests not yet closed (refused or open WebSockets). */
+  upgradeSockets: number
   /** Cut the connection instead of writing the reply to the next publish. */
   cutNextPublishReply: boolean
   sessions: Set<Session>
@@ -64,6 +70,9 @@ export async function startHarness(
     url: '',
     port: 0,
     refuseUpgrade: false,
+    refuseUpgrades: 0,
+    upgradeTimes: [],
+    upgradeSockets: 0,
     cutNextPublishReply: false,
     sessions: new Set(),
     async kick() {
@@ -128,7 +137,10 @@ export async function startHarness(
     }
   })
   h.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (h.refuseUpgrade) {
+    h.upgradeTimes.push(Date.now())
+    h.upgradeSockets++
+    socket.once('close', () => h.upgradeSockets--)
+    if (h.refuseUpgrade || (h.refuseUpgrades > 0 && h.refuseUpgrades-- > 0)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
       return
     }
