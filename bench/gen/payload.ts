@@ -5,6 +5,9 @@
 
 const MARK = 0x7e // '~'
 
+/** Length of the stamped head `~t~s~`: three marks around 15 + 8 digits, 26 bytes. */
+export const PAYLOAD_HEAD = 26
+
 /** Monotonic clock in microseconds (a double: exact for any realistic uptime). */
 export function nowUs(): number {
   const [s, ns] = process.hrtime()

@@ -72,15 +72,30 @@ function tail(s: string, n = 400): string {
   return first && !end.includes(first) ? `${first} ${end}` : end
 }
 
+/**
+ * Extra Node flags for every Node peer, from BENCH_NODE_ARGS (space-separated), for profiling:
+ * `BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run bench:ws-fanout -- --reps 1`.
+ * (`--cpu-prof` is refused in NODE_OPTIONS; peers exit cleanly on SIGTERM so the profile is written.)
+ */
+const PEER_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+
+/** The same for the generator, from BENCH_GEN_NODE_ARGS. */
+const GEN_NODE_ARGS = (process.env.BENCH_GEN_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+
 /** Starts a peer and resolves once it printed `READY <port>` (15 s limit). */
 export function startPeer(p: Peer, fds: number): Promise<Started> {
   const child =
     p.runtime === 'bun'
       ? spawnLimited(BUN, [p.file], fds, { BENCH_KIND: p.kind })
-      : spawnLimited(process.execPath, ['--expose-gc', '--import', 'tsx', p.file], fds, {
-          BENCH_KIND: p.kind,
-          NODE_ENV: 'production',
-        })
+      : spawnLimited(
+          process.execPath,
+          [...PEER_NODE_ARGS, '--expose-gc', '--import', 'tsx', p.file],
+          fds,
+          {
+            BENCH_KIND: p.kind,
+            NODE_ENV: 'production',
+          },
+        )
   return new Promise((resolve, reject) => {
     let out = ''
     let err = ''
@@ -123,7 +138,7 @@ export async function stopPeer(s: Started): Promise<void> {
 export function runGenerator(cfg: GenConfig, fds: number, limitMs: number): Promise<GenResult> {
   const child = spawnLimited(
     process.execPath,
-    ['--import', 'tsx', 'bench/gen/main.ts', JSON.stringify(cfg)],
+    [...GEN_NODE_ARGS, '--import', 'tsx', 'bench/gen/main.ts', JSON.stringify(cfg)],
     fds,
     {},
   )

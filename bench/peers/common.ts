@@ -4,6 +4,9 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
+// Exit cleanly when the orchestrator stops the peer, so `--cpu-prof` (BENCH_NODE_ARGS) gets written.
+process.once('SIGTERM', () => process.exit(0))
+
 /** Which server a peer should start: decided by the scenario. */
 export const kind = (process.env.BENCH_KIND ?? 'ws') as
   | 'http'
