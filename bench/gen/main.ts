@@ -157,13 +157,26 @@ function requireOpen(run: Run, n: number): string | null {
   return `only ${run.opened} of ${n} connections opened (${run.failed} failed: ${run.reasonText() || 'timeout'})`
 }
 
+/**
+ * Idle memory: the RSS difference between two steady states, before connecting and with every
+ * connection open, each read after a full GC and `settleMs` of quiet. The settle matters: right
+ * after a burst of handshakes V8 and malloc still hold the garbage they made (Node's heap shrinks
+ * back some 8-10 s later), and a freshly started server holds its start-up garbage the same way.
+ * The reading 2 s after the last connection opened is reported beside it (`bytesPerConnAt2s`).
+ */
 async function idle(cfg: GenConfig, run: Run): Promise<GenResult> {
+  await serverGc(cfg.port)
+  await sleep(cfg.settleMs)
   await serverGc(cfg.port)
   const before = rssBytes(cfg.serverPid)
   const connectSec = await run.openAll(cfg.connections, () => newSubscriber(cfg, run))
   const err = requireOpen(run, cfg.connections)
   if (err) return { ok: false, error: err, metrics: {}, notes: [] }
-  await sleep(cfg.settleMs)
+  const early = Math.min(2000, cfg.settleMs)
+  await sleep(early)
+  await serverGc(cfg.port)
+  const at2s = rssBytes(cfg.serverPid)
+  await sleep(cfg.settleMs - early)
   await serverGc(cfg.port)
   const after = rssBytes(cfg.serverPid)
   const alive = run.opened - run.dropped
@@ -175,6 +188,7 @@ async function idle(cfg: GenConfig, run: Run): Promise<GenResult> {
       rssBeforeMB: Math.round(before / 2 ** 20),
       rssAfterMB: Math.round(after / 2 ** 20),
       bytesPerConn: Math.round((after - before) / alive),
+      bytesPerConnAt2s: Math.round((at2s - before) / alive),
       connectPerSec: Math.round(cfg.connections / connectSec),
     },
     notes: [],

@@ -15,7 +15,8 @@ const LABELS: Record<string, string> = {
   cpuUsPerRequest: 'server CPU-µs / request',
   serverCpuPct: 'server CPU %',
   genCpuPct: 'generator CPU %',
-  bytesPerConn: 'RSS bytes / connection',
+  bytesPerConn: 'RSS bytes / connection (steady)',
+  bytesPerConnAt2s: 'RSS bytes / connection 2 s after the last open',
   rssBeforeMB: 'RSS before (MB)',
   rssAfterMB: 'RSS after (MB)',
   connectPerSec: 'connects/s',
@@ -41,7 +42,10 @@ function settings(o: ScenarioOutcome): string {
   const c = o.config
   if (!c) return 'unknown'
   const parts = [`${c.connections.toLocaleString('en-US')} connections`]
-  if (c.kind === 'idle') parts.push(`${c.settleMs} ms settle before the second RSS reading`)
+  if (c.kind === 'idle')
+    parts.push(
+      `steady states: full GC and ${c.settleMs} ms of quiet before each RSS reading (and a reading 2 s after the last open)`,
+    )
   else parts.push(`${c.warmupMs} ms warm-up, ${c.durationMs} ms measured`)
   if (c.kind === 'fanout-max') parts.push(`up to ${c.window} publications in flight`)
   if (c.kind === 'fanout-rate') parts.push(`${c.rate.toLocaleString('en-US')} deliveries/s target`)

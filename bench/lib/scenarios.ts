@@ -87,7 +87,13 @@ const FANOUT_RATIOS = [
 ]
 const FANOUT_COLUMNS = ['deliveriesPerSec', 'cpuUsPerDelivery', 'serverCpuPct', 'genCpuPct', 'lost']
 const LATENCY_COLUMNS = ['p50Ms', 'p99Ms', 'maxMs', 'deliveriesPerSec', 'cpuUsPerDelivery']
-const IDLE_COLUMNS = ['bytesPerConn', 'rssBeforeMB', 'rssAfterMB', 'connectPerSec']
+const IDLE_COLUMNS = [
+  'bytesPerConn',
+  'bytesPerConnAt2s',
+  'rssBeforeMB',
+  'rssAfterMB',
+  'connectPerSec',
+]
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -232,7 +238,7 @@ export function genConfig(s: Scenario, p: Peer, port: number, pid: number, sz: S
     window: env('BENCH_WINDOW', g.window),
     // Quick runs keep the per-subscriber publication rate (rate / connections) of the full run.
     rate: q && g.rate > 0 ? Math.round((g.rate * conns) / g.connections) : g.rate,
-    settleMs: g.settleMs ?? (q ? 500 : 2000),
+    settleMs: g.settleMs ?? (q ? 500 : 12_000),
   }
 }
 

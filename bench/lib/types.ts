@@ -25,7 +25,7 @@ export interface GenConfig {
   window: number
   /** fanout-rate: target deliveries per second across all subscribers. */
   rate: number
-  /** idle: how long to let the server settle after the last connection opened. */
+  /** idle: how long the server stays quiet before each RSS reading (before and after connecting). */
   settleMs: number
 }
 
