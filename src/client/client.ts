@@ -97,7 +97,7 @@ export interface FallbackEvent {
 export interface UpgradeEvent {
   /** `'websocket-probe-ok'`: a background probe opened a WebSocket and got its `connect` reply. */
   readonly reason: 'websocket-probe-ok'
-  /** Probes it took (1 = the first one since the fallback). */
+  /** Probes made since the client was last connected over WebSocket (1: the first one worked). */
   readonly probes: number
 }
 
