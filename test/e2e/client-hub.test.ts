@@ -294,6 +294,31 @@ describe('client upgrade from the SSE fallback', () => {
     await h.close()
   })
 
+  test('a client pinned to SSE by the restart race is back on WebSocket within the probe delay', async () => {
+    const h1 = await startHarness()
+    const c = client(h1, { upgradeProbeDelay: 200 })
+    const subscribed: SubscribedContext[] = []
+    const fallbacks: string[] = []
+    c.on('fallback', (e) => fallbacks.push(e.reason))
+    c.subscribe('chat:race', { onSubscribed: (s) => subscribed.push(s) })
+    c.connect()
+    await waitFor(() => subscribed.length === 1)
+    assert.equal(c.transport, 'websocket')
+    await h1.close()
+    await waitFor(() => c.state === 'connecting')
+    // the new server refuses the first upgrade, as a socket refused a moment before it listened
+    const h2 = await startHarness(h1.port)
+    h2.refuseUpgrades = 1
+    await waitFor(() => c.transport === 'sse' && c.state === 'connected', 5000, 'pinned to SSE')
+    assert.deepEqual(fallbacks, ['websocket-failed'])
+    await waitFor(() => c.transport === 'websocket' && c.state === 'connected', 3000, 'upgrade')
+    await waitFor(() => subscribed.length === 3 && h2.sessions.size === 1)
+    assert.notEqual(subscribed[1]?.epoch, subscribed[0]?.epoch) // a new server: a new epoch
+    assert.equal(subscribed[2]?.recovered, true) // the switch itself loses nothing
+    c.disconnect()
+    await h2.close()
+  })
+
   test('a probe against a server that still refuses the upgrade keeps SSE working, doubles its delay and leaves no socket', async () => {
     const h = await startHarness()
     h.refuseUpgrade = true
