@@ -666,6 +666,19 @@ describe('SSE fallback', () => {
     client.disconnect()
   })
 
+  test('a command POSTed before the stream is reopened still gets its reply', async () => {
+    const { client, server } = setup({ transport: 'sse', timeout: 1000 })
+    const a = client.subscribe('chat:a')
+    client.connect()
+    await waitFor(() => a.state === 'subscribed')
+    server.postDelay = 30
+    const answer = client.rpc('echo', 1)
+    const b = client.subscribe('chat:b') // closes the stream the rpc was sent beside
+    assert.deepEqual(await answer, { method: 'echo', data: 1 })
+    await waitFor(() => b.state === 'subscribed')
+    client.disconnect()
+  })
+
   test('when SSE fails too, the next attempt tries WebSocket again', async () => {
     const { client, server } = setup()
     server.wsMode = 'refuse'

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
+import { after, describe, test } from 'node:test'
 import { type StateEvent, SwitchboardClient, type UpgradeEvent } from './client.ts'
 import type { ClientOptions } from './options.ts'
 import type { SubscribedContext } from './subscription.ts'
 import { FakeServer, waitFor } from './test-utils/fake-server.ts'
 import type { ProbeEvent } from './upgrade-probe.ts'
+
+const clients: SwitchboardClient[] = []
+after(() => {
+  for (const c of clients) c.disconnect() // a failed test must not leave a client probing
+})
 
 function setup(options: Partial<ClientOptions> = {}, server = new FakeServer()) {
   const client = new SwitchboardClient({
@@ -18,6 +23,7 @@ function setup(options: Partial<ClientOptions> = {}, server = new FakeServer()) 
     visibility: null,
     ...options,
   })
+  clients.push(client)
   const states: StateEvent[] = []
   const probes: ProbeEvent[] = []
   const upgrades: UpgradeEvent[] = []
@@ -147,6 +153,21 @@ describe('upgrade probe', () => {
     await sleep(60)
     assert.equal(server.sockets.length, 2, 'no probe after disconnect()')
     assert.equal(timers(), before)
+  })
+
+  test('a probe that gets no connect reply within timeout fails and its socket is closed', async () => {
+    const { client, server, probes } = setup({ timeout: 40, random: () => 0 })
+    server.wsMode = 'refuse'
+    client.on('fallback', () => {
+      server.wsMode = 'hang'
+    })
+    client.connect()
+    await waitFor(() => probes.length === 1, 2000, 'a probe')
+    assert.equal(probes[0]?.ok, false)
+    assert.match(probes[0]?.reason ?? '', /no connect reply within 40 ms/)
+    assert.deepEqual(server.sockets[1]?.closedBy, { code: 1000, reason: 'probe failed' })
+    assert.equal(client.transport, 'sse')
+    client.disconnect()
   })
 
   test('never probes when the transport is forced', async () => {
