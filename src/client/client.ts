@@ -156,6 +156,10 @@ export class SwitchboardClient<
   #sseSticky = false
   /** Created on the first SSE fallback that has a WebSocket constructor to probe with. */
   #probe: UpgradeProbe | null = null
+  /** WebSocket connected at least once in this client's life. */
+  #wsWorked = false
+  /** WebSocket attempts in a row that failed before any message (reset by a WebSocket connect). */
+  #wsFailures = 0
   /** The current attempt is an SSE fallback right after a WebSocket failure. */
   #fallingBack = false
   #sseReopenQueued = false
@@ -540,6 +544,8 @@ export class SwitchboardClient<
     this.emit('connected', result)
     const transport = this.#transport
     if (transport?.name === 'websocket') {
+      this.#wsWorked = true
+      this.#wsFailures = 0
       this.#liveness.start()
       this.#probe?.reset() // WebSocket works: a later fallback probes from the first delay
     } else if (this.#sseSticky && this.#o.transport === 'auto') this.#startProbe()
@@ -646,15 +652,18 @@ export class SwitchboardClient<
     this.#serverDisconnect = null
     this.#afterClose(code, reason)
     // A WebSocket that never opened, or that a proxy cut before the first message, is the
-    // symptom SSE exists for; try it at once (same attempt, no backoff).
-    if (
+    // symptom SSE exists for; try it at once (same attempt, no backoff). Once WebSocket has worked
+    // for this client, one such failure is most likely the server restarting (it refuses
+    // connections for a moment), so the fallback waits for a second failure in a row: otherwise
+    // a server that comes back between the two attempts would pin the client to SSE.
+    const wsFailed =
       name === 'websocket' &&
-      this.#o.transport === 'auto' &&
       server === null &&
       !isDisconnectCode(code) &&
       code !== StateCode.CONNECT_FAILED &&
       !received
-    ) {
+    if (wsFailed) this.#wsFailures++
+    if (wsFailed && this.#o.transport === 'auto' && (!this.#wsWorked || this.#wsFailures >= 2)) {
       this.#fallingBack = true
       this.emit('fallback', { reason: opened ? 'websocket-cut' : 'websocket-failed', code })
       this.#setState('connecting', code, reason)

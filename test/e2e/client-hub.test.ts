@@ -294,7 +294,35 @@ describe('client upgrade from the SSE fallback', () => {
     await h.close()
   })
 
-  test('a client pinned to SSE by the restart race is back on WebSocket within the probe delay', async () => {
+  test('after a restart, one refused upgrade does not move a client that had WebSocket to SSE', async () => {
+    const h1 = await startHarness()
+    // reconnect attempts 300 ms apart: the new server listens before the first one
+    const c = client(h1, {
+      upgradeProbeDelay: 60_000,
+      minReconnectDelay: 300,
+      maxReconnectDelay: 300,
+      random: () => 0.999,
+    })
+    const subscribed: SubscribedContext[] = []
+    const fallbacks: string[] = []
+    c.on('fallback', (e) => fallbacks.push(e.reason))
+    c.subscribe('chat:race1', { onSubscribed: (s) => subscribed.push(s) })
+    c.connect()
+    await waitFor(() => subscribed.length === 1)
+    await h1.close()
+    await waitFor(() => c.state === 'connecting')
+    // the new server refuses the first upgrade, as a socket refused a moment before it listened
+    const h2 = await startHarness(h1.port)
+    h2.refuseUpgrades = 1
+    await waitFor(() => subscribed.length === 2, 5000, 'resubscribe after restart')
+    assert.equal(c.transport, 'websocket')
+    assert.deepEqual(fallbacks, [])
+    assert.notEqual(subscribed[1]?.epoch, subscribed[0]?.epoch) // a new server: a new epoch
+    c.disconnect()
+    await h2.close()
+  })
+
+  test('a client pinned to SSE by two refused upgrades after a restart is back on WebSocket within the probe delay', async () => {
     const h1 = await startHarness()
     const c = client(h1, { upgradeProbeDelay: 200 })
     const subscribed: SubscribedContext[] = []
@@ -306,11 +334,11 @@ describe('client upgrade from the SSE fallback', () => {
     assert.equal(c.transport, 'websocket')
     await h1.close()
     await waitFor(() => c.state === 'connecting')
-    // the new server refuses the first upgrade, as a socket refused a moment before it listened
+    // two refused upgrades in a row: the second one sends the client to SSE
     const h2 = await startHarness(h1.port)
-    h2.refuseUpgrades = 1
+    h2.refuseUpgrades = 2
     await waitFor(() => c.transport === 'sse' && c.state === 'connected', 5000, 'pinned to SSE')
-    // one more fallback (and an SSE failure) when an attempt came before h2 listened
+    // one more fallback (and an SSE failure) when attempts came before h2 listened
     assert.ok(fallbacks.length >= 1 && fallbacks.every((r) => r === 'websocket-failed'))
     await waitFor(() => c.transport === 'websocket' && c.state === 'connected', 3000, 'upgrade')
     await waitFor(() => subscribed.length === 3 && h2.sessions.size === 1)
