@@ -62,7 +62,7 @@ function clientBundlePath(): string | null {
   return null
 }
 
-function bearer(ctx: Context<any>): string | undefined {
+function bearer(ctx: Context<unknown>): string | undefined {
   const auth = ctx.headers.authorization
   return typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined
 }
@@ -175,6 +175,7 @@ export class Channels<S> {
           return new SseTransport(
             {
               write: (text) => s.writeEncoded(text),
+              writeBytes: (bytes) => s.writeEncoded(bytes),
               flush: () => s.flush(),
               close: () => s.close(),
             },

@@ -101,3 +101,38 @@ test('a sink that can flush is flushed right after each batch, in order', () => 
     ['write', 'flush', 'write', 'flush'],
   )
 })
+
+test('streams whose sinks take bytes share one Buffer encoded once, with the same UTF-8 text', () => {
+  const frames = [
+    sseFormat.prepare({
+      type: 'publication',
+      channel: 'a',
+      epoch: 'e1',
+      offset: 1,
+      data: { text: 'héllo ✓ 𝄞' },
+    }),
+    pub('a', 2),
+  ]
+  const got: Uint8Array[] = []
+  const bytesSink = {
+    write(): boolean {
+      throw new Error('the shared batch must go through writeBytes')
+    },
+    writeBytes(b: Uint8Array) {
+      got.push(b)
+      return true
+    },
+    close() {},
+  }
+  const text = sink()
+  new SseTransport(text.sink, ['a']).write(frames)
+  for (let i = 0; i < 3; i++) new SseTransport(bytesSink, ['a']).write([...frames])
+  assert.equal(got.length, 3)
+  assert.ok(got[1] === got[0] && got[2] === got[0], 'one Buffer for every stream')
+  assert.equal(Buffer.from(got[0]!).toString('utf8'), text.out.text)
+  assert.equal(text.out.text, expected(frames, ['a']))
+  // a new batch is encoded again
+  new SseTransport(bytesSink, ['a']).write([pub('a', 3)])
+  assert.notEqual(got[3], got[0])
+  assert.equal(Buffer.from(got[3]!).toString('utf8'), expected([pub('a', 3)], ['a']))
+})

@@ -10,6 +10,12 @@ export interface SseSinkLike {
    */
   write(text: string): boolean
   /**
+   * Optional: appends UTF-8 bytes of whole events, like `write`. With it, streams written the
+   * same frames in a turn share one Buffer encoded once, instead of each socket encoding the same
+   * string again (for `SseStream`, pass `(bytes) => stream.writeEncoded(bytes)`).
+   */
+  writeBytes?(bytes: Uint8Array): boolean
+  /**
    * Optional: writes what was appended now instead of at the stream's own end-of-turn flush. The
    * hub writes a session once per turn, from its own end-of-turn pass; without this the bytes
    * wait one more turn for the stream's pass (for `SseStream`, pass `() => stream.flush()`).
@@ -48,7 +54,13 @@ export class SseTransport implements Transport {
 
   write(frames: readonly Frame[]): boolean {
     const shared = this.#sharedBatch(frames)
-    if (shared !== null) return this.#written(this.#sink.write(shared))
+    if (shared !== null) {
+      const sink = this.#sink
+      if (sink.writeBytes === undefined) return this.#written(sink.write(shared))
+      if (shared !== batchText) return this.#written(sink.write(shared)) // a lone unshared frame
+      batchBytes ??= Buffer.from(batchText)
+      return this.#written(sink.writeBytes(batchBytes))
+    }
     let out = ''
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!
@@ -115,6 +127,7 @@ export class SseTransport implements Transport {
       batchFrames = frames
       batchRef = ref
       batchText = text
+      batchBytes = null
     }
     const c = cursors.get(channel)
     if (c === undefined) {
@@ -132,6 +145,8 @@ export class SseTransport implements Transport {
 let batchFrames: readonly Frame[] = []
 let batchRef = ''
 let batchText = ''
+/** `batchText` encoded, made on the first stream that takes bytes. */
+let batchBytes: Buffer | null = null
 
 function sameFrames(a: readonly Frame[], b: readonly Frame[]): boolean {
   if (a.length !== b.length) return false

@@ -119,6 +119,18 @@ test('sends within one turn are coalesced into one socket write', async () => {
   await stop(server)
 })
 
+test('writeEncoded takes text or UTF-8 bytes and writes both unchanged, in order', async () => {
+  const { server, client, stream } = await open()
+  stream.writeEncoded('data: text ✓\n\n')
+  stream.writeEncoded(Buffer.from('data: bytes ✓\n\n'))
+  stream.writeEncoded(new TextEncoder().encode('data: u8 𝄞\n\n'))
+  await until(() => client.text().includes('data: u8 𝄞\n\n'))
+  const body = client.text().slice(client.text().indexOf('\r\n\r\n') + 4)
+  assert.equal(body, 'data: text ✓\n\ndata: bytes ✓\n\ndata: u8 𝄞\n\n')
+  stream.close()
+  await stop(server)
+})
+
 test('headers chosen before the stream opened are kept, ours win', async () => {
   const hb = new HeartbeatRegistry()
   let stream: SseStream | undefined

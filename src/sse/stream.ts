@@ -329,13 +329,18 @@ export class SseStream implements HeartbeatMember {
   /**
    * Writes text that already is whole `text/event-stream` events, unchecked: for producers
    * that encode their own events (the channel hub writes its shared event text with a
-   * per-stream `id:` this way). Same batching and backpressure as `send()`.
+   * per-stream `id:` this way). Bytes (UTF-8) are written as they are, so one Buffer encoded
+   * once can go to many streams. Same batching and backpressure as `send()`.
    *
    * @example
    * stream.writeEncoded('id: 7\nevent: publication\ndata: {"x":1}\n\n')
    */
-  writeEncoded(text: string): boolean {
-    return this.enqueue(text, Buffer.byteLength(text))
+  writeEncoded(text: string | Uint8Array): boolean {
+    if (typeof text === 'string') return this.enqueue(text, Buffer.byteLength(text))
+    const bytes = Buffer.isBuffer(text)
+      ? text
+      : Buffer.from(text.buffer, text.byteOffset, text.byteLength)
+    return this.enqueue(bytes, bytes.length)
   }
 
   /**
