@@ -1,9 +1,8 @@
 // A minimal HTTP/1.1 keep-alive client for the load generator: writes pre-built request bytes and
 // splits the response stream into responses (Content-Length or chunked bodies). Requests may be
 // pipelined; responses are reported in order through the shared sink.
-import { connect, type Socket } from 'node:net'
+import { CRLFCRLF, GenConn } from './conn.ts'
 
-const CRLFCRLF = Buffer.from('\r\n\r\n')
 const LAST_CHUNK = Buffer.from('0\r\n\r\n')
 
 export interface HttpSink {
@@ -27,10 +26,7 @@ export function buildRequest(
   return b ? Buffer.concat([Buffer.from(head), b]) : Buffer.from(head)
 }
 
-export class HttpConn {
-  readonly socket: Socket
-  open = false
-  closed = false
+export class HttpConn extends GenConn {
   /** Requests written whose response has not arrived. */
   pending = 0
   responses = 0
@@ -42,14 +38,16 @@ export class HttpConn {
     port: number,
     readonly sink: HttpSink,
   ) {
-    this.socket = connect({ host: '127.0.0.1', port, noDelay: true })
-    this.socket.on('connect', () => {
-      this.open = true
-      this.sink.onOpen(this)
-    })
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    this.socket.on('error', (err) => this.finish(err.message))
-    this.socket.on('close', () => this.finish('closed by server'))
+    super(port, false)
+  }
+
+  protected onConnect(): void {
+    this.open = true
+    this.sink.onOpen(this)
+  }
+
+  protected ended(reason: string): void {
+    this.sink.onClose(this, reason)
   }
 
   send(req: Buffer): void {
@@ -57,18 +55,7 @@ export class HttpConn {
     this.socket.write(req)
   }
 
-  destroy(): void {
-    this.closed = true
-    this.socket.destroy()
-  }
-
-  private finish(reason: string): void {
-    if (this.closed) return
-    this.closed = true
-    this.sink.onClose(this, reason)
-  }
-
-  private onData(chunk: Buffer): void {
+  protected onData(chunk: Buffer): void {
     let buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk])
     this.buf = null
     for (;;) {

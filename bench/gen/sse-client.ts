@@ -3,12 +3,9 @@
 // counted by their blank-line terminator ("\n\n") with Buffer.indexOf, so the generator does not
 // walk the stream byte by byte. A block of comment lines only (heartbeat, padding) is not
 // counted. Streams are expected to use LF line ends (what every peer here writes).
-import { connect, type Socket } from 'node:net'
+import { CRLFCRLF, GenConn } from './conn.ts'
 import { countMarks } from './ws-client.ts'
 
-const CRLFCRLF = Buffer.from('\r\n\r\n')
-// Shared read buffer (net's `onread`); reads are processed synchronously, nothing is kept.
-const READ_BUFFER = Buffer.allocUnsafe(256 * 1024)
 const LFLF = Buffer.from('\n\n')
 const LF = 0x0a
 const COLON = 0x3a
@@ -31,10 +28,7 @@ enum Chunk {
   Done = 3,
 }
 
-export class SseClient {
-  readonly socket: Socket
-  open = false
-  closed = false
+export class SseClient extends GenConn {
   messages = 0
   private head: Buffer | null = Buffer.alloc(0)
   private chunked = false
@@ -47,6 +41,7 @@ export class SseClient {
   private atBlockStart = true
   /** Whether the current block has a field line (it is an event, not only comments). */
   private blockHasField = false
+  private readonly request: string
 
   /**
    * @param markers count benchmark payloads (`"~` inside JSON data) instead of events, for
@@ -58,38 +53,19 @@ export class SseClient {
     readonly sink: SseSink,
     readonly markers = false,
   ) {
-    this.socket = connect({
-      host: '127.0.0.1',
-      port,
-      noDelay: true,
-      onread: { buffer: READ_BUFFER, callback: (n: number) => this.onRead(n) },
-    })
-    this.socket.on('connect', () => {
-      this.socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`,
-      )
-    })
-    this.socket.on('error', (err) => this.finish(err.message))
-    this.socket.on('close', () => this.finish('closed by server'))
+    super(port, true)
+    this.request = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`
   }
 
-  destroy(): void {
-    this.closed = true
-    this.socket.destroy()
+  protected onConnect(): void {
+    this.socket.write(this.request)
   }
 
-  private finish(reason: string): void {
-    if (this.closed) return
-    this.closed = true
+  protected ended(reason: string): void {
     this.sink.onClose(this, reason)
   }
 
-  private onRead(n: number): boolean {
-    this.onData(READ_BUFFER.subarray(0, n))
-    return true
-  }
-
-  private onData(chunk: Buffer): void {
+  protected onData(chunk: Buffer): void {
     if (this.head !== null) {
       const buf = this.head.length === 0 ? chunk : Buffer.concat([this.head, chunk])
       const end = buf.indexOf(CRLFCRLF)
@@ -112,11 +88,6 @@ export class SseClient {
     if (this.chunked) this.dechunk(chunk)
     else this.scan(chunk, 0, chunk.length)
     this.sink.onData()
-  }
-
-  private fail(reason: string): void {
-    this.finish(reason)
-    this.socket.destroy()
   }
 
   private dechunk(buf: Buffer): void {

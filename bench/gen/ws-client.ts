@@ -3,13 +3,12 @@
 // few Engine.IO/Socket.IO packets needed to speak to a Socket.IO server over its websocket
 // transport. It is deliberately tiny so the generator costs less CPU than the servers it measures.
 import { randomBytes } from 'node:crypto'
-import { connect, type Socket } from 'node:net'
+import { CRLFCRLF, GenConn } from './conn.ts'
 import { PAYLOAD_HEAD } from './payload.ts'
 
 // A fixed key: every connection expects the same Sec-WebSocket-Accept (RFC 6455 §4.1 example).
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ=='
 const ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo='
-const CRLFCRLF = Buffer.from('\r\n\r\n')
 
 /**
  * `ws`: every data message is one delivery. `socketio`: Engine.IO/Socket.IO packets, EVENT
@@ -55,10 +54,6 @@ export function clientFrame(payload: Buffer, opcode = 0x1, mask = randomBytes(4)
   return out
 }
 
-// Every connection reads into this one buffer (net's `onread`): no allocation and no stream
-// machinery per read. Reads are processed synchronously, so only leftovers are copied out.
-const READ_BUFFER = Buffer.allocUnsafe(256 * 1024)
-
 const SIO_CONNECT = clientFrame(Buffer.from('40'))
 const SIO_PONG = clientFrame(Buffer.from('3'))
 const CHANNEL_HELLO = Buffer.concat([
@@ -86,10 +81,7 @@ export function countMarks(buf: Buffer, start: number, end: number): number {
 const TILDE = 0x7e
 const QUOTE = 0x22
 
-export class WsClient {
-  readonly socket: Socket
-  open = false
-  closed = false
+export class WsClient extends GenConn {
   /** Data messages this connection received. */
   messages = 0
   /** Free slot for the scenario (e.g. the time an echo was sent). */
@@ -98,6 +90,7 @@ export class WsClient {
   frame: Buffer | null = null
   private handshaking = true
   private rest: Buffer | null = null
+  private readonly upgrade: string
 
   constructor(
     port: number,
@@ -105,43 +98,25 @@ export class WsClient {
     readonly flavor: WsFlavor,
     readonly sink: WsSink,
   ) {
-    this.socket = connect({
-      host: '127.0.0.1',
-      port,
-      noDelay: true,
-      onread: { buffer: READ_BUFFER, callback: (n: number) => this.onRead(n) },
-    })
-    this.socket.on('connect', () => {
-      this.socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
-          `Connection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      )
-    })
-    this.socket.on('error', (err) => this.finish(err.message))
-    this.socket.on('close', () => this.finish('closed by server'))
+    super(port, true)
+    this.upgrade =
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+      `Connection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`
   }
 
   send(frame: Buffer): void {
     this.socket.write(frame)
   }
 
-  destroy(): void {
-    this.closed = true
-    this.socket.destroy()
+  protected onConnect(): void {
+    this.socket.write(this.upgrade)
   }
 
-  private finish(reason: string): void {
-    if (this.closed) return
-    this.closed = true
+  protected ended(reason: string): void {
     this.sink.onClose(this, reason)
   }
 
-  private onRead(n: number): boolean {
-    this.onData(READ_BUFFER.subarray(0, n))
-    return true
-  }
-
-  private onData(chunk: Buffer): void {
+  protected onData(chunk: Buffer): void {
     let buf = this.rest === null ? chunk : Buffer.concat([this.rest, chunk])
     this.rest = null
     if (this.handshaking) {
@@ -168,11 +143,6 @@ export class WsClient {
   private becomeOpen(): void {
     this.open = true
     this.sink.onOpen(this)
-  }
-
-  private fail(reason: string): void {
-    this.finish(reason)
-    this.socket.destroy()
   }
 
   private parse(buf: Buffer): void {
