@@ -172,6 +172,23 @@ test('an unauthorized subscribe is refused with SWB_ERR_CHANNEL_FORBIDDEN and su
       (err: SwitchboardError) => err.code === 'SWB_ERR_CHANNEL_FORBIDDEN' && err.status === 403,
     )
     assert.equal(created, false, 'the stream is refused before the response starts')
+    // The refusal names the channel at fault, so a client can reopen the stream without it.
+    const ticket = hub.issueTicket({ user: 'guest' })
+    for (const [channel, code] of [
+      ['vip:lounge', 'SWB_ERR_CHANNEL_FORBIDDEN'],
+      ['nowhere:x', 'SWB_ERR_CHANNEL_UNKNOWN_NAMESPACE'],
+      ['vip:bad name', 'SWB_ERR_CHANNEL_INVALID_NAME'],
+    ] as const) {
+      await assert.rejects(
+        hub.openStream({ channels: ['lobby', channel], ticket }, () => {
+          throw new Error('unreachable')
+        }),
+        (err: SwitchboardError) =>
+          err.code === code &&
+          err.message.split(JSON.stringify(channel)).length === 2 &&
+          !err.message.includes('"lobby"'),
+      )
+    }
   } finally {
     await hub.close()
   }

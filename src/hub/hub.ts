@@ -119,6 +119,24 @@ function fail(code: keyof typeof ERRORS, message?: string): never {
   throw new SwitchboardError(code, message)
 }
 
+/**
+ * A stream refused because of one channel names it (JSON-quoted) in the error message: an HTTP
+ * error body carries only `code` and `message`, and the client reads the quoted name to reopen
+ * the stream without that channel instead of failing every subscription on it.
+ */
+function namingChannel(err: unknown, channel: string): unknown {
+  // Only plain table errors: an HttpError from a hook keeps its own class and headers.
+  if (!(err instanceof SwitchboardError) || err.constructor !== SwitchboardError) return err
+  const quoted = JSON.stringify(channel)
+  if (quoted.length > 1024 || err.message.includes(quoted)) return err
+  return new SwitchboardError(err.code, `${err.message}: channel ${quoted}`, {
+    cause: err,
+    status: err.status,
+    closeCode: err.closeCode,
+    expose: err.expose,
+  })
+}
+
 function flushAll(hub: Hub): void {
   hub.flushNow()
 }
@@ -281,10 +299,14 @@ export class Hub implements SessionOwner {
     for (const extra of identity.channels ?? []) if (!channels.includes(extra)) channels.push(extra)
     const explicit = new Set(request.channels)
     for (const channel of channels) {
-      const ns = this.#namespaces.of(channel)
-      if (explicit.has(channel)) {
-        const ctx = { channel, user: identity.user, client: '', info: identity.info }
-        await this.#namespaces.checkSubscribe(ns, ctx)
+      try {
+        const ns = this.#namespaces.of(channel)
+        if (explicit.has(channel)) {
+          const ctx = { channel, user: identity.user, client: '', info: identity.info }
+          await this.#namespaces.checkSubscribe(ns, ctx)
+        }
+      } catch (err) {
+        throw namingChannel(err, channel)
       }
     }
     const cursors =
