@@ -27,6 +27,12 @@ import {
   resolveToken,
 } from './options.ts'
 import { idempotencyKey, type QueuedCommand } from './outbox.ts'
+import {
+  refusalKind,
+  refusedChannels,
+  type StreamRefusal,
+  TicketRefused,
+} from './stream-refusal.ts'
 import { type SubscribeOptions, Subscription } from './subscription.ts'
 import type {
   ClientTransport,
@@ -163,6 +169,8 @@ export class SwitchboardClient<
   /** The current attempt is an SSE fallback right after a WebSocket failure. */
   #fallingBack = false
   #sseReopenQueued = false
+  /** A stream was refused with 401 and reopened with a fresh token; a second 401 stops. */
+  #authRetried = false
   #refreshTimer: ReturnType<typeof setTimeout> | undefined
   #unwatchVisibility: (() => void) | null = null
 
@@ -207,6 +215,7 @@ export class SwitchboardClient<
   /** Starts connecting (no-op unless `disconnected`). */
   connect(): void {
     if (this.#state !== 'disconnected') return
+    this.#authRetried = false
     this.#setState('connecting', StateCode.CONNECT_CALLED, 'connect called')
     this.#unwatchVisibility ??= this.#visibility?.subscribe(this.#onVisibility) ?? null
     this.#open()
@@ -472,6 +481,7 @@ export class SwitchboardClient<
               ticket,
               token,
               withCredentials: this.#options.withCredentials === true,
+              probeTimeout: this.#o.timeout,
             },
             this.#handler('sse'),
           )
@@ -479,7 +489,9 @@ export class SwitchboardClient<
         (error: unknown) => {
           if (generation !== this.#generation) return
           this.#transport = null
-          this.#onClosed('sse', 1006, `stream ticket failed: ${String(error)}`, false, false)
+          const refusal = error instanceof TicketRefused ? error.refusal : undefined
+          const reason = `stream ticket failed: ${String((error as Error)?.message ?? error)}`
+          this.#onClosed('sse', 1006, reason, false, false, refusal)
         },
       )
   }
@@ -495,10 +507,10 @@ export class SwitchboardClient<
       // Replies are matched by id whatever transport carried them (an SSE POST may answer after
       // its stream was reopened); pushes of a replaced transport are dropped.
       onMessage: (message) => this.#onMessage(message, current()),
-      onClose: (code, reason, opened, received) => {
+      onClose: (code, reason, opened, received, refusal) => {
         if (!current()) return
         this.#transport = null
-        this.#onClosed(name, code, reason, opened, received)
+        this.#onClosed(name, code, reason, opened, received, refusal)
       },
     }
   }
@@ -509,6 +521,7 @@ export class SwitchboardClient<
     if (transport.name === 'sse') {
       if (this.#fallingBack) this.#sseSticky = true
       this.#fallingBack = false
+      this.#authRetried = false
       if (this.#state !== 'connected') this.#onConnected(null)
       else this.#flushOutbox() // a reopened stream (channel list changed)
       return
@@ -646,8 +659,10 @@ export class SwitchboardClient<
     reason: string,
     opened: boolean,
     received: boolean,
+    refusal?: StreamRefusal,
   ): void {
     if (this.#state === 'disconnected') return
+    if (refusal !== undefined && this.#onRefused(refusal)) return
     const server = this.#serverDisconnect
     this.#serverDisconnect = null
     this.#afterClose(code, reason)
@@ -682,6 +697,38 @@ export class SwitchboardClient<
     const advertised = (server as { delay?: unknown } | null)?.delay
     const delay = this.#backoff.next(typeof advertised === 'number' ? advertised : 0)
     this.#reconnectTimer = setTimeout(this.#reconnect, delay)
+  }
+
+  /**
+   * An SSE stream (or its ticket) refused before it opened, with the server's coded answer; returns
+   * false when the status calls for the usual reconnect with backoff. The refused list is never
+   * retried unchanged: 401 asks a token function once more, then stops like a refused WebSocket
+   * connect (3500); 400/403/404 fail the subscriptions at fault (the one the server names, else
+   * all of the stream's) like a refused subscribe command, and the stream reopens without them.
+   */
+  #onRefused(refusal: StreamRefusal): boolean {
+    const kind = refusalKind(refusal.status)
+    if (kind === null) return false
+    const reason = `${refusal.code}: ${refusal.message}`
+    if (kind === 'auth') {
+      const renewable =
+        typeof this.#options.token === 'function' || this.#options.streamTicket !== undefined
+      if (!renewable || this.#authRetried) {
+        this.#fail(3500, reason)
+        return true
+      }
+      this.#authRetried = true
+    } else {
+      for (const channel of refusedChannels(refusal)) {
+        const sub = this.#subs.get(channel)
+        if (sub === undefined || sub.state === 'unsubscribed') continue
+        sub._onError(new ClientError(refusal.code, refusal.message))
+      }
+    }
+    // At once, not after a backoff: the next stream differs (fewer channels, or a fresh token),
+    // and each refusal removes a channel or spends the one token retry, so this is bounded.
+    this.#openSse()
+    return true
   }
 
   /**

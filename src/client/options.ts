@@ -1,5 +1,6 @@
 import type { Codec } from '../protocol/codec.ts'
 import { ClientError, ClientErrorCode } from './errors.ts'
+import { readRefusal, TicketRefused } from './stream-refusal.ts'
 import type { EventSourceConstructor, FetchLike } from './transport-sse.ts'
 import type { WebSocketConstructor } from './transport-ws.ts'
 import { UPGRADE_PROBE_DEFAULTS } from './upgrade-probe.ts'
@@ -153,6 +154,11 @@ export async function fetchTicket(fetchFn: FetchLike, url: string, token: string
     body: '{}',
   })
   const text = await response.text()
+  if (response.status === 401) {
+    // A refused token: the client asks a token function once more, then stops.
+    const refusal = readRefusal(401, text, [])
+    if (refusal !== null) throw new TicketRefused(refusal)
+  }
   const ticket = response.ok ? (JSON.parse(text) as { ticket?: unknown }).ticket : undefined
   if (typeof ticket !== 'string') throw new Error(`no stream ticket (HTTP ${response.status})`)
   return ticket

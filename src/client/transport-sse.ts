@@ -1,6 +1,7 @@
 import type { ClientCommand, Reply } from '../protocol/messages.ts'
 import { encodeSseId } from '../protocol/sse-id.ts'
 import { ClientErrorCode } from './errors.ts'
+import { probeStream } from './stream-refusal.ts'
 import {
   ABNORMAL_CLOSURE,
   type ClientTransport,
@@ -27,7 +28,13 @@ export type EventSourceConstructor = new (
 /** The part of `fetch` the client uses. */
 export type FetchLike = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body: string; credentials?: 'include' },
+  init: {
+    method: string
+    headers: Record<string, string>
+    body?: string
+    credentials?: 'include'
+    signal?: AbortSignal
+  },
 ) => Promise<{ readonly ok: boolean; readonly status: number; text(): Promise<string> }>
 
 /** Where and how the SSE transport connects. */
@@ -46,6 +53,9 @@ export interface SseTransportOptions {
   readonly token?: string | undefined
   /** Send cookies cross-origin. Default false. */
   readonly withCredentials?: boolean
+  /** Longest wait (ms) for the `fetch` that asks why a stream failed before it opened.
+   * Default 10 000. */
+  readonly probeTimeout?: number
 }
 
 /** The reachability probe sent when there is no channel to stream (any status below 500 will
@@ -117,6 +127,9 @@ export class SseTransport implements ClientTransport {
   readonly #options: SseTransportOptions
   readonly #handler: TransportHandler
   readonly #source: EventSourceLike | null
+  readonly #url: string
+  /** Aborts the refusal probe in flight (see `#onError`). */
+  #abort: AbortController | null = null
   #opened = false
   #received = false
   #closed = false
@@ -124,6 +137,7 @@ export class SseTransport implements ClientTransport {
   constructor(options: SseTransportOptions, handler: TransportHandler) {
     this.#options = options
     this.#handler = handler
+    this.#url = streamUrl(options.streamUrl, options.channels, options.ticket)
     if (options.channels.length === 0) {
       // Nothing to stream (a stream needs at least one channel): commands only. A `ping` POST
       // proves the server is reachable before the client calls itself connected.
@@ -131,8 +145,7 @@ export class SseTransport implements ClientTransport {
       this.#probe()
       return
     }
-    const url = streamUrl(options.streamUrl, options.channels, options.ticket)
-    const source = new options.EventSource(url, {
+    const source = new options.EventSource(this.#url, {
       withCredentials: options.withCredentials === true,
     })
     source.onopen = this.#onOpen
@@ -172,6 +185,12 @@ export class SseTransport implements ClientTransport {
   close(): void {
     if (this.#closed) return
     this.#closed = true
+    this.#abort?.abort()
+    this.#abort = null
+    this.#stopSource()
+  }
+
+  #stopSource(): void {
     const source = this.#source
     if (source === null) return
     source.onopen = null
@@ -229,13 +248,34 @@ export class SseTransport implements ClientTransport {
     // Whether the EventSource gave up (CLOSED: an HTTP error or a wrong content type) or is about
     // to retry by itself (CONNECTING), the client takes over: it reopens with fresh positions.
     const opened = this.#opened
-    const received = this.#received
-    this.close()
-    this.#handler.onClose(
-      ABNORMAL_CLOSURE,
-      opened ? 'stream lost' : 'stream refused',
-      opened,
-      received,
-    )
+    if (opened || this.#source === null) {
+      const received = this.#received
+      this.close()
+      this.#handler.onClose(
+        ABNORMAL_CLOSURE,
+        opened ? 'stream lost' : 'stream refused',
+        opened,
+        received,
+      )
+      return
+    }
+    // Failed before it opened: an EventSource cannot see the status, so ask the same URL once
+    // with fetch; a coded 4xx answer tells the client which channel (or credential) was refused.
+    this.#stopSource()
+    const abort = typeof AbortController === 'function' ? new AbortController() : undefined
+    this.#abort = abort ?? null
+    const names = this.#options.channels.map((c) => c.channel)
+    probeStream(this.#options.fetch, this.#url, names, {
+      timeout: this.#options.probeTimeout ?? 10_000,
+      withCredentials: this.#options.withCredentials === true,
+      abort,
+    }).then((refusal) => {
+      if (this.#closed) return
+      this.#closed = true
+      this.#abort = null
+      const reason =
+        refusal === null ? 'stream refused' : `stream refused: ${refusal.status} ${refusal.code}`
+      this.#handler.onClose(ABNORMAL_CLOSURE, reason, false, false, refusal ?? undefined)
+    })
   }
 }

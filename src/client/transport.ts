@@ -1,4 +1,5 @@
 import type { ClientCommand, ServerMessage } from '../protocol/messages.ts'
+import type { StreamRefusal } from './stream-refusal.ts'
 
 /** Names of the client's transports. */
 export type TransportName = 'websocket' | 'sse'
@@ -12,8 +13,15 @@ export interface TransportHandler {
   /**
    * The transport is gone. `code` is the WebSocket close code (1006 for a network loss) or a
    * disconnect code; `opened` says whether `onOpen` ran, `received` whether any message arrived.
+   * `refusal`: an SSE stream the server refused before it opened, with its coded answer.
    */
-  onClose(code: number, reason: string, opened: boolean, received: boolean): void
+  onClose(
+    code: number,
+    reason: string,
+    opened: boolean,
+    received: boolean,
+    refusal?: StreamRefusal,
+  ): void
 }
 
 /** A channel the SSE stream must carry, with the position to resume from. */

@@ -27,6 +27,11 @@ export class FakeServer {
   /** Milliseconds a POST waits before it is run and answered. */
   postDelay = 0
   sseMode: 'accept' | 'refuse' = 'accept'
+  /** Refuses a stream before it opens with this answer (its status and body) for the channels
+   * asked; both the EventSource (a bare error) and a GET `fetch` of the stream URL see it. */
+  streamAnswer: ((channels: string[]) => { status: number; body: string } | null) | null = null
+  /** URLs of GET `fetch` calls (the client's refusal probes). */
+  probes: string[] = []
   /** Whether commands are answered (false: silently swallowed, e.g. for rpc timeouts). */
   answer = true
   historySize = 100
@@ -164,7 +169,13 @@ export class FakeServer {
     return async (_url, init) => {
       await later(this.postDelay)
       if (this.sseMode === 'refuse') throw new TypeError('fetch failed')
-      const cmd = JSON.parse(init.body) as ClientCommand
+      if (init.method === 'GET') {
+        this.probes.push(_url)
+        const answer = this.streamAnswer?.(new URL(_url).searchParams.getAll('channel')) ?? null
+        if (answer === null) return { ok: true, status: 200, text: async () => '' }
+        return { ok: false, status: answer.status, text: async () => answer.body }
+      }
+      const cmd = JSON.parse(init.body ?? '') as ClientCommand
       this.posts.push(cmd)
       const reply = this.run(cmd, null)
       if (reply === null) return new Promise(() => {}) // never answers
@@ -251,7 +262,8 @@ export class FakeEventSource implements EventSourceLike {
     const mode = server.sseMode
     setTimeout(() => {
       if (this.readyState !== 0) return
-      if (mode === 'refuse') {
+      const refused = server.streamAnswer?.(this.url.searchParams.getAll('channel')) ?? null
+      if (mode === 'refuse' || refused !== null) {
         this.readyState = 2
         this.onerror?.({})
         return
