@@ -551,6 +551,7 @@ export class SwitchboardClient<
   }
 
   #onConnected(result: ConnectResult | null): void {
+    this.#authRetried = false
     this.#backoff.reset()
     this.#scheduleRefresh(result?.ttl)
     this.#setState('connected', StateCode.CONNECTED, 'connected')
@@ -719,11 +720,17 @@ export class SwitchboardClient<
       }
       this.#authRetried = true
     } else {
+      const failed: Subscription<unknown, unknown>[] = []
       for (const channel of refusedChannels(refusal)) {
         const sub = this.#subs.get(channel)
         if (sub === undefined || sub.state === 'unsubscribed') continue
+        failed.push(sub)
         sub._onError(new ClientError(refusal.code, refusal.message))
       }
+      if (this.#state === 'disconnected') return true // an error listener called disconnect()
+      // An error listener subscribed again: the same list would be refused again, so it waits
+      // for the usual backoff instead of looping at once.
+      if (failed.some((sub) => sub.state !== 'unsubscribed')) return false
     }
     // At once, not after a backoff: the next stream differs (fewer channels, or a fresh token),
     // and each refusal removes a channel or spends the one token retry, so this is bounded.
