@@ -117,7 +117,9 @@ export function streamUrl(
  * The SSE transport: publications and other pushes arrive on an `EventSource`; commands go out as
  * HTTP POSTs whose bodies are the replies, so no POST needs to reach the process holding the
  * stream. The client, not the `EventSource`, handles reconnects: on an error the stream is closed
- * and reported, and the client reopens it after its backoff with every channel's position.
+ * and reported, and the client reopens it after its backoff with every channel's position. A
+ * stream that fails before it opened is first asked about once with `fetch` (`probeStream`), so
+ * the report carries the server's coded refusal when there is one.
  *
  * @example
  * const t = new SseTransport({ EventSource, fetch, streamUrl: u, postUrl: u, channels }, handler)
