@@ -2,9 +2,16 @@
 // coded JSON body): the refusal reaches the application as a coded error instead of an endless
 // reconnect loop. The real app listens on 127.0.0.1; a small HTTP proxy in front of it counts the
 // stream requests (EventSource opens and the client's probes alike) and can answer 503 itself.
+// The last case runs the bundle in headless Chromium, whose native EventSource is what hides the
+// status in the first place.
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 import { EventSource } from 'eventsource'
 import {
   type ClientError,
@@ -15,6 +22,7 @@ import {
 import type { ClientOptions } from '../../src/client/options.ts'
 import { Switchboard, SwitchboardError } from '../../src/index.ts'
 import { until } from '../../src/test-utils/wait.ts'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.ts'
 
 async function startApp(): Promise<{ app: Switchboard; port: number }> {
   const app = new Switchboard({ logger: false })
@@ -285,4 +293,72 @@ describe('client on SSE: a stream the server refuses', () => {
     await until(() => got.includes('again'), 'the publication after the cut')
     assert.equal(proxy.streams, 2) // the first stream and the reopened one: no probe
   })
+})
+
+test('in Chromium, the native EventSource refused with 403 gives the subscription its code and the other channel streams on', {
+  skip: chromiumSkipReason(),
+}, async () => {
+  const root = fileURLToPath(new URL('../..', import.meta.url))
+  const bundle = await build({
+    entryPoints: [join(root, 'src/client/index.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['es2022'],
+    minify: true,
+    write: false,
+  })
+  const code = bundle.outputFiles[0]!.text
+  const { app, proxy } = await setup()
+  app.get('/', (ctx) => ctx.html('<!doctype html><meta charset="utf-8"><title>refusal</title>'))
+  app.get('/sb.js', (ctx) => ctx.send(code, 200, 'text/javascript; charset=utf-8'))
+  const { chromium } = await import('playwright-core')
+  const profile = mkdtempSync(join(tmpdir(), 'switchboard-refusal-chromium-'))
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS],
+    timeout: 20_000,
+  })
+  try {
+    const page = await context.newPage()
+    await page.goto(`http://127.0.0.1:${proxy.port}/`)
+    // Page code as text: tsx would inject helpers into a serialized function.
+    await page.evaluate(`(async () => {
+      const { SwitchboardClient } = await import('/sb.js')
+      const client = new SwitchboardClient({
+        url: location.origin + '/switchboard',
+        transport: 'sse',
+        token: 'u1',
+        minReconnectDelay: 50,
+        maxReconnectDelay: 100,
+      })
+      window.seen = { got: [], errors: [], vip: '' }
+      client.subscribe('chat:h', { onPublication: (p) => window.seen.got.push(p.data) })
+      const vip = client.subscribe('vip:h', { onError: (e) => window.seen.errors.push(e.code) })
+      vip.on('state', (e) => { window.seen.vip = e.state })
+      window.client = client
+      client.connect()
+    })()`)
+    await page.waitForFunction('window.seen.errors.length === 1', undefined, { timeout: 2000 })
+    await until(() => app.hub.subscriberCount('chat:h') === 1, 'chat:h streamed')
+    await app.hub.publish('chat:h', 'to-chromium')
+    await page.waitForFunction('window.seen.got.length === 1', undefined, { timeout: 2000 })
+    const seen = (await page.evaluate('window.seen')) as {
+      got: unknown[]
+      errors: string[]
+      vip: string
+    }
+    assert.deepEqual(seen, {
+      got: ['to-chromium'],
+      errors: ['SWB_ERR_CHANNEL_FORBIDDEN'],
+      vip: 'unsubscribed',
+    })
+    await settle()
+    assert.equal(proxy.streams, 3) // refused open, probe, open without vip:h
+    await page.evaluate('window.client.disconnect()')
+  } finally {
+    await context.close()
+    rmSync(profile, { recursive: true, force: true })
+  }
 })
