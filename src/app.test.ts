@@ -281,6 +281,21 @@ describe('errors', () => {
     })
   })
 
+  test('details of an exposed error reach the body; a hidden 500 keeps them back', async () => {
+    const app = quiet()
+    app.get('/taken', () => {
+      throw new HttpError(409, 'Name taken', { code: 'APP_ERR_TAKEN', details: { name: 'ada' } })
+    })
+    app.get('/hidden', () => {
+      throw new HttpError(503, 'pool exhausted', { details: { pool: 'db-main' } })
+    })
+    const taken = (await (await app.request('/taken')).json()) as { error: { details?: object } }
+    assert.deepEqual(taken.error.details, { name: 'ada' })
+    const hidden = await app.request('/hidden')
+    assert.equal(hidden.status, 503)
+    assert.doesNotMatch(await hidden.text(), /db-main|pool exhausted/)
+  })
+
   test('an error thrown by middleware reaches the error handler', async () => {
     const app = quiet()
     app.use(() => {

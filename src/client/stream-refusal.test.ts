@@ -26,6 +26,14 @@ describe('reading a refusal', () => {
     })
   })
 
+  test('reads the channel the server names in details', () => {
+    const body = JSON.stringify({
+      error: { code: 'SWB_ERR_CHANNEL_FORBIDDEN', message: 'No', details: { channel: 'vip:x' } },
+    })
+    assert.equal(readRefusal(403, body, ['chat:a', 'vip:x'])?.channel, 'vip:x')
+    assert.equal(readRefusal(403, coded('SWB_ERR_CHANNEL_FORBIDDEN', 'No'), [])?.channel, undefined)
+  })
+
   test('a proxy page, an empty body or a foreign code is no refusal', () => {
     assert.equal(readRefusal(404, '<html>Not Found</html>', []), null)
     assert.equal(readRefusal(400, '', []), null)
@@ -42,6 +50,13 @@ describe('reading a refusal', () => {
 })
 
 describe('attributing a refusal to channels', () => {
+  test('the channel in details is at fault, whatever the message says', () => {
+    const r = { ...refusal('Not allowed: channel "a"', ['a', 'b']), channel: 'b' }
+    assert.deepEqual(refusedChannels(r), ['b'])
+    // a channel this stream did not ask for is no attribution: the message decides
+    assert.deepEqual(refusedChannels({ ...r, channel: 'zzz' }), ['a'])
+  })
+
   test('the one channel named in the message is at fault', () => {
     const r = refusal('Not allowed on this channel: channel "vip:x"', ['chat:a', 'vip:x'])
     assert.deepEqual(refusedChannels(r), ['vip:x'])

@@ -9,6 +9,8 @@ export interface StreamRefusal {
   readonly status: number
   readonly code: string
   readonly message: string
+  /** `details.channel` of the body: the channel the server refused the stream for. */
+  readonly channel?: string
   /** The channels the refused stream asked for. */
   readonly channels: readonly string[]
 }
@@ -48,21 +50,33 @@ export function readRefusal(
   } catch {
     return null
   }
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error
+  const error = (
+    body as {
+      error?: { code?: unknown; message?: unknown; details?: { channel?: unknown } }
+    } | null
+  )?.error
   if (typeof error?.code !== 'string' || !error.code.startsWith('SWB_ERR_')) return null
   const message = typeof error.message === 'string' ? error.message : error.code
-  return { status, code: error.code, message, channels }
+  const channel = error.details?.channel
+  return typeof channel === 'string'
+    ? { status, code: error.code, message, channel, channels }
+    : { status, code: error.code, message, channels }
 }
 
 /**
- * The channels a refusal is about. The server names the channel at fault JSON-quoted in its
- * message (`Not allowed on this channel: channel "vip:x"`); when exactly one of the stream's
- * channels is named, it alone is at fault, otherwise every channel of the stream is.
+ * The channels a refusal is about. The server names the channel at fault in `details.channel`
+ * (the message names it too, JSON-quoted: `Not allowed on this channel: channel "vip:x"`, and is
+ * read when `details` is missing); when exactly one of the stream's channels is named, it alone
+ * is at fault, otherwise every channel of the stream is.
  *
  * @example
+ * refusedChannels({ ...refusal, channel: 'b', channels: ['a', 'b'] }) // ['b']
  * refusedChannels({ ...refusal, message: 'No: channel "b"', channels: ['a', 'b'] }) // ['b']
  */
 export function refusedChannels(refusal: StreamRefusal): readonly string[] {
+  if (refusal.channel !== undefined && refusal.channels.includes(refusal.channel)) {
+    return [refusal.channel]
+  }
   let named: string | null = null
   for (const channel of refusal.channels) {
     if (!refusal.message.includes(JSON.stringify(channel))) continue

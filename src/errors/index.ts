@@ -28,11 +28,22 @@ export class SwitchboardError extends Error {
   readonly closeCode: number | undefined
   /** Whether `message` may be shown to clients. Table errors are safe; wrapped causes are not. */
   readonly expose: boolean
+  /**
+   * Structured facts about the error that clients may act on (for example the `channel` a
+   * stream was refused for). Sent in the HTTP error body as `details` when the error is exposed.
+   */
+  readonly details: Readonly<Record<string, unknown>> | undefined
 
   constructor(
     code: ErrorCode | (string & {}),
     message?: string,
-    options?: { cause?: unknown; status?: number; closeCode?: number; expose?: boolean },
+    options?: {
+      cause?: unknown
+      status?: number
+      closeCode?: number
+      expose?: boolean
+      details?: Record<string, unknown>
+    },
   ) {
     const spec = (ERRORS as Record<string, ErrorSpec>)[code]
     super(
@@ -44,6 +55,7 @@ export class SwitchboardError extends Error {
     this.status = options?.status ?? spec?.status ?? 500
     this.closeCode = options?.closeCode ?? spec?.closeCode
     this.expose = options?.expose ?? true
+    this.details = options?.details
   }
 }
 
@@ -53,6 +65,7 @@ export class SwitchboardError extends Error {
  *
  * @example
  * throw new HttpError(403, 'Members only', { code: 'APP_ERR_MEMBERS_ONLY' })
+ * throw new HttpError(409, 'Name taken', { code: 'APP_ERR_TAKEN', details: { name: 'ada' } })
  */
 export class HttpError extends SwitchboardError {
   readonly headers: Record<string, string> | undefined
@@ -65,6 +78,8 @@ export class HttpError extends SwitchboardError {
       cause?: unknown
       headers?: Record<string, string>
       expose?: boolean
+      /** Structured facts for clients, sent as `details` in the error body when exposed. */
+      details?: Record<string, unknown>
     },
   ) {
     if (!Number.isInteger(status) || status < 400 || status > 599) {
@@ -77,6 +92,7 @@ export class HttpError extends SwitchboardError {
       cause: options?.cause,
       status,
       expose: options?.expose ?? status < 500,
+      ...(options?.details === undefined ? null : { details: options.details }),
     })
     this.name = 'HttpError'
     this.headers = options?.headers

@@ -77,6 +77,7 @@ export function errorResponse(ctx: Context<any>, err: unknown, dev: boolean): vo
   const code = known ? err.code : 'SWB_ERR_INTERNAL'
   const expose = known ? err.expose : false
   const message = expose ? (err as Error).message : statusMessage(status)
+  const details = known && expose ? err.details : undefined
   // Start from a clean response: headers set before the error would describe another answer.
   const kept = ctx.responseHeaders?.allow
   ctx.body = null
@@ -96,7 +97,15 @@ export function errorResponse(ctx: Context<any>, err: unknown, dev: boolean): vo
     )
   } else {
     ctx.json(
-      { error: { code, message, requestId: ctx.requestId, ...(detail ? { stack: detail } : {}) } },
+      {
+        error: {
+          code,
+          message,
+          ...(details === undefined ? null : { details }),
+          requestId: ctx.requestId,
+          ...(detail ? { stack: detail } : {}),
+        },
+      },
       status,
     )
   }

@@ -185,6 +185,7 @@ test('an unauthorized subscribe is refused with SWB_ERR_CHANNEL_FORBIDDEN and su
         }),
         (err: SwitchboardError) =>
           err.code === code &&
+          err.details?.channel === channel &&
           err.message.split(JSON.stringify(channel)).length === 2 &&
           !err.message.includes('"lobby"'),
       )

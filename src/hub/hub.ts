@@ -120,20 +120,22 @@ function fail(code: keyof typeof ERRORS, message?: string): never {
 }
 
 /**
- * A stream refused because of one channel names it (JSON-quoted) in the error message: an HTTP
- * error body carries only `code` and `message`, and the client reads the quoted name to reopen
- * the stream without that channel instead of failing every subscription on it.
+ * A stream refused because of one channel names it: in the error's `details.channel` (sent in
+ * the HTTP error body) and, JSON-quoted, in its message for people. The client reads it to
+ * reopen the stream without that channel instead of failing every subscription on it.
  */
 function namingChannel(err: unknown, channel: string): unknown {
   // Only plain table errors: an HttpError from a hook keeps its own class and headers.
   if (!(err instanceof SwitchboardError) || err.constructor !== SwitchboardError) return err
   const quoted = JSON.stringify(channel)
-  if (quoted.length > 1024 || err.message.includes(quoted)) return err
-  return new SwitchboardError(err.code, `${err.message}: channel ${quoted}`, {
+  if (quoted.length > 1024) return err
+  const message = err.message.includes(quoted) ? err.message : `${err.message}: channel ${quoted}`
+  return new SwitchboardError(err.code, message, {
     cause: err,
     status: err.status,
     closeCode: err.closeCode,
     expose: err.expose,
+    details: { ...err.details, channel },
   })
 }
 
