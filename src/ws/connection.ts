@@ -124,7 +124,9 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   private readonly registry: WsRegistry
   private readonly receiver: Receiver
   private readonly pmd: PerMessageDeflate | null
-  private outbox: Buffer[] | null = null
+  // One queued frame is held as is; an array only from the second one in a turn (an echo or a
+  // reply, one frame per turn, allocates no array).
+  private outbox: Buffer | Buffer[] | null = null
   private outboxBytes = 0
   // The 101 response went through the socket: look at it until the first flush says otherwise.
   private flags = F_BACKLOG
@@ -300,12 +302,16 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   }
 
   private append(buf: Buffer | Buffer[]): void {
-    const box = (this.outbox ??= [])
+    const box = this.outbox
     if (Array.isArray(buf)) {
-      box.push(buf[0]!, buf[1]!)
+      if (box === null) this.outbox = [buf[0]!, buf[1]!]
+      else if (Array.isArray(box)) box.push(buf[0]!, buf[1]!)
+      else this.outbox = [box, buf[0]!, buf[1]!]
       this.outboxBytes += buf[0]!.length + buf[1]!.length
     } else {
-      box.push(buf)
+      if (box === null) this.outbox = buf
+      else if (Array.isArray(box)) box.push(buf)
+      else this.outbox = [box, buf]
       this.outboxBytes += buf.length
     }
     this.queueFlush()
@@ -331,12 +337,15 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     this.outboxBytes = 0
     const s = this.socket
     if (box !== null && !s.destroyed && !s.writableEnded) {
-      const joined = box.length === 1 ? box[0]! : sharedJoin(box, bytes)
-      if (joined !== null) s.write(joined)
+      if (!Array.isArray(box)) s.write(box)
       else {
-        s.cork()
-        for (let i = 0; i < box.length; i++) s.write(box[i]!)
-        s.uncork()
+        const joined = sharedJoin(box, bytes)
+        if (joined !== null) s.write(joined)
+        else {
+          s.cork()
+          for (let i = 0; i < box.length; i++) s.write(box[i]!)
+          s.uncork()
+        }
       }
       if (s.writableLength > 0) this.flags |= F_BACKLOG
       else this.flags &= ~F_BACKLOG
