@@ -5,34 +5,23 @@ import {
   type ControlMessage,
   MemoryBroker,
 } from '../broker/index.ts'
-import { ERRORS, SwitchboardError } from '../errors/index.ts'
+import { type ERRORS, SwitchboardError } from '../errors/index.ts'
 import {
   type ClientCommand,
   type ClientInfo,
   checkCommand,
   DisconnectCode,
   isDisconnectCode,
-  PROTOCOL_VERSION,
   type PresenceResult,
   type Publication,
   type PublishResult,
   parseSseId,
   type Reply,
-  type ReplyError,
   reconnectAllowed,
   type StreamPosition,
-  type SubscribeResult,
 } from '../protocol/index.ts'
 import { type ConnectHook, type Identity, StreamTickets } from './auth.ts'
-import {
-  type Caller,
-  type CommandEnv,
-  callerOf,
-  contextOf,
-  type RpcHandler,
-  replyErrorOf,
-  runCommand,
-} from './commands.ts'
+import type { Caller, CommandEnv, RpcHandler } from './commands.ts'
 import { type Namespace, type NamespaceOptions, Namespaces } from './namespace.ts'
 import { PreparedMessage } from './prepared.ts'
 import { presenceOf } from './presence.ts'
@@ -44,8 +33,8 @@ import {
   Session,
   type SessionLimits,
   type SessionOwner,
-  type Subscription,
 } from './session.ts'
+import { SessionCommands } from './session-commands.ts'
 import type { Transport } from './transport.ts'
 
 /** Options of a {@link Hub}; every limit has a safe default. */
@@ -177,6 +166,7 @@ export class Hub implements SessionOwner {
   readonly #maxStreamChannels: number
   readonly #maxHistoryLimit: number
   readonly #ready: Promise<void>
+  readonly #commands: SessionCommands
   #dirty: Session[] = []
   #flushScheduled = false
   #timer: ReturnType<typeof setInterval> | null
@@ -220,6 +210,18 @@ export class Hub implements SessionOwner {
     this.#ready = this.broker.start(this.#brokerHandler())
     this.#ready.catch(this.#onError)
     this.#registry.ready = this.#ready
+    this.#commands = new SessionCommands({
+      limits: this.limits,
+      ready: this.#ready,
+      namespaces: this.#namespaces,
+      registry: this.#registry,
+      env: this.#env,
+      now: this.#now,
+      authenticate: (request) => this.authenticate(request),
+      register: (session) => this.#register(session),
+      disconnectSession: (session, code, reason) => this.disconnectSession(session, code, reason),
+      onError: this.#onError,
+    })
     this.#timer = setInterval(sweepSessions, sweepInterval, this)
     this.#timer.unref?.()
   }
@@ -418,10 +420,10 @@ export class Hub implements SessionOwner {
           ...(identity.info === undefined ? null : { info: identity.info }),
         },
       }
-      const result = await this.#runStateless(caller, command)
+      const result = await this.#commands.runStateless(caller, command)
       return { status: 200, body: { id: replyId, result } }
     } catch (err) {
-      const error = this.#toReplyError(err)
+      const error = this.#commands.toReplyError(err)
       const status = err instanceof SwitchboardError ? err.status : 500
       return { status, body: { id: replyId, error } }
     }
@@ -637,38 +639,9 @@ export class Hub implements SessionOwner {
       this.#registry.unsubscribe(session, channel, false)
   }
 
-  /** @internal Runs one command of a session and queues its reply. */
+  /** @internal Runs one command of a session and queues its reply (see {@link SessionCommands}). */
   dispatch(session: Session, command: ClientCommand): void {
-    if (command.type === 'connect') {
-      void this.#connect(session, command)
-      return
-    }
-    if (session.state !== CONNECTED) {
-      if (session.connecting) {
-        session.pending ??= []
-        if (session.pending.length < 16) session.pending.push(command)
-        else
-          session.replyError(
-            command.id,
-            this.#toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_NOT_CONNECTED')),
-          )
-        return
-      }
-      session.replyError(
-        command.id,
-        this.#toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_NOT_CONNECTED')),
-      )
-      return
-    }
-    if (session.inflight >= this.limits.maxInflight) {
-      session.replyError(command.id, {
-        ...this.#toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS')),
-        temporary: true,
-      })
-      return
-    }
-    session.inflight++
-    void this.#command(session, command)
+    this.#commands.dispatch(session, command)
   }
 
   /** @internal Disconnects sessions whose token expired or that never connected. */
@@ -687,138 +660,6 @@ export class Hub implements SessionOwner {
         this.disconnectSession(session, DisconnectCode.STALE, 'connect timeout')
       }
     }
-  }
-
-  // ------------------------------------------------------------------------------------------
-  // Commands
-
-  async #connect(
-    session: Session,
-    command: Extract<ClientCommand, { type: 'connect' }>,
-  ): Promise<void> {
-    if (session.state !== CONNECTING || session.connecting) {
-      session.replyError(
-        command.id,
-        this.#toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_ALREADY_CONNECTED')),
-      )
-      return
-    }
-    session.connecting = true
-    let identity: Identity
-    try {
-      await this.#ready
-      const known = session.upgradeIdentity
-      if (command.token === undefined && known !== null) {
-        if (known.expiresAt !== undefined && known.expiresAt <= this.#now()) {
-          fail('SWB_ERR_AUTH_TOKEN_EXPIRED')
-        }
-        identity = known
-      } else {
-        identity = await this.authenticate({
-          token: command.token,
-          data: command.data,
-          transport: session.format.name,
-        })
-      }
-    } catch (err) {
-      session.connecting = false
-      session.replyError(command.id, this.#toReplyError(err))
-      const close =
-        err instanceof SwitchboardError
-          ? (err.closeCode ?? DisconnectCode.UNAUTHORIZED)
-          : DisconnectCode.UNAUTHORIZED
-      session.flush()
-      this.disconnectSession(session, close, 'connect refused')
-      return
-    }
-    session.connecting = false
-    if (session.isClosed) return
-    session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
-    this.#register(session)
-    const subs: Record<string, SubscribeResult> = {}
-    const live: [Subscription, SubscribeResult][] = []
-    for (const channel of identity.channels ?? []) {
-      try {
-        const { sub, result } = await this.#registry.subscribe(
-          session,
-          channel,
-          this.#namespaces.of(channel),
-          undefined,
-          null,
-        )
-        subs[channel] = result
-        live.push([sub, result])
-      } catch (err) {
-        this.#onError(err)
-      }
-    }
-    if (session.isClosed) return
-    const ttl =
-      session.expiresAt === 0
-        ? undefined
-        : Math.max(0, Math.floor((session.expiresAt - this.#now()) / 1000))
-    session.reply(command.id, {
-      client: session.id,
-      user: session.user,
-      version: PROTOCOL_VERSION,
-      ...(ttl === undefined ? null : { ttl }),
-      ...(live.length === 0 ? null : { subs }),
-    })
-    for (const [sub, result] of live) sub.goLive(result.offset, result.epoch)
-    const pending = session.pending
-    session.pending = null
-    if (pending !== null) for (const c of pending) this.dispatch(session, c)
-  }
-
-  async #command(session: Session, command: ClientCommand): Promise<void> {
-    try {
-      if (command.type === 'subscribe') {
-        const channel = command.channel
-        const ns = this.#namespaces.of(channel)
-        const ctx = contextOf(callerOf(session), channel)
-        const { sub, result } = await this.#registry.subscribe(
-          session,
-          channel,
-          ns,
-          command.since,
-          ns.canSubscribe === null ? null : () => this.#namespaces.checkSubscribe(ns, ctx),
-        )
-        session.reply(command.id, result)
-        sub.goLive(result.offset, result.epoch)
-        return
-      }
-      if (command.type === 'unsubscribe') {
-        if (!session.subs.has(command.channel)) fail('SWB_ERR_CHANNEL_NOT_SUBSCRIBED')
-        this.#registry.unsubscribe(session, command.channel, false)
-        session.reply(command.id, {})
-        return
-      }
-      if (command.type === 'refresh') {
-        const identity = await this.authenticate({
-          token: command.token,
-          transport: session.format.name,
-        })
-        if (identity.user !== session.user)
-          fail('SWB_ERR_AUTH_UNAUTHORIZED', 'A refresh token must name the same user')
-        session.expiresAt = identity.expiresAt ?? 0
-        const ttl =
-          session.expiresAt === 0
-            ? undefined
-            : Math.max(0, Math.floor((session.expiresAt - this.#now()) / 1000))
-        session.reply(command.id, ttl === undefined ? {} : { ttl })
-        return
-      }
-      session.reply(command.id, await this.#runStateless(callerOf(session), command))
-    } catch (err) {
-      session.replyError(command.id, this.#toReplyError(err))
-    } finally {
-      session.inflight--
-    }
-  }
-
-  async #runStateless(caller: Caller, command: ClientCommand): Promise<unknown> {
-    await this.#ready
-    return runCommand(this.#env, caller, command)
   }
 
   // ------------------------------------------------------------------------------------------
@@ -855,13 +696,6 @@ export class Hub implements SessionOwner {
       this.#users.set(session.user, set)
     }
     set.add(session)
-  }
-
-  #toReplyError(err: unknown): ReplyError {
-    const known = replyErrorOf(err)
-    if (known !== null) return known
-    this.#onError(err)
-    return { code: 'SWB_ERR_HUB_INTERNAL', message: ERRORS.SWB_ERR_HUB_INTERNAL.message }
   }
 
   #brokerHandler(): BrokerHandler {

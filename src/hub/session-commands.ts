@@ -1,0 +1,240 @@
+import { ERRORS, SwitchboardError } from '../errors/index.ts'
+import {
+  type ClientCommand,
+  DisconnectCode,
+  PROTOCOL_VERSION,
+  type ReplyError,
+  type SubscribeResult,
+} from '../protocol/index.ts'
+import type { Identity } from './auth.ts'
+import {
+  type Caller,
+  type CommandEnv,
+  callerOf,
+  contextOf,
+  replyErrorOf,
+  runCommand,
+} from './commands.ts'
+import type { Namespaces } from './namespace.ts'
+import type { ChannelRegistry } from './registry.ts'
+import {
+  CONNECTED,
+  CONNECTING,
+  type Session,
+  type SessionLimits,
+  type Subscription,
+} from './session.ts'
+
+/** What the command path needs of its hub. */
+export interface SessionCommandHost {
+  readonly limits: SessionLimits
+  /** Settles once the broker has started. */
+  readonly ready: Promise<void>
+  readonly namespaces: Namespaces
+  readonly registry: ChannelRegistry
+  readonly env: CommandEnv
+  now(): number
+  authenticate(request: {
+    token?: string | undefined
+    data?: unknown
+    transport: string
+  }): Promise<Identity>
+  /** Indexes a session that just connected (by id and user). */
+  register(session: Session): void
+  disconnectSession(session: Session, code: number, reason: string): void
+  onError(error: unknown): void
+}
+
+function fail(code: keyof typeof ERRORS, message?: string): never {
+  throw new SwitchboardError(code, message)
+}
+
+/**
+ * The command path of connected sessions (protocol v1 over WebSocket or any two-way transport):
+ * `connect` (authentication, server-side channels from the identity, commands that arrived while
+ * it ran), then subscribe, unsubscribe, refresh and the stateless commands, each answered by a
+ * reply or a coded error, with at most `maxInflight` running per session.
+ *
+ * @example
+ * const commands = new SessionCommands(host)
+ * commands.dispatch(session, { id: 1, type: 'connect', token })
+ */
+export class SessionCommands {
+  readonly #host: SessionCommandHost
+
+  constructor(host: SessionCommandHost) {
+    this.#host = host
+  }
+
+  /** Runs one command of a session and queues its reply. */
+  dispatch(session: Session, command: ClientCommand): void {
+    if (command.type === 'connect') {
+      void this.#connect(session, command)
+      return
+    }
+    if (session.state !== CONNECTED) {
+      if (session.connecting) {
+        session.pending ??= []
+        if (session.pending.length < 16) session.pending.push(command)
+        else
+          session.replyError(
+            command.id,
+            this.toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_NOT_CONNECTED')),
+          )
+        return
+      }
+      session.replyError(
+        command.id,
+        this.toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_NOT_CONNECTED')),
+      )
+      return
+    }
+    if (session.inflight >= this.#host.limits.maxInflight) {
+      session.replyError(command.id, {
+        ...this.toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS')),
+        temporary: true,
+      })
+      return
+    }
+    session.inflight++
+    void this.#command(session, command)
+  }
+
+  async #connect(
+    session: Session,
+    command: Extract<ClientCommand, { type: 'connect' }>,
+  ): Promise<void> {
+    if (session.state !== CONNECTING || session.connecting) {
+      session.replyError(
+        command.id,
+        this.toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_ALREADY_CONNECTED')),
+      )
+      return
+    }
+    session.connecting = true
+    let identity: Identity
+    try {
+      await this.#host.ready
+      const known = session.upgradeIdentity
+      if (command.token === undefined && known !== null) {
+        if (known.expiresAt !== undefined && known.expiresAt <= this.#host.now()) {
+          fail('SWB_ERR_AUTH_TOKEN_EXPIRED')
+        }
+        identity = known
+      } else {
+        identity = await this.#host.authenticate({
+          token: command.token,
+          data: command.data,
+          transport: session.format.name,
+        })
+      }
+    } catch (err) {
+      session.connecting = false
+      session.replyError(command.id, this.toReplyError(err))
+      const close =
+        err instanceof SwitchboardError
+          ? (err.closeCode ?? DisconnectCode.UNAUTHORIZED)
+          : DisconnectCode.UNAUTHORIZED
+      session.flush()
+      this.#host.disconnectSession(session, close, 'connect refused')
+      return
+    }
+    session.connecting = false
+    if (session.isClosed) return
+    session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
+    this.#host.register(session)
+    const subs: Record<string, SubscribeResult> = {}
+    const live: [Subscription, SubscribeResult][] = []
+    for (const channel of identity.channels ?? []) {
+      try {
+        const { sub, result } = await this.#host.registry.subscribe(
+          session,
+          channel,
+          this.#host.namespaces.of(channel),
+          undefined,
+          null,
+        )
+        subs[channel] = result
+        live.push([sub, result])
+      } catch (err) {
+        this.#host.onError(err)
+      }
+    }
+    if (session.isClosed) return
+    const ttl =
+      session.expiresAt === 0
+        ? undefined
+        : Math.max(0, Math.floor((session.expiresAt - this.#host.now()) / 1000))
+    session.reply(command.id, {
+      client: session.id,
+      user: session.user,
+      version: PROTOCOL_VERSION,
+      ...(ttl === undefined ? null : { ttl }),
+      ...(live.length === 0 ? null : { subs }),
+    })
+    for (const [sub, result] of live) sub.goLive(result.offset, result.epoch)
+    const pending = session.pending
+    session.pending = null
+    if (pending !== null) for (const c of pending) this.dispatch(session, c)
+  }
+
+  async #command(session: Session, command: ClientCommand): Promise<void> {
+    try {
+      if (command.type === 'subscribe') {
+        const channel = command.channel
+        const ns = this.#host.namespaces.of(channel)
+        const ctx = contextOf(callerOf(session), channel)
+        const { sub, result } = await this.#host.registry.subscribe(
+          session,
+          channel,
+          ns,
+          command.since,
+          ns.canSubscribe === null ? null : () => this.#host.namespaces.checkSubscribe(ns, ctx),
+        )
+        session.reply(command.id, result)
+        sub.goLive(result.offset, result.epoch)
+        return
+      }
+      if (command.type === 'unsubscribe') {
+        if (!session.subs.has(command.channel)) fail('SWB_ERR_CHANNEL_NOT_SUBSCRIBED')
+        this.#host.registry.unsubscribe(session, command.channel, false)
+        session.reply(command.id, {})
+        return
+      }
+      if (command.type === 'refresh') {
+        const identity = await this.#host.authenticate({
+          token: command.token,
+          transport: session.format.name,
+        })
+        if (identity.user !== session.user)
+          fail('SWB_ERR_AUTH_UNAUTHORIZED', 'A refresh token must name the same user')
+        session.expiresAt = identity.expiresAt ?? 0
+        const ttl =
+          session.expiresAt === 0
+            ? undefined
+            : Math.max(0, Math.floor((session.expiresAt - this.#host.now()) / 1000))
+        session.reply(command.id, ttl === undefined ? {} : { ttl })
+        return
+      }
+      session.reply(command.id, await this.runStateless(callerOf(session), command))
+    } catch (err) {
+      session.replyError(command.id, this.toReplyError(err))
+    } finally {
+      session.inflight--
+    }
+  }
+
+  /** Runs a command that needs no connection state (publish, rpc, presence, history, ping). */
+  async runStateless(caller: Caller, command: ClientCommand): Promise<unknown> {
+    await this.#host.ready
+    return runCommand(this.#host.env, caller, command)
+  }
+
+  /** A reply error for anything thrown; unknown errors are reported and hidden. */
+  toReplyError(err: unknown): ReplyError {
+    const known = replyErrorOf(err)
+    if (known !== null) return known
+    this.#host.onError(err)
+    return { code: 'SWB_ERR_HUB_INTERNAL', message: ERRORS.SWB_ERR_HUB_INTERNAL.message }
+  }
+}
