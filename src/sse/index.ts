@@ -13,16 +13,12 @@ export {
   type HeartbeatMember,
   HeartbeatRegistry,
 } from './heartbeat.ts'
+export { readLastEventId } from './last-event-id.ts'
 export {
-  broadcast,
-  createSseStream,
   type ResolvedSseOptions,
-  readLastEventId,
   resolveSseOptions,
   type SseCloseReason,
-  type SseInit,
-  type SseItem,
   type SseOptions,
   type SsePolicy,
-  SseStream,
-} from './stream.ts'
+} from './options.ts'
+export { broadcast, createSseStream, type SseInit, type SseItem, SseStream } from './stream.ts'

@@ -7,13 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { waitFor as until } from '../test-utils/wait.ts'
 import { prepareEvent } from './encode.ts'
 import { HeartbeatRegistry } from './heartbeat.ts'
-import {
-  broadcast,
-  createSseStream,
-  type SseItem,
-  type SseOptions,
-  type SseStream,
-} from './stream.ts'
+import type { SseOptions } from './options.ts'
+import { broadcast, createSseStream, type SseItem, type SseStream } from './stream.ts'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 

@@ -23,147 +23,19 @@ import { detachFromHttpServer, endDetached } from './detach.ts'
 import {
   encodeComment,
   encodeEvent,
-  encodePadding,
   isPreparedEvent,
   type PreparedEvent,
   type SseEvent,
 } from './encode.ts'
-import { defaultHeartbeat, type HeartbeatMember, HeartbeatRegistry } from './heartbeat.ts'
-
-/** What to do when a stream's unsent bytes would pass its high-water mark. */
-export type SsePolicy = 'drop' | 'close'
-
-/** Why a stream ended. */
-export type SseCloseReason = 'client' | 'server' | 'backpressure' | 'error'
-
-/** Options of one SSE stream (or of every stream of an `app.sse()` route). */
-export interface SseOptions {
-  /** Unsent bytes allowed per stream (ours plus the socket's buffer). Default 65536. */
-  highWaterMark?: number
-  /** Over the mark: `'close'` destroys the stream (the client reconnects and resumes with
-   * `Last-Event-ID`), `'drop'` discards the event and counts it in `dropped`. Default `'close'`. */
-  policy?: SsePolicy
-  /** The shared heartbeat registry, or `false` for no heartbeat. Default: the process-wide
-   * {@link defaultHeartbeat} (one 15 s timer). */
-  heartbeat?: HeartbeatRegistry | false
-  /** Initial padding comment for old proxies: a byte count, or `true` for 2048. Default off. */
-  padding?: number | boolean
-  /** A `retry:` (ms) sent with the head, before any event. Default none (browsers use ~3 s). */
-  retry?: number
-  /** Longest accepted `Last-Event-ID` / `lastEventId`, in UTF-8 bytes. Default 256. */
-  maxLastEventIdLength?: number
-  /** Extra response headers (validated once). */
-  headers?: Record<string, string | readonly string[]>
-  /**
-   * On HTTP/1.x, hand the socket over from node:http once the head is out, freeing its parser,
-   * request and response (about 6 KB per idle stream; see `detach.ts`). Default `true`.
-   */
-  detach?: boolean
-}
-
-/** Options after validation; made once per route by {@link resolveSseOptions}. */
-export interface ResolvedSseOptions {
-  readonly highWaterMark: number
-  readonly policy: SsePolicy
-  readonly heartbeat: HeartbeatRegistry | null
-  readonly maxLastEventIdLength: number
-  readonly detach: boolean
-  /** Response head lines after the status line (HTTP/1.1 and HTTP/1.0 variants). */
-  readonly head11: string
-  readonly head10: string
-  /** Bytes written right after the head (padding, retry), or ''. */
-  readonly preamble: string
-  readonly headerMap: Readonly<Record<string, string | readonly string[]>>
-}
-
-const DEFAULT_HWM = 64 * 1024
-const resolvedSet = new WeakSet<object>()
-
-/**
- * Validates SSE options once. Pass the result to every `createSseStream` call of a route so no
- * stream pays for it again.
- *
- * @example
- * const opts = resolveSseOptions({ policy: 'drop', highWaterMark: 16_384 })
- */
-export function resolveSseOptions(options?: SseOptions | ResolvedSseOptions): ResolvedSseOptions {
-  if (options !== undefined && resolvedSet.has(options)) return options as ResolvedSseOptions
-  const o = (options ?? {}) as SseOptions
-  const hwm = o.highWaterMark ?? DEFAULT_HWM
-  if (!Number.isSafeInteger(hwm) || hwm < 1) invalid('highWaterMark must be a positive integer')
-  const policy = o.policy ?? 'close'
-  if (policy !== 'drop' && policy !== 'close') invalid(`policy must be 'drop' or 'close'`)
-  const hb = o.heartbeat === undefined ? defaultHeartbeat : o.heartbeat
-  if (hb !== false && !(hb instanceof HeartbeatRegistry)) {
-    invalid('heartbeat must be a HeartbeatRegistry or false')
-  }
-  const maxId = o.maxLastEventIdLength ?? 256
-  if (!Number.isSafeInteger(maxId) || maxId < 1) {
-    invalid('maxLastEventIdLength must be a positive integer')
-  }
-  let preamble = ''
-  if (o.padding !== undefined && o.padding !== false) {
-    const n = o.padding === true ? 2048 : o.padding
-    if (!Number.isSafeInteger(n) || n < 2 || n > 65536) invalid('padding must be 2-65536 bytes')
-    preamble += encodePadding(n)
-  }
-  if (o.retry !== undefined) preamble += encodeEvent({ retry: o.retry })
-  const headerMap: Record<string, string | readonly string[]> = {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    'x-accel-buffering': 'no',
-  }
-  let extra = ''
-  for (const [name, value] of Object.entries(o.headers ?? {})) {
-    const lower = name.toLowerCase()
-    if (OWN_HEADERS.has(lower)) invalid(`headers must not set ${name}; the SSE stream owns it`)
-    try {
-      validateHeaderName(name)
-      for (const v of Array.isArray(value) ? value : [value]) {
-        validateHeaderValue(name, v)
-        extra += `${name}: ${v}\r\n`
-      }
-    } catch (cause) {
-      throw createError('SWB_ERR_INVALID_OPTION', `headers.${name} is not a valid header`, cause)
-    }
-    headerMap[lower] = value
-  }
-  const base =
-    'Content-Type: text/event-stream; charset=utf-8\r\n' +
-    'Cache-Control: no-cache, no-transform\r\n' +
-    'X-Accel-Buffering: no\r\n' +
-    extra
-  const resolved: ResolvedSseOptions = Object.freeze({
-    highWaterMark: hwm,
-    policy,
-    heartbeat: hb === false ? null : hb,
-    maxLastEventIdLength: maxId,
-    detach: o.detach !== false,
-    // Keep-alive is an HTTP/1.1 notion; HTTP/2 forbids connection headers (RFC 9113 §8.2.2).
-    head11: `HTTP/1.1 200 OK\r\n${base}Connection: keep-alive\r\n`,
-    head10: `HTTP/1.1 200 OK\r\n${base}`,
-    preamble,
-    headerMap: Object.freeze(headerMap),
-  })
-  resolvedSet.add(resolved)
-  return resolved
-}
-
-function invalid(message: string): never {
-  throw createError('SWB_ERR_INVALID_OPTION', `sse: ${message}`)
-}
-
-/** Headers the stream writes itself (or that must never be on a close-delimited stream). */
-const OWN_HEADERS = new Set([
-  'content-type',
-  'cache-control',
-  'x-accel-buffering',
-  'connection',
-  'keep-alive',
-  'content-length',
-  'transfer-encoding',
-  'content-encoding',
-])
+import type { HeartbeatMember } from './heartbeat.ts'
+import { readLastEventId } from './last-event-id.ts'
+import {
+  OWN_HEADERS,
+  type ResolvedSseOptions,
+  resolveSseOptions,
+  type SseCloseReason,
+  type SseOptions,
+} from './options.ts'
 
 const DEFAULTS = resolveSseOptions()
 
@@ -774,81 +646,4 @@ export function broadcast(streams: Iterable<SseStream>, event: SseEvent | Prepar
   let n = 0
   for (const s of streams) if (s.sendPrepared(p)) n++
   return n
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-const ASCII = /^[\x00-\x7f]*$/
-
-/**
- * The id a reconnecting client resumes from: the `Last-Event-ID` header (sent by EventSource
- * on reconnect), else the `lastEventId` query parameter (first connect, polyfills). Parsed
- * strictly: one occurrence only, no CR/LF/NUL (an id we could never have sent), at most
- * `maxLength` bytes; header bytes are read as UTF-8 when they are valid UTF-8, else as
- * Latin-1. Returns `undefined` when absent or empty.
- *
- * @example
- * readLastEventId(req) // '42' for `Last-Event-ID: 42`
- */
-export function readLastEventId(
-  req: IncomingMessage,
-  query?: string | URLSearchParams,
-  maxLength = 256,
-): string | undefined {
-  let header: string | undefined
-  const raw = req.rawHeaders
-  if (Array.isArray(raw)) {
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!
-      if (name.length !== 13 || name.toLowerCase() !== 'last-event-id') continue
-      if (header !== undefined) badLastEventId('Last-Event-ID is repeated')
-      header = raw[i + 1] ?? ''
-    }
-  } else {
-    const h = req.headers['last-event-id']
-    header = Array.isArray(h) ? badLastEventId('Last-Event-ID is repeated') : h
-  }
-  if (header !== undefined && header !== '') {
-    if (header.length > maxLength) badLastEventId('Last-Event-ID is too long')
-    // Node hands header bytes over as latin1. Browsers send the id as UTF-8 (HTML §9.2.4), while
-    // fetch-based clients (the `eventsource` package) send U+0080-U+00FF as single Latin-1
-    // bytes. Valid UTF-8 is read as UTF-8; anything else is kept as the Latin-1 it already is.
-    let id = header
-    if (!ASCII.test(header)) {
-      try {
-        id = utf8.decode(Buffer.from(header, 'latin1'))
-      } catch {}
-    }
-    return checkLastEventId(id, maxLength)
-  }
-  let params: URLSearchParams
-  if (query instanceof URLSearchParams) params = query
-  else {
-    let raw = query
-    if (raw === undefined) {
-      const url = req.url ?? ''
-      const q = url.indexOf('?')
-      raw = q === -1 ? '' : url.slice(q + 1)
-    }
-    if (raw.indexOf('lastEventId') === -1) return undefined
-    params = new URLSearchParams(raw)
-  }
-  const all = params.getAll('lastEventId')
-  if (all.length === 0) return undefined
-  if (all.length > 1) badLastEventId('lastEventId is repeated')
-  const id = all[0]!
-  if (id === '') return undefined
-  if (Buffer.byteLength(id) > maxLength) badLastEventId('lastEventId is too long')
-  return checkLastEventId(id, maxLength)
-}
-
-function checkLastEventId(id: string, maxLength: number): string {
-  if (Buffer.byteLength(id) > maxLength) badLastEventId('Last-Event-ID is too long')
-  if (id.indexOf('\0') !== -1 || id.indexOf('\r') !== -1 || id.indexOf('\n') !== -1) {
-    badLastEventId('Last-Event-ID holds CR, LF or NUL')
-  }
-  return id
-}
-
-function badLastEventId(message: string): never {
-  throw createError('SWB_ERR_SSE_INVALID_LAST_EVENT_ID', message)
 }
