@@ -257,10 +257,17 @@ export function runBrokerCases(
       await broker.publishLeave('room', { user: 'u', client: 'c' })
       await broker.publishJoin('elsewhere', { user: 'u', client: 'c' })
       await broker.publishControl({ type: 'user-message', user: 'u', data: 1 })
+      const refresh: ControlMessage = {
+        type: 'refresh',
+        user: 'u',
+        client: 'c',
+        expiresAt: 1_700_000_000_000,
+      }
+      await broker.publishControl(refresh)
       await settle()
       assert.deepEqual(rec.joins, [{ channel: 'room', info: { user: 'u', client: 'c' } }])
       assert.deepEqual(rec.leaves, [{ channel: 'room', info: { user: 'u', client: 'c' } }])
-      assert.deepEqual(rec.control, [{ type: 'user-message', user: 'u', data: 1 }])
+      assert.deepEqual(rec.control, [{ type: 'user-message', user: 'u', data: 1 }, refresh])
     } finally {
       await broker.close()
     }

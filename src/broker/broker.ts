@@ -67,7 +67,8 @@ export interface Broker {
   publishJoin(channel: string, info: ClientInfo): Promise<void>
   /** Delivers a leave event to every node subscribed to `channel`. */
   publishLeave(channel: string, info: ClientInfo): Promise<void>
-  /** Delivers a control message to every node (sendToUser, disconnect across the cluster). */
+  /** Delivers a control message to every node (sendToUser, disconnect, SSE refresh across the
+   * cluster). */
   publishControl(message: ControlMessage): Promise<void>
   /** Adds or replaces (by `info.client`) a presence member of `channel`. */
   addPresence(channel: string, info: ClientInfo): Promise<void>
@@ -103,6 +104,14 @@ export type ControlMessage =
       readonly type: 'subscribe' | 'unsubscribe'
       readonly user: string
       readonly channel: string
+    }
+  | {
+      /** A credential was refreshed over HTTP: the node holding session `client` extends it to
+       * `expiresAt` (ms, 0 = never) only if the session belongs to `user`. */
+      readonly type: 'refresh'
+      readonly user: string
+      readonly client: string
+      readonly expiresAt: number
     }
 
 /** History settings of one publish (the namespace's). */

@@ -172,6 +172,8 @@ export class SwitchboardClient<
   /** A stream was refused with 401 and reopened with a fresh token; a second 401 stops. */
   #authRetried = false
   #refreshTimer: ReturnType<typeof setTimeout> | undefined
+  /** The SSE stream's session id and credential ttl, from its `connected` push (null: none yet). */
+  #stream: { client: string; ttl: number | undefined } | null = null
   #unwatchVisibility: (() => void) | null = null
 
   constructor(options: ClientOptions) {
@@ -451,6 +453,7 @@ export class SwitchboardClient<
       return
     }
     const generation = ++this.#generation
+    this.#stream = null // the next stream is a new session, named by its own connected push
     const channels: StreamChannel[] = []
     for (const sub of this.#subs.values()) {
       if (sub.state === 'unsubscribed') continue
@@ -553,7 +556,8 @@ export class SwitchboardClient<
   #onConnected(result: ConnectResult | null): void {
     this.#authRetried = false
     this.#backoff.reset()
-    this.#scheduleRefresh(result?.ttl)
+    // Over SSE the ttl comes from the stream's `connected` push, which may precede `onopen`.
+    this.#scheduleRefresh(result === null ? this.#stream?.ttl : result.ttl)
     this.#setState('connected', StateCode.CONNECTED, 'connected')
     this.emit('connected', result)
     const transport = this.#transport
@@ -620,6 +624,11 @@ export class SwitchboardClient<
       }
       case 'message':
         this.emit('message', push.data)
+        break
+      case 'connected':
+        // An SSE stream's session: refresh its credential over POST, like a WebSocket would.
+        this.#stream = { client: push.client, ttl: push.ttl }
+        if (this.#state === 'connected') this.#scheduleRefresh(push.ttl)
         break
       case 'disconnect': {
         this.#serverDisconnect = push
@@ -740,8 +749,9 @@ export class SwitchboardClient<
 
   /**
    * Sends `refresh` with a new token before the credential expires (at 80% of `ttl`), when the
-   * token is a function. If it fails, the server disconnects with 3002 at expiry and the client
-   * reconnects with a fresh token anyway.
+   * token is a function. Over SSE it is POSTed with the stream's session id (`client`, from the
+   * `connected` push), and later POSTs carry the new token. If it fails, the server disconnects
+   * with 3002 at expiry and the client reconnects with a fresh token anyway.
    */
   #scheduleRefresh(ttl: number | undefined): void {
     if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer)
@@ -757,8 +767,17 @@ export class SwitchboardClient<
     resolveToken(this.#options.token)
       .then((token) => {
         if (token === undefined || generation !== this.#generation) return
-        return this.#request({ type: 'refresh', token }, this.#o.timeout).then((r) => {
-          if (generation === this.#generation) this.#scheduleRefresh((r as RefreshResult).ttl)
+        const transport = this.#transport
+        let command: QueuedCommand = { type: 'refresh', token }
+        if (transport instanceof SseTransport) {
+          // No session yet (a stream being reopened): its `connected` push schedules again.
+          if (this.#stream === null) return
+          command = { type: 'refresh', token, client: this.#stream.client }
+        }
+        return this.#request(command, this.#o.timeout).then((r) => {
+          if (generation !== this.#generation) return
+          if (transport instanceof SseTransport) transport.useToken(token)
+          this.#scheduleRefresh((r as RefreshResult).ttl)
         })
       })
       .catch((error: unknown) => {

@@ -73,6 +73,7 @@ const EVENT_NAMES = [
   'subscribe',
   'unsubscribe',
   'disconnect',
+  'connected',
   'connect',
   'reply',
 ]
@@ -132,12 +133,15 @@ export class SseTransport implements ClientTransport {
   readonly #url: string
   /** Aborts the refusal probe in flight (see `#onError`). */
   #abort: AbortController | null = null
+  /** The bearer token of POSTs; replaced by {@link SseTransport.useToken} after a refresh. */
+  #token: string | undefined
   #opened = false
   #received = false
   #closed = false
 
   constructor(options: SseTransportOptions, handler: TransportHandler) {
     this.#options = options
+    this.#token = options.token
     this.#handler = handler
     this.#url = streamUrl(options.streamUrl, options.channels, options.ticket)
     if (options.channels.length === 0) {
@@ -170,11 +174,11 @@ export class SseTransport implements ClientTransport {
   send(command: ClientCommand): void {
     if (this.#closed) return
     const headers: Record<string, string> = { 'content-type': 'application/json' }
-    if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`
     const init = { method: 'POST', headers, body: JSON.stringify(command) }
     if (this.#options.withCredentials === true) Object.assign(init, { credentials: 'include' })
     let url = this.#options.postUrl
-    if (this.#options.token === undefined && this.#options.ticket !== undefined) {
+    if (this.#token === undefined && this.#options.ticket !== undefined) {
       url += `${url.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(this.#options.ticket)}`
     }
     this.#options.fetch(url, init).then(
@@ -182,6 +186,17 @@ export class SseTransport implements ClientTransport {
         response.text().then((text) => this.#onReply(command.id, response.status, text)),
       (error: unknown) => this.#onReply(command.id, 0, '', error),
     )
+  }
+
+  /**
+   * Sends later POSTs with `token` (a refreshed credential), so commands keep working after the
+   * token the stream was opened with has expired.
+   *
+   * @example
+   * transport.useToken(await getToken())
+   */
+  useToken(token: string): void {
+    this.#token = token
   }
 
   close(): void {

@@ -16,6 +16,8 @@ import {
   type Publication,
   type PublishResult,
   parseSseId,
+  type RefreshCommand,
+  type RefreshResult,
   type Reply,
   reconnectAllowed,
   type StreamPosition,
@@ -318,6 +320,17 @@ export class Hub implements SessionOwner {
     const session = new Session(this, createTransport())
     session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
     this.#register(session)
+    // Who the stream is, before any channel push: the client refreshes its credential over
+    // HTTP POST with this `client` id (a stream cannot carry commands).
+    const ttl = this.#ttlOf(session.expiresAt)
+    session.enqueue(
+      session.format.prepare({
+        type: 'connected',
+        client: session.id,
+        user: session.user,
+        ...(ttl === undefined ? null : { ttl }),
+      }),
+    )
     try {
       for (const channel of channels) {
         if (session.isClosed) break
@@ -380,8 +393,11 @@ export class Hub implements SessionOwner {
 
   /**
    * Runs one command sent over HTTP POST, statelessly (any node can answer it: no sticky
-   * sessions). Accepts `publish`, `rpc`, `presence`, `history` and `ping`. Returns the HTTP
-   * status and the reply body.
+   * sessions). Accepts `publish`, `rpc`, `presence`, `history`, `ping`, and `refresh` for an SSE
+   * session: `{ id, type: 'refresh', token, client }` authenticates `token` (not the request's
+   * credentials) and tells every node, through the broker, to extend session `client` if it
+   * belongs to the token's user; the reply `{ ttl? }` does not say whether such a session exists.
+   * Returns the HTTP status and the reply body.
    *
    * @example
    * app.post('/switchboard/command', async (ctx) => {
@@ -401,6 +417,9 @@ export class Hub implements SessionOwner {
         command = checkCommand(body)
       } catch (err) {
         throw new SwitchboardError('SWB_ERR_PROTOCOL_BAD_COMMAND', (err as Error).message)
+      }
+      if (command.type === 'refresh') {
+        return { status: 200, body: { id: replyId, result: await this.#refreshStream(command) } }
       }
       if (!['publish', 'rpc', 'presence', 'history', 'ping'].includes(command.type)) {
         fail('SWB_ERR_PROTOCOL_BAD_COMMAND', `${command.type} is not available over HTTP`)
@@ -687,6 +706,30 @@ export class Hub implements SessionOwner {
       : { offset: res.offset, epoch: res.epoch }
   }
 
+  /** Seconds left of a credential expiring at `expiresAt` (ms; 0 = never: undefined). */
+  #ttlOf(expiresAt: number): number | undefined {
+    return expiresAt === 0 ? undefined : Math.max(0, Math.floor((expiresAt - this.#now()) / 1000))
+  }
+
+  /** `refresh` over HTTP: authenticate the new token, then let the node holding the stream's
+   * session extend it (see `#control`). */
+  async #refreshStream(command: RefreshCommand): Promise<RefreshResult> {
+    if (command.client === undefined) {
+      fail('SWB_ERR_PROTOCOL_BAD_COMMAND', 'refresh over HTTP needs client (the stream session id)')
+    }
+    const identity = await this.authenticate({ token: command.token, transport: 'http' })
+    const expiresAt = identity.expiresAt ?? 0
+    await this.#ready
+    await this.broker.publishControl({
+      type: 'refresh',
+      user: identity.user,
+      client: command.client,
+      expiresAt,
+    })
+    const ttl = this.#ttlOf(expiresAt)
+    return ttl === undefined ? {} : { ttl }
+  }
+
   #register(session: Session): void {
     this.#sessions.set(session.id, session)
     if (session.user === '') return
@@ -754,6 +797,14 @@ export class Hub implements SessionOwner {
       case 'unsubscribe':
         for (const s of [...(sessions ?? [])]) this.#registry.unsubscribe(s, message.channel, true)
         return
+      case 'refresh': {
+        // Only the session's own user may extend it: a token for someone else changes nothing.
+        const s = this.#sessions.get(message.client)
+        if (s !== undefined && s.state === CONNECTED && s.user === message.user) {
+          s.expiresAt = message.expiresAt
+        }
+        return
+      }
     }
   }
 }

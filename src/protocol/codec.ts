@@ -98,6 +98,7 @@ export function checkCommand(value: unknown): ClientCommand {
       break
     case 'refresh':
       requireString(c, 'token')
+      optionalString(c, 'client')
       break
     case 'connect':
       optionalString(c, 'token')

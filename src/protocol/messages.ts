@@ -114,6 +114,11 @@ export interface PingCommand extends CommandBase {
 export interface RefreshCommand extends CommandBase {
   readonly type: 'refresh'
   readonly token: string
+  /**
+   * Over HTTP POST only (required there): the id of the SSE session to extend, as given by its
+   * `connected` push. A WebSocket `refresh` extends its own connection and leaves it out.
+   */
+  readonly client?: string
 }
 
 /** Every command a client may send. */
@@ -256,6 +261,20 @@ export interface MessagePush {
   readonly data: unknown
 }
 
+/**
+ * First push of an SSE stream: who the stream's session is. A WebSocket learns the same from its
+ * connect reply; an SSE client needs `client` to refresh its credential over HTTP POST
+ * (`{ type: 'refresh', token, client }`) before `ttl` runs out.
+ */
+export interface ConnectedPush {
+  readonly type: 'connected'
+  /** This session's id (unique across nodes). */
+  readonly client: string
+  readonly user: string
+  /** Seconds until the credential expires (absent when it does not). */
+  readonly ttl?: number
+}
+
 /** The server is closing this connection. `reconnect` restates what the code's range says. */
 export interface DisconnectPush {
   readonly type: 'disconnect'
@@ -273,6 +292,7 @@ export type ServerPush =
   | SubscribePush
   | UnsubscribePush
   | MessagePush
+  | ConnectedPush
   | DisconnectPush
 
 /** Anything a server sends. */

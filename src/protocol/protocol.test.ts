@@ -56,6 +56,8 @@ test('decoders reject what is not one message with ProtocolDecodeError', () => {
 
 test('checkCommand accepts well-formed commands and names the first problem of others', () => {
   assert.deepEqual(checkCommand({ id: 1, type: 'ping' }), { id: 1, type: 'ping' })
+  const refresh = { id: 2, type: 'refresh', token: 't', client: 'n1-a' }
+  assert.deepEqual(checkCommand(refresh), refresh)
   const cases: [unknown, RegExp][] = [
     [[], /object/],
     [{ type: 'ping' }, /id/],
@@ -68,6 +70,7 @@ test('checkCommand accepts well-formed commands and names the first problem of o
     [{ id: 1, type: 'publish', channel: 'a', data: 1, idempotencyKey: 5 }, /idempotencyKey/],
     [{ id: 1, type: 'rpc' }, /method/],
     [{ id: 1, type: 'refresh' }, /token/],
+    [{ id: 1, type: 'refresh', token: 't', client: 7 }, /client/],
     [{ id: 1, type: 'history', channel: 'a', limit: 'x' }, /limit/],
   ]
   for (const [value, message] of cases) assert.throws(() => checkCommand(value), message)
