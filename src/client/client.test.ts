@@ -679,6 +679,54 @@ describe('SSE fallback', () => {
     client.disconnect()
   })
 
+  test('over SSE the connected push schedules a refresh POSTed with the stream session id', async () => {
+    const server = new FakeServer()
+    const run = server.run.bind(server)
+    server.run = (cmd, peer) =>
+      cmd.type === 'refresh' ? { id: cmd.id, result: { ttl: 60 } } : run(cmd, peer)
+    const bearers: (string | undefined)[] = []
+    const fetch: typeof server.fetch = (url, init) => {
+      bearers.push(init.headers.authorization)
+      return server.fetch(url, init)
+    }
+    let n = 0
+    const { client, states } = setup(
+      { transport: 'sse', token: () => `token-${++n}`, streamTicket: () => 'ticket', fetch },
+      server,
+    )
+    const a = client.subscribe('chat:a')
+    client.connect()
+    await waitFor(() => a.state === 'subscribed')
+    server.streams[0]!.push({ type: 'connected', client: 'sse-1', user: 'u', ttl: 0.05 })
+    await waitFor(() => server.posts.length === 1, 1000, 'a refresh POST')
+    assert.deepEqual(server.posts[0], {
+      id: server.posts[0]!.id,
+      type: 'refresh',
+      token: 'token-2',
+      client: 'sse-1',
+    })
+    await client.publish('chat:a', 'after')
+    assert.deepEqual(bearers, ['Bearer token-1', 'Bearer token-2'])
+    assert.equal(server.streams.length, 1)
+    assert.deepEqual(
+      states.map((e) => e.state),
+      ['connecting', 'connected'],
+    )
+    client.disconnect()
+  })
+
+  test('over SSE with a fixed token the connected push schedules no refresh', async () => {
+    const server = new FakeServer()
+    const { client } = setup({ transport: 'sse', token: 'fixed', streamTicket: () => 't' }, server)
+    const a = client.subscribe('chat:a')
+    client.connect()
+    await waitFor(() => a.state === 'subscribed')
+    server.streams[0]!.push({ type: 'connected', client: 'sse-1', user: 'u', ttl: 0.05 })
+    await new Promise((r) => setTimeout(r, 120))
+    assert.deepEqual(server.posts, [])
+    client.disconnect()
+  })
+
   test('when SSE fails too, the next attempt tries WebSocket again', async () => {
     const { client, server } = setup()
     server.wsMode = 'refuse'
