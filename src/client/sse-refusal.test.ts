@@ -129,6 +129,37 @@ describe('SSE stream refused before it opened', () => {
     )
   })
 
+  test('with no channel, the ping carries the token and a 401 asks the token function once more, then stops', async () => {
+    let tokens = 0
+    const { client, server, states } = setup({ token: () => `k${++tokens}` })
+    server.postAnswer = () => ({
+      status: 401,
+      body: body('SWB_ERR_AUTH_UNAUTHORIZED', 'The token is invalid'),
+    })
+    client.connect()
+    await waitFor(() => client.state === 'disconnected')
+    assert.deepEqual(
+      [states.at(-1)?.code, states.at(-1)?.reason],
+      [3500, 'SWB_ERR_AUTH_UNAUTHORIZED: The token is invalid'],
+    )
+    await pause(50)
+    assert.equal(tokens, 2)
+    assert.deepEqual(server.postAuth, ['Bearer k1', 'Bearer k2'])
+    assert.equal(
+      states.some((e) => e.state === 'connected'),
+      false,
+      'never called itself connected',
+    )
+  })
+
+  test('with no channel, a ping the server accepts connects the client', async () => {
+    const { client, server } = setup({ token: 'k' })
+    client.connect()
+    await waitFor(() => client.state === 'connected')
+    assert.deepEqual(server.postAuth, ['Bearer k'])
+    client.disconnect()
+  })
+
   test('an error listener that subscribes again waits for the backoff instead of looping', async () => {
     const { client, server } = setup({
       minReconnectDelay: 40,

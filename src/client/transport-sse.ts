@@ -1,7 +1,7 @@
 import type { ClientCommand, Reply } from '../protocol/messages.ts'
 import { encodeSseId } from '../protocol/sse-id.ts'
 import { ClientErrorCode } from './errors.ts'
-import { probeStream } from './stream-refusal.ts'
+import { probeStream, readRefusal, type StreamRefusal } from './stream-refusal.ts'
 import {
   ABNORMAL_CLOSURE,
   type ClientTransport,
@@ -160,28 +160,50 @@ export class SseTransport implements ClientTransport {
     this.#source = source
   }
 
+  /**
+   * The channel-less start: a `ping` POST with the client's credential. A 401 is the credential
+   * refused (reported like a refused stream, so the client asks a token function once more, then
+   * stops); another answer below 500 means the server is there.
+   */
   #probe(): void {
-    const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: PROBE }
-    this.#options.fetch(this.#options.postUrl, init).then(
+    this.#post(PROBE).then(
       (response) => {
-        if (response.status >= 500) this.#onError()
+        if (this.#closed) return
+        if (response.status === 401) {
+          response.text().then(
+            (text) => this.#refused(readRefusal(401, text, [])),
+            () => this.#refused(null),
+          )
+        } else if (response.status >= 500) this.#onError()
         else this.#onOpen()
       },
       () => this.#onError(),
     )
   }
 
-  send(command: ClientCommand): void {
+  #refused(refusal: StreamRefusal | null): void {
     if (this.#closed) return
+    this.close()
+    const reason = refusal === null ? 'refused' : `refused: ${refusal.status} ${refusal.code}`
+    this.#handler.onClose(ABNORMAL_CLOSURE, reason, false, false, refusal ?? undefined)
+  }
+
+  /** POSTs `body` with the bearer token, or the stream ticket when there is no token. */
+  #post(body: string): ReturnType<FetchLike> {
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`
-    const init = { method: 'POST', headers, body: JSON.stringify(command) }
+    const init = { method: 'POST', headers, body }
     if (this.#options.withCredentials === true) Object.assign(init, { credentials: 'include' })
     let url = this.#options.postUrl
     if (this.#token === undefined && this.#options.ticket !== undefined) {
       url += `${url.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(this.#options.ticket)}`
     }
-    this.#options.fetch(url, init).then(
+    return this.#options.fetch(url, init)
+  }
+
+  send(command: ClientCommand): void {
+    if (this.#closed) return
+    this.#post(JSON.stringify(command)).then(
       (response) =>
         response.text().then((text) => this.#onReply(command.id, response.status, text)),
       (error: unknown) => this.#onReply(command.id, 0, '', error),

@@ -30,6 +30,12 @@ export class FakeServer {
   /** Refuses a stream before it opens with this answer (its status and body) for the channels
    * asked; both the EventSource (a bare error) and a GET `fetch` of the stream URL see it. */
   streamAnswer: ((channels: string[]) => { status: number; body: string } | null) | null = null
+  /** Refuses POSTs (by their `authorization` header) with this answer; `null` runs them. */
+  postAnswer:
+    | ((authorization: string | undefined) => { status: number; body: string } | null)
+    | null = null
+  /** `authorization` headers of POSTs, in order. */
+  postAuth: (string | undefined)[] = []
   /** URLs of GET `fetch` calls (the client's refusal probes). */
   probes: string[] = []
   /** Whether commands are answered (false: silently swallowed, e.g. for rpc timeouts). */
@@ -174,6 +180,12 @@ export class FakeServer {
         const answer = this.streamAnswer?.(new URL(_url).searchParams.getAll('channel')) ?? null
         if (answer === null) return { ok: true, status: 200, text: async () => '' }
         return { ok: false, status: answer.status, text: async () => answer.body }
+      }
+      const authorization = init.headers.authorization
+      this.postAuth.push(authorization)
+      const refused = this.postAnswer?.(authorization) ?? null
+      if (refused !== null) {
+        return { ok: false, status: refused.status, text: async () => refused.body }
       }
       const cmd = JSON.parse(init.body ?? '') as ClientCommand
       this.posts.push(cmd)
