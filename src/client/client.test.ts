@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type StateEvent, SwitchboardClient } from './client.ts'
 import type { ClientError } from './errors.ts'
-import type { ClientOptions } from './options.ts'
 import type { GapContext, PublicationContext, SubscribedContext } from './subscription.ts'
+import { fakeClient } from './test-utils/fake-client.ts'
 import { FakeServer, waitFor } from './test-utils/fake-server.ts'
 
-function setup(options: Partial<ClientOptions> = {}, server = new FakeServer()) {
-  const client = new SwitchboardClient({
-    url: 'ws://switchboard.test/sb',
-    WebSocket: server.WebSocket,
-    EventSource: server.EventSource,
-    fetch: server.fetch,
-    minReconnectDelay: 5,
-    maxReconnectDelay: 20,
-    visibility: null,
-    ...options,
-  })
-  const states: StateEvent[] = []
-  client.on('state', (e) => states.push(e))
-  return { client, server, states }
-}
+const setup = fakeClient
 
 describe('connection', () => {
   test('connects over WebSocket with the JSON subprotocol and reports every transition with a code', async () => {

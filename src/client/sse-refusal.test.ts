@@ -2,28 +2,15 @@
 // end-to-end cases against the real app are in test/e2e/client-sse-refusal.test.ts.
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type StateEvent, SwitchboardClient } from './client.ts'
 import type { ClientError } from './errors.ts'
 import type { ClientOptions } from './options.ts'
-import { FakeServer, waitFor } from './test-utils/fake-server.ts'
+import { fakeClient } from './test-utils/fake-client.ts'
+import { waitFor } from './test-utils/fake-server.ts'
 
 const body = (code: string, message: string) => JSON.stringify({ error: { code, message } })
 
 function setup(options: Partial<ClientOptions> = {}) {
-  const server = new FakeServer()
-  const client = new SwitchboardClient({
-    url: 'http://switchboard.test/sb',
-    transport: 'sse',
-    EventSource: server.EventSource,
-    fetch: server.fetch,
-    minReconnectDelay: 5,
-    maxReconnectDelay: 20,
-    visibility: null,
-    ...options,
-  })
-  const states: StateEvent[] = []
-  client.on('state', (e) => states.push(e))
-  return { client, server, states }
+  return fakeClient({ url: 'http://switchboard.test/sb', transport: 'sse', ...options })
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { type StateEvent, SwitchboardClient, type UpgradeEvent } from './client.ts'
+import { SwitchboardClient, type UpgradeEvent } from './client.ts'
 import type { ClientOptions } from './options.ts'
 import type { SubscribedContext } from './subscription.ts'
+import { fakeClient } from './test-utils/fake-client.ts'
 import { FakeServer, waitFor } from './test-utils/fake-server.ts'
 import type { ProbeEvent } from './upgrade-probe.ts'
 
@@ -12,22 +13,10 @@ after(() => {
 })
 
 function setup(options: Partial<ClientOptions> = {}, server = new FakeServer()) {
-  const client = new SwitchboardClient({
-    url: 'ws://switchboard.test/sb',
-    WebSocket: server.WebSocket,
-    EventSource: server.EventSource,
-    fetch: server.fetch,
-    minReconnectDelay: 5,
-    maxReconnectDelay: 20,
-    upgradeProbeDelay: 20,
-    visibility: null,
-    ...options,
-  })
+  const { client, states } = fakeClient({ upgradeProbeDelay: 20, ...options }, server)
   clients.push(client)
-  const states: StateEvent[] = []
   const probes: ProbeEvent[] = []
   const upgrades: UpgradeEvent[] = []
-  client.on('state', (e) => states.push(e))
   client.on('probe', (e) => probes.push(e))
   client.on('upgrade', (e) => upgrades.push(e))
   return { client, server, states, probes, upgrades }
