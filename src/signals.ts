@@ -1,5 +1,8 @@
 import type { Switchboard } from './app.ts'
 
+/** What `closeOnSignals` needs of an app (any `Switchboard`, whatever its state type). */
+type Closable = Pick<Switchboard, 'close' | 'log'>
+
 /** Options of `closeOnSignals`. */
 export interface SignalOptions {
   /** Signals that start a graceful shutdown. Default `['SIGINT', 'SIGTERM']`. */
@@ -20,7 +23,7 @@ export interface SignalOptions {
  * await app.listen({ port: 3000 })
  * closeOnSignals(app)
  */
-export function closeOnSignals(app: Switchboard<any>, options: SignalOptions = {}): () => void {
+export function closeOnSignals(app: Closable, options: SignalOptions = {}): () => void {
   const signals = options.signals ?? ['SIGINT', 'SIGTERM']
   const graceful = options.graceful ?? 1_500
   const exit = options.exit ?? true

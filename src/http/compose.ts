@@ -3,13 +3,19 @@ import type { Context } from './context.ts'
 /** What a middleware returns: nothing, or a promise of nothing. */
 export type Next = () => Promise<void>
 
+// `S` (the app's `ctx.state` type) defaults to `any`: the router keeps routes of any state type in
+// one erased table, and a handler of one state type is not a handler of another, so no narrower
+// default accepts them all. Apps always give `S` through `Switchboard<S>`.
+
 /** Onion middleware: runs code before and after the rest of the chain by awaiting `next()`. */
+// biome-ignore lint/suspicious/noExplicitAny: the erased state type (see above)
 export type Middleware<S = any> = (ctx: Context<S>, next: Next) => void | Promise<void>
 
 /**
  * A route handler. It answers through the context (`ctx.json(...)`), or returns a value:
  * a Web `Response`, a string (text/plain), a `Uint8Array` (bytes) or any other value (JSON).
  */
+// biome-ignore lint/suspicious/noExplicitAny: the erased state type (see above)
 export type Handler<S = any> = (ctx: Context<S>) => unknown
 
 /**

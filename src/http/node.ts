@@ -81,7 +81,7 @@ export interface UpgradeTarget {
     path: string,
     rawQuery: string,
     params: Record<string, string>,
-  ): Context<any>
+  ): Context<unknown>
   /** Whether the server is draining; upgrades are then refused with 503. */
   readonly closing: boolean
 }

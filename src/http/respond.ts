@@ -15,7 +15,7 @@ function onPipelineDone(this: ServerResponse, err: Error | null | undefined): vo
  * Strings and bytes go out in one `end()` with a `Content-Length`; streams and files are piped
  * and torn down if the client goes away. Nothing is written for a taken-over context.
  */
-export function writeResponse(ctx: Context<any>, closing: boolean): void {
+export function writeResponse(ctx: Context<unknown>, closing: boolean): void {
   if (ctx.takenOver) return
   const res = ctx.res
   if (res.headersSent || res.writableEnded) return
@@ -71,7 +71,7 @@ function escapeHtml(s: string): string {
  * `SwitchboardError`/`HttpError`, else 500 `SWB_ERR_INTERNAL`. Messages of 5xx errors are
  * hidden unless the error is marked `expose`; stacks are shown only in `dev` mode.
  */
-export function errorResponse(ctx: Context<any>, err: unknown, dev: boolean): void {
+export function errorResponse(ctx: Context<unknown>, err: unknown, dev: boolean): void {
   const known = err instanceof SwitchboardError
   const status = known && err.status >= 400 && err.status <= 599 ? err.status : 500
   const code = known ? err.code : 'SWB_ERR_INTERNAL'

@@ -4,9 +4,11 @@ import { compose, type Handler, type Middleware } from './compose.ts'
 import type { Context } from './context.ts'
 
 /** A per-route hook run before (`pre`) or after (`post`) the handler. */
+// biome-ignore lint/suspicious/noExplicitAny: the erased state type (see compose.ts)
 export type Hook<S = any> = (ctx: Context<S>) => void | Promise<void>
 
 /** Options of one route. */
+// biome-ignore lint/suspicious/noExplicitAny: the erased state type (see compose.ts)
 export interface RouteOptions<S = any> {
   /** Onion middleware for this route only, inside the app's and the group's. */
   readonly middleware?: readonly Middleware<S>[]

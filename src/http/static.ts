@@ -65,7 +65,7 @@ export function parseRange(
 
 /** Sets status, headers and a file body on `ctx` for the file at `path`. */
 export async function prepareFile(
-  ctx: Context<any>,
+  ctx: Context<unknown>,
   path: string,
   options?: FileOptions,
 ): Promise<void> {
@@ -79,7 +79,7 @@ export async function prepareFile(
   applyFile(ctx, path, st, options)
 }
 
-function applyFile(ctx: Context<any>, path: string, st: Stats, options?: FileOptions): void {
+function applyFile(ctx: Context<unknown>, path: string, st: Stats, options?: FileOptions): void {
   const etag = weakEtag(st)
   const lastModified = st.mtime.toUTCString()
   const maxAge = options?.maxAge ?? 0
@@ -146,7 +146,7 @@ export function serveStatic(root: string, options: StaticOptions = {}): Handler 
   const index = options.index === undefined ? 'index.html' : options.index
   const allowDot = options.dotfiles === 'allow'
   let realRoot: Promise<string> | undefined
-  return async function staticHandler(ctx: Context<any>) {
+  return async function staticHandler(ctx: Context<unknown>) {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.header('allow', 'GET, HEAD')
       throw new SwitchboardError('SWB_ERR_METHOD_NOT_ALLOWED')
