@@ -15,7 +15,6 @@ import {
   type PresenceResult,
   type Publication,
   type PublishResult,
-  parseSseId,
   type RefreshCommand,
   type RefreshResult,
   type Reply,
@@ -37,7 +36,10 @@ import {
   type SessionOwner,
 } from './session.ts'
 import { SessionCommands } from './session-commands.ts'
+import { admitStream, type StreamRequest } from './stream-admission.ts'
 import type { Transport } from './transport.ts'
+
+export type { StreamRequest } from './stream-admission.ts'
 
 /** Options of a {@link Hub}; every limit has a safe default. */
 export interface HubOptions {
@@ -84,18 +86,6 @@ export interface HubPublishOptions {
   info?: ClientInfo
 }
 
-/** A parsed stream request, returned by `hub.openStream` before the transport exists. */
-export interface StreamRequest {
-  /** The `channel` query parameters, in URL order. */
-  readonly channels: readonly string[]
-  /** `Last-Event-ID` header (or `lastEventId` query parameter). */
-  readonly lastEventId?: string
-  /** `ticket` query parameter. */
-  readonly ticket?: string
-  /** Bearer token (for clients that can send headers). */
-  readonly token?: string
-}
-
 /** Counters of one hub. */
 export interface HubStats {
   /** Publications accepted through this hub. */
@@ -108,26 +98,6 @@ export interface HubStats {
 
 function fail(code: keyof typeof ERRORS, message?: string): never {
   throw new SwitchboardError(code, message)
-}
-
-/**
- * A stream refused because of one channel names it: in the error's `details.channel` (sent in
- * the HTTP error body) and, JSON-quoted, in its message for people. The client reads it to
- * reopen the stream without that channel instead of failing every subscription on it.
- */
-function namingChannel(err: unknown, channel: string): unknown {
-  // Only plain table errors: an HttpError from a hook keeps its own class and headers.
-  if (!(err instanceof SwitchboardError) || err.constructor !== SwitchboardError) return err
-  const quoted = JSON.stringify(channel)
-  if (quoted.length > 1024) return err
-  const message = err.message.includes(quoted) ? err.message : `${err.message}: channel ${quoted}`
-  return new SwitchboardError(err.code, message, {
-    cause: err,
-    status: err.status,
-    closeCode: err.closeCode,
-    expose: err.expose,
-    details: { ...err.details, channel },
-  })
 }
 
 function flushAll(hub: Hub): void {
@@ -288,35 +258,12 @@ export class Hub implements SessionOwner {
    */
   async openStream(request: StreamRequest, createTransport: () => Transport): Promise<Session> {
     if (this.#closed) fail('SWB_ERR_HUB_CLOSED')
-    const channels = [...request.channels]
-    if (channels.length === 0 || channels.length > this.#maxStreamChannels) {
-      fail(
-        'SWB_ERR_PROTOCOL_BAD_COMMAND',
-        `A stream needs 1 to ${this.#maxStreamChannels} channel parameters`,
-      )
-    }
-    if (new Set(channels).size !== channels.length) {
-      fail('SWB_ERR_PROTOCOL_BAD_COMMAND', 'A channel is listed twice')
-    }
-    const identity =
-      request.ticket !== undefined
-        ? this.tickets.verify(request.ticket)
-        : await this.authenticate({ token: request.token, transport: 'sse' })
-    for (const extra of identity.channels ?? []) if (!channels.includes(extra)) channels.push(extra)
-    const explicit = new Set(request.channels)
-    for (const channel of channels) {
-      try {
-        const ns = this.#namespaces.of(channel)
-        if (explicit.has(channel)) {
-          const ctx = { channel, user: identity.user, client: '', info: identity.info }
-          await this.#namespaces.checkSubscribe(ns, ctx)
-        }
-      } catch (err) {
-        throw namingChannel(err, channel)
-      }
-    }
-    const cursors =
-      request.lastEventId === undefined ? null : parseSseId(request.lastEventId, request.channels)
+    const { identity, channels, cursors } = await admitStream(request, {
+      maxStreamChannels: this.#maxStreamChannels,
+      tickets: this.tickets,
+      namespaces: this.#namespaces,
+      authenticate: (r) => this.authenticate(r),
+    })
     const session = new Session(this, createTransport())
     session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
     this.#register(session)

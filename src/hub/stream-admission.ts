@@ -1,0 +1,102 @@
+// Admission of a one-way channel stream (SSE): everything checked before the response starts,
+// so that every refusal is still an HTTP error with its status and code.
+import { SwitchboardError } from '../errors/index.ts'
+import { parseSseId, type StreamPosition } from '../protocol/index.ts'
+import type { Identity, StreamTickets } from './auth.ts'
+import type { Namespaces } from './namespace.ts'
+
+/** A parsed stream request, returned by `hub.openStream` before the transport exists. */
+export interface StreamRequest {
+  /** The `channel` query parameters, in URL order. */
+  readonly channels: readonly string[]
+  /** `Last-Event-ID` header (or `lastEventId` query parameter). */
+  readonly lastEventId?: string
+  /** `ticket` query parameter. */
+  readonly ticket?: string
+  /** Bearer token (for clients that can send headers). */
+  readonly token?: string
+}
+
+/** What admission needs of its hub. */
+export interface StreamAdmissionHost {
+  readonly maxStreamChannels: number
+  readonly tickets: StreamTickets
+  readonly namespaces: Namespaces
+  authenticate(request: { token?: string | undefined; transport: string }): Promise<Identity>
+}
+
+/** An admitted stream: who it is, every channel it carries (the URL's, then the identity's
+ * server-side ones), and where each resumes from (`Last-Event-ID`), if it said. */
+export interface AdmittedStream {
+  readonly identity: Identity
+  readonly channels: readonly string[]
+  readonly cursors: Map<string, StreamPosition> | null
+}
+
+/**
+ * Checks a stream request: 1 to `maxStreamChannels` distinct channels, the ticket or token, every
+ * channel's namespace, and `canSubscribe` for the channels the URL names. Throws the coded error of
+ * the first refusal; a refusal caused by one channel names it (see {@link namingChannel}).
+ *
+ * @example
+ * const { identity, channels, cursors } = await admitStream({ channels: ['chat:a'], ticket }, host)
+ */
+export async function admitStream(
+  request: StreamRequest,
+  host: StreamAdmissionHost,
+): Promise<AdmittedStream> {
+  const channels = [...request.channels]
+  if (channels.length === 0 || channels.length > host.maxStreamChannels) {
+    fail(
+      'SWB_ERR_PROTOCOL_BAD_COMMAND',
+      `A stream needs 1 to ${host.maxStreamChannels} channel parameters`,
+    )
+  }
+  if (new Set(channels).size !== channels.length) {
+    fail('SWB_ERR_PROTOCOL_BAD_COMMAND', 'A channel is listed twice')
+  }
+  const identity =
+    request.ticket !== undefined
+      ? host.tickets.verify(request.ticket)
+      : await host.authenticate({ token: request.token, transport: 'sse' })
+  for (const extra of identity.channels ?? []) if (!channels.includes(extra)) channels.push(extra)
+  const explicit = new Set(request.channels)
+  for (const channel of channels) {
+    try {
+      const ns = host.namespaces.of(channel)
+      if (explicit.has(channel)) {
+        const ctx = { channel, user: identity.user, client: '', info: identity.info }
+        await host.namespaces.checkSubscribe(ns, ctx)
+      }
+    } catch (err) {
+      throw namingChannel(err, channel)
+    }
+  }
+  const cursors =
+    request.lastEventId === undefined ? null : parseSseId(request.lastEventId, request.channels)
+  return { identity, channels, cursors }
+}
+
+/**
+ * A stream refused because of one channel names it: in the error's `details.channel` (sent in
+ * the HTTP error body) and, JSON-quoted, in its message for people. The client reads it to
+ * reopen the stream without that channel instead of failing every subscription on it.
+ */
+export function namingChannel(err: unknown, channel: string): unknown {
+  // Only plain table errors: an HttpError from a hook keeps its own class and headers.
+  if (!(err instanceof SwitchboardError) || err.constructor !== SwitchboardError) return err
+  const quoted = JSON.stringify(channel)
+  if (quoted.length > 1024) return err
+  const message = err.message.includes(quoted) ? err.message : `${err.message}: channel ${quoted}`
+  return new SwitchboardError(err.code, message, {
+    cause: err,
+    status: err.status,
+    closeCode: err.closeCode,
+    expose: err.expose,
+    details: { ...err.details, channel },
+  })
+}
+
+function fail(code: 'SWB_ERR_PROTOCOL_BAD_COMMAND', message: string): never {
+  throw new SwitchboardError(code, message)
+}
