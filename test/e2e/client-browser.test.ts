@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import type { BrowserContext, Page } from 'playwright-core'
 import { Switchboard } from '../../src/index.ts'
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.ts'
+import { browserClientBundle } from '../support/client-bundle.ts'
 import { closeAllHarnesses, startHarness } from './hub-harness.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -148,16 +148,7 @@ test('the bundle served by the app at /switchboard/client.js works in Chromium o
 })
 
 test('the bundle works in Chromium against the hub harness', { skip }, async () => {
-  const r = await build({
-    entryPoints: [join(root, 'src/client/index.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['es2022'],
-    minify: true,
-    write: false,
-  })
-  const code = r.outputFiles[0]!.text
+  const code = await browserClientBundle()
   const h = await startHarness(0, undefined, (req, res) => {
     if (req.url === '/switchboard/client.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(code)

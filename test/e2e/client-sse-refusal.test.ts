@@ -10,8 +10,6 @@ import { createServer, request, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import { EventSource } from 'eventsource'
 import {
   type ClientError,
@@ -23,6 +21,7 @@ import type { ClientOptions } from '../../src/client/options.ts'
 import { Switchboard, SwitchboardError } from '../../src/index.ts'
 import { until } from '../../src/test-utils/wait.ts'
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.ts'
+import { browserClientBundle } from '../support/client-bundle.ts'
 
 async function startApp(): Promise<{ app: Switchboard; port: number }> {
   const app = new Switchboard({ logger: false })
@@ -298,17 +297,7 @@ describe('client on SSE: a stream the server refuses', () => {
 test('in Chromium, the native EventSource refused with 403 gives the subscription its code and the other channel streams on', {
   skip: chromiumSkipReason(),
 }, async () => {
-  const root = fileURLToPath(new URL('../..', import.meta.url))
-  const bundle = await build({
-    entryPoints: [join(root, 'src/client/index.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['es2022'],
-    minify: true,
-    write: false,
-  })
-  const code = bundle.outputFiles[0]!.text
+  const code = await browserClientBundle()
   const { app, proxy } = await setup()
   app.get('/', (ctx) => ctx.html('<!doctype html><meta charset="utf-8"><title>refusal</title>'))
   app.get('/sb.js', (ctx) => ctx.send(code, 200, 'text/javascript; charset=utf-8'))
