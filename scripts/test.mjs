@@ -37,12 +37,12 @@ const args = [
   '--test',
   `--test-concurrency=${concurrency}`,
   '--test-timeout=120000',
-  // A test file whose tests are done but which leaves a socket or timer behind (for example after
-  // a failed assertion skipped its cleanup) must not keep the whole run alive.
-  '--test-force-exit',
   ...files,
 ]
-// The whole run has a deadline well inside CI's budget: a hang fails loudly instead of eating it.
+// The whole run has a deadline well inside CI's budget: a test file that leaves a socket or timer
+// behind (say, after a failed assertion skipped its cleanup) fails the run loudly instead of eating
+// it. Not --test-force-exit: on Node 24 it ends files before all their tests have reported, and
+// the run passes with tests silently missing (seen with src/ws/handshake.test.ts: 24 of 31).
 const deadlineMs = Number(process.env.TEST_DEADLINE_MS ?? 15 * 60_000)
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', detached: true })
 const deadline = setTimeout(() => {
