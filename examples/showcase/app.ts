@@ -1,7 +1,10 @@
 // The showcase app, built only on the public API; main.ts listens, tests import it directly.
 import { Switchboard, type SwitchboardOptions } from 'switchboard'
 import { demoAuth, mountChat } from './chat.ts'
+import { mountDashboard } from './dashboard.ts'
 import { landingPage } from './landing.ts'
+import { mountPoll } from './poll.ts'
+import { mountWhiteboard } from './whiteboard.ts'
 
 /** Builds the showcase: landing page, health, and the demos on channels. */
 export function createShowcase(options: SwitchboardOptions = {}): Switchboard {
@@ -16,5 +19,8 @@ export function createShowcase(options: SwitchboardOptions = {}): Switchboard {
   }))
   app.get('/api/routes', () => app.routes)
   mountChat(app)
+  mountWhiteboard(app)
+  mountPoll(app)
+  mountDashboard(app) // its one sampling interval stops when the app closes
   return app
 }

@@ -10,6 +10,12 @@ const DESCRIPTIONS: Record<string, string> = {
   '/api/routes': 'Every route this server offers, as JSON.',
   '/chat':
     'Chat rooms on channels: presence, join/leave, history on join, schema-checked messages.',
+  '/whiteboard':
+    'Collaborative whiteboard: strokes and clear as publications, history for newcomers, live cursors conflated per user, presence.',
+  '/poll':
+    'Live poll: votes through an rpc, one per user (a revote moves it), the server publishes the tally.',
+  '/dashboard':
+    'Live metrics: the server publishes its event-loop delay, memory, connections and publications/s every second; sparklines.',
   '/switchboard':
     'The channel endpoint: WebSocket upgrade, SSE stream (GET ?channel=…), commands (POST).',
   '/switchboard/ticket': 'Issues a short-lived stream ticket for EventSource.',

@@ -1,0 +1,202 @@
+// The live poll's server-owned tally, its input schema, and its rpc methods over the hub.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { SwitchboardError } from 'switchboard'
+import { createShowcase } from '../../examples/showcase/app.ts'
+import { type PollDefinition, PollTally, voteInput } from '../../examples/showcase/poll.ts'
+
+const lunch: PollDefinition = {
+  id: 'lunch',
+  question: 'Lunch?',
+  options: [
+    { id: 'ramen', label: 'Ramen' },
+    { id: 'pizza', label: 'Pizza' },
+  ],
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    assert.ok(err instanceof SwitchboardError)
+    return err.code
+  }
+  assert.fail('expected a SwitchboardError')
+}
+
+test('a new poll counts zero for every option at version 0', () => {
+  assert.deepEqual(new PollTally(lunch).tally(), {
+    poll: 'lunch',
+    counts: { ramen: 0, pizza: 0 },
+    total: 0,
+    version: 0,
+  })
+})
+
+test('two users voting are both counted, one vote each', () => {
+  const poll = new PollTally(lunch)
+  assert.deepEqual(poll.vote('ada', 'ramen'), {
+    tally: { poll: 'lunch', counts: { ramen: 1, pizza: 0 }, total: 1, version: 1 },
+    previous: null,
+  })
+  const { tally } = poll.vote('bob', 'pizza')
+  assert.deepEqual(tally.counts, { ramen: 1, pizza: 1 })
+  assert.equal(tally.total, 2)
+  assert.equal(poll.voteOf('ada'), 'ramen')
+  assert.equal(poll.voteOf('nobody'), null)
+})
+
+test('a revote moves the vote: the old option loses one, the total stays', () => {
+  const poll = new PollTally(lunch)
+  poll.vote('ada', 'ramen')
+  poll.vote('bob', 'ramen')
+  const { tally, previous } = poll.vote('ada', 'pizza')
+  assert.equal(previous, 'ramen')
+  assert.deepEqual(tally.counts, { ramen: 1, pizza: 1 })
+  assert.equal(tally.total, 2)
+  assert.equal(tally.version, 3)
+})
+
+test('voting again for the same option changes nothing, not even the version', () => {
+  const poll = new PollTally(lunch)
+  poll.vote('ada', 'ramen')
+  const again = poll.vote('ada', 'ramen')
+  assert.equal(again.previous, 'ramen')
+  assert.deepEqual(again.tally, {
+    poll: 'lunch',
+    counts: { ramen: 1, pizza: 0 },
+    total: 1,
+    version: 1,
+  })
+})
+
+test('an unknown option is refused with APP_ERR_POLL_UNKNOWN_OPTION and counts nothing', () => {
+  const poll = new PollTally(lunch)
+  poll.vote('ada', 'ramen')
+  assert.equal(
+    code(() => poll.vote('ada', 'sushi')),
+    'APP_ERR_POLL_UNKNOWN_OPTION',
+  )
+  // Names inherited from Object.prototype are not options either.
+  assert.equal(
+    code(() => poll.vote('bob', 'constructor')),
+    'APP_ERR_POLL_UNKNOWN_OPTION',
+  )
+  assert.equal(
+    code(() => poll.vote('bob', '__proto__')),
+    'APP_ERR_POLL_UNKNOWN_OPTION',
+  )
+  assert.deepEqual(poll.tally().counts, { ramen: 1, pizza: 0 })
+  assert.equal(poll.voteOf('ada'), 'ramen')
+})
+
+test('a full poll refuses new voters with APP_ERR_POLL_FULL but lets voters move', () => {
+  const poll = new PollTally(lunch, 2)
+  poll.vote('ada', 'ramen')
+  poll.vote('bob', 'ramen')
+  assert.equal(
+    code(() => poll.vote('cyd', 'pizza')),
+    'APP_ERR_POLL_FULL',
+  )
+  assert.equal(poll.vote('bob', 'pizza').tally.total, 2)
+})
+
+test('the vote schema accepts { poll, option } ids and drops other fields', () => {
+  assert.deepEqual(voteInput['~standard'].validate({ poll: 'lunch', option: 'ramen', user: 'x' }), {
+    value: { poll: 'lunch', option: 'ramen' },
+  })
+})
+
+test('the vote schema refuses a non-object, a missing or malformed poll, and a malformed option', () => {
+  const cases: [unknown, RegExp][] = [
+    [null, /vote is/],
+    ['lunch', /vote is/],
+    [{ option: 'ramen' }, /poll/],
+    [{ poll: 'Lunch!', option: 'ramen' }, /poll/],
+    [{ poll: 'x'.repeat(41), option: 'ramen' }, /poll/],
+    [{ poll: 'lunch' }, /option/],
+    [{ poll: 'lunch', option: 3 }, /option/],
+    [{ poll: 'lunch', option: '' }, /option/],
+  ]
+  for (const [input, message] of cases) {
+    const r = voteInput['~standard'].validate(input) as { issues?: { message: string }[] }
+    assert.match(r.issues?.[0]?.message ?? 'accepted', message, JSON.stringify(input))
+  }
+})
+
+// The rpc methods through the app's command endpoint (POST), as a page on the SSE fallback uses them.
+
+async function command(
+  app: ReturnType<typeof createShowcase>,
+  user: string,
+  body: Record<string, unknown>,
+): Promise<{ result?: { data: unknown }; error?: { code: string; message: string } }> {
+  const res = await app.request('/switchboard', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${user}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 1, ...body }),
+  })
+  return (await res.json()) as {
+    result?: { data: unknown }
+    error?: { code: string; message: string }
+  }
+}
+
+test('poll.vote over the command endpoint dedupes per user, publishes each change, and refuses bad input with codes', async () => {
+  const app = createShowcase({ logger: false })
+  try {
+    const vote = (user: string, data: unknown) =>
+      command(app, user, { type: 'rpc', method: 'poll.vote', data })
+    const ada = await vote('Ada', { poll: 'lunch', option: 'ramen' })
+    assert.deepEqual((ada.result?.data as { tally: unknown } | undefined)?.tally, {
+      poll: 'lunch',
+      counts: { ramen: 1, pizza: 0, salad: 0 },
+      total: 1,
+      version: 1,
+    })
+    await vote('Bob', { poll: 'lunch', option: 'pizza' })
+    await vote('Ada', { poll: 'lunch', option: 'pizza' })
+    await vote('Ada', { poll: 'lunch', option: 'pizza' }) // no change, no publication
+    const history = await app.hub.history('poll:lunch')
+    assert.equal(history.publications.length, 1, 'history keeps the newest tally only')
+    assert.deepEqual(history.publications[0]!.data, {
+      poll: 'lunch',
+      counts: { ramen: 0, pizza: 2, salad: 0 },
+      total: 2,
+      version: 3,
+    })
+    assert.equal(history.offset, 3, 'three changes, three publications')
+
+    const got = await command(app, 'Ada', {
+      type: 'rpc',
+      method: 'poll.get',
+      data: { poll: 'lunch' },
+    })
+    assert.equal((got.result?.data as { vote: string } | undefined)?.vote, 'pizza')
+
+    assert.equal(
+      (await vote('Ada', { poll: 'lunch', option: 'sushi' })).error?.code,
+      'APP_ERR_POLL_UNKNOWN_OPTION',
+    )
+    assert.equal(
+      (await vote('Ada', { poll: 'nope', option: 'ramen' })).error?.code,
+      'APP_ERR_POLL_UNKNOWN',
+    )
+    assert.equal((await vote('Ada', { poll: 'lunch' })).error?.code, 'APP_ERR_POLL_BAD_VOTE')
+    assert.equal((await vote('Ada', 'ramen')).error?.code, 'APP_ERR_POLL_BAD_VOTE')
+    assert.equal(
+      (await command(app, 'Ada', { type: 'rpc', method: 'poll.get', data: {} })).error?.code,
+      'APP_ERR_POLL_BAD_VOTE',
+    )
+    // Clients cannot write the tally themselves.
+    const forged = await command(app, 'Ada', {
+      type: 'publish',
+      channel: 'poll:lunch',
+      data: { poll: 'lunch', counts: { ramen: 99 }, total: 99, version: 99 },
+    })
+    assert.equal(forged.error?.code, 'SWB_ERR_CHANNEL_PUBLISH_DISABLED')
+    assert.equal((await app.hub.history('poll:lunch')).offset, 3)
+  } finally {
+    await app.close({ graceful: 0 })
+  }
+})
