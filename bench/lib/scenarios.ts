@@ -234,7 +234,7 @@ export function genConfig(s: Scenario, p: Peer, port: number, pid: number, sz: S
     connectConcurrency: 256,
     warmupMs: q ? Math.min(500, g.warmupMs) : g.warmupMs,
     durationMs: env('BENCH_DURATION_MS', q ? Math.min(1500, g.durationMs) : g.durationMs),
-    payloadBytes: 64,
+    payloadBytes: env('BENCH_PAYLOAD_BYTES', 64),
     window: env('BENCH_WINDOW', g.window),
     // Quick runs keep the per-subscriber publication rate (rate / connections) of the full run.
     rate: q && g.rate > 0 ? Math.round((g.rate * conns) / g.connections) : g.rate,

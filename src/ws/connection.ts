@@ -18,6 +18,7 @@ import {
 } from './constants.ts'
 import { type DeflateOwner, PerMessageDeflate } from './deflate.ts'
 import type { DeflateParams } from './deflate-params.ts'
+import { directReader, useDirectRead } from './direct-read.ts'
 import { Inbox, type WsMessage } from './inbox.ts'
 import { isValidCloseCode, Receiver, type ReceiverSink } from './receiver.ts'
 import type { WsRegistry } from './registry.ts'
@@ -31,6 +32,7 @@ type OwnedSocket = Socket & { [kWs]: ServerWebSocket<unknown> }
 function onSocketData(this: OwnedSocket, chunk: Buffer): void {
   this[kWs].receive(chunk)
 }
+const directRead = directReader(onSocketData as (this: Socket, chunk: Buffer) => void)
 function onSocketEnd(this: OwnedSocket): void {
   // The peer half-closed (http sockets allow half-open): finish our side too.
   if (!this.writableEnded) this.end()
@@ -98,6 +100,8 @@ const F_FINISHED = 32
 const F_PAUSED = 64
 /** The socket may hold written bytes (set by a flush that left some, cleared by 'drain'). */
 const F_BACKLOG = 128
+/** Inside `receive`: frames queued now are written when the read is processed, not at the turn's end. */
+const F_READING = 256
 
 /**
  * A server-side WebSocket connection. Created by the upgrade path; you get it in the route hooks.
@@ -160,7 +164,7 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     this.lastSeen = registry.now
     const s = this.socket
     s[kWs] = this
-    s.on('data', onSocketData)
+    if (!useDirectRead(s, directRead)) s.on('data', onSocketData)
     s.on('end', onSocketEnd)
     s.on('close', onSocketClose)
     s.on('error', onSocketError)
@@ -318,7 +322,7 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   }
 
   private queueFlush(): void {
-    if ((this.flags & F_QUEUED) === 0) {
+    if ((this.flags & (F_QUEUED | F_READING)) === 0) {
       this.flags |= F_QUEUED
       dirty.push(this)
       if (!flushScheduled) {
@@ -356,8 +360,11 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   /** @internal socket data. */
   receive(chunk: Buffer): void {
     this.lastSeen = this.registry.now
-    this.flags &= ~F_PINGED
+    this.flags = (this.flags & ~F_PINGED) | F_READING
     this.receiver.push(chunk)
+    this.flags &= ~F_READING
+    // Replies to what this read carried go out now, in one write.
+    if (this.outbox !== null && (this.flags & F_QUEUED) === 0) this.flush()
   }
 
   /** @internal shared-timer pass: idle ping, idle timeout, close deadline. */

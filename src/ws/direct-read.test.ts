@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { connect, createServer, type Socket } from 'node:net'
+import { after, test } from 'node:test'
+import {
+  directReader,
+  directReadSupported,
+  readsDirectly,
+  setDirectRead,
+  useDirectRead,
+} from './direct-read.ts'
+import { open, serve } from './test-support.ts'
+
+after(() => setDirectRead(true))
+
+test('this Node supports the direct read path, and accepted WebSocket sockets use it', async () => {
+  // If a Node release renames the fields, this fails instead of silently taking the slow path.
+  assert.equal(directReadSupported, true)
+  const accepted: Socket[] = []
+  const { app, url } = await serve((a) => a.ws('/ws', { message: (ws, d, b) => ws.send(d, b) }))
+  app.server!.on('connection', (s: Socket) => accepted.push(s))
+  const ws = await open(`${url}/ws`)
+  ws.send('x')
+  await once(ws, 'message')
+  assert.equal(accepted.length, 1)
+  assert.equal(readsDirectly(accepted[0]!), true)
+  ws.close()
+})
+
+for (const direct of [true, false]) {
+  test(`forty clients echoing random binary messages of up to 300 KiB get back exactly what they sent (${direct ? 'direct reads' : "'data' events"})`, async () => {
+    setDirectRead(direct)
+    try {
+      const { url } = await serve((a) =>
+        a.ws('/ws', { maxPayload: 1 << 20, message: (ws, d, b) => ws.send(d, b) }),
+      )
+      const clients = await Promise.all(Array.from({ length: 40 }, () => open(`${url}/ws`)))
+      await Promise.all(
+        clients.map(async (ws, i) => {
+          const sent: Buffer[] = []
+          for (let k = 0; k < 6; k++) {
+            // Sizes cross the 64 KiB read buffer and the frame-length encodings.
+            const size = [1, 125, 126, 65_535, 65_536 + i, 300 * 1024][(k + i) % 6]!
+            sent.push(randomBytes(size))
+          }
+          const got: Buffer[] = []
+          const done = new Promise<void>((resolve) =>
+            ws.on('message', (d: Buffer) => {
+              got.push(d)
+              if (got.length === sent.length) resolve()
+            }),
+          )
+          for (const m of sent) ws.send(m)
+          await done
+          for (let k = 0; k < sent.length; k++) {
+            assert.ok(got[k]!.equals(sent[k]!), `client ${i} message ${k} differs`)
+          }
+          ws.close()
+        }),
+      )
+    } finally {
+      setDirectRead(true)
+    }
+  })
+}
+
+test('a server that stops taking messages stops reading the socket, then reads on when it resumes', async () => {
+  let release!: () => void
+  const gate = new Promise<void>((r) => {
+    release = r
+  })
+  const seen: number[] = []
+  const { app, url } = await serve((a) =>
+    a.ws('/ws', {
+      maxPayload: 1 << 20,
+      async open(ws) {
+        for await (const m of ws) {
+          seen.push((m.data as Buffer).readUInt32BE(0))
+          if (seen.length === 1) await gate
+        }
+      },
+    }),
+  )
+  const accepted: Socket[] = []
+  app.server!.on('connection', (s: Socket) => accepted.push(s))
+  const ws = await open(`${url}/ws`)
+  const total = 256
+  for (let i = 0; i < total; i++) {
+    const m = Buffer.alloc(64 * 1024)
+    m.writeUInt32BE(i, 0)
+    ws.send(m)
+  }
+  // 16 MiB sent; the server holds about its 1 MiB inbox, the kernel some more, the rest waits
+  // in the client. Reading on would have drained the client long before this.
+  const deadline = Date.now() + 5000
+  while (ws.bufferedAmount === 0 && Date.now() < deadline) await sleep(20)
+  await sleep(300)
+  assert.equal(readsDirectly(accepted[0]!), true)
+  assert.ok(ws.bufferedAmount > 2 * 1024 * 1024, `client still holds ${ws.bufferedAmount} bytes`)
+  assert.ok(seen.length < total / 2, `server took ${seen.length} messages while blocked`)
+  release()
+  while (seen.length < total && Date.now() < deadline + 10_000) await sleep(20)
+  assert.deepEqual(
+    seen,
+    Array.from({ length: total }, (_, i) => i),
+  )
+  ws.close()
+})
+
+test('a socket with bytes already buffered in its stream keeps the data path', async () => {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  const client = connect(port, '127.0.0.1')
+  const [accepted] = (await once(server, 'connection')) as [Socket]
+  accepted.pause()
+  accepted.unshift(Buffer.from('early'))
+  const reader = directReader(() => assert.fail('the direct reader must not be called'))
+  assert.equal(useDirectRead(accepted, reader), false)
+  assert.equal(readsDirectly(accepted), false)
+  const data = new Promise<string>((r) => accepted.once('data', (d: Buffer) => r(String(d))))
+  accepted.resume()
+  assert.equal(await data, 'early')
+  client.destroy()
+  accepted.destroy()
+  server.close()
+})
+
+test('the peer closing a directly read socket still ends it', async () => {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  const client = connect(port, '127.0.0.1')
+  const [accepted] = (await once(server, 'connection')) as [Socket]
+  const chunks: string[] = []
+  const reader = directReader(function (this: Socket, chunk: Buffer) {
+    assert.equal(this, accepted)
+    chunks.push(String(chunk))
+  })
+  assert.equal(useDirectRead(accepted, reader), true)
+  const ended = once(accepted, 'end')
+  client.end('last words')
+  await ended
+  assert.equal(chunks.join(''), 'last words')
+  accepted.destroy()
+  server.close()
+})
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
