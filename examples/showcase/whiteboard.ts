@@ -145,6 +145,8 @@ export function mountWhiteboard(app: Switchboard): void {
     clientPublish: true,
     schema: cursorPosition,
     slowConsumer: 'conflate',
+    // A cursor resent after a reconnect is stale anyway: remember publish keys only briefly.
+    idempotencyWindow: 5_000,
   })
   app.get('/whiteboard', (ctx) =>
     ctx.file(new URL('./public/whiteboard.html', import.meta.url).pathname),

@@ -72,7 +72,7 @@ async function transportOf(page: Page): Promise<string> {
   return (await page.textContent('#status')) ?? ''
 }
 
-test('whiteboard: a stroke drawn on one page reaches another over SSE with the cursor, a later page gets it from history, and clear is shared', {
+test('whiteboard: a stroke drawn on one page reaches another over SSE with the cursor, a dropped page recovers, a later page gets it from history, and clear is shared', {
   skip: missing,
 }, async () => {
   const ada = await open('/whiteboard?board=e2e', 'Ada')
@@ -125,13 +125,37 @@ test('whiteboard: a stroke drawn on one page reaches another over SSE with the c
     return c !== undefined && Math.abs(c.x - 0.75) < 0.01
   })
 
+  // The server drops Bob (on SSE) and a stroke is published while he is away: the client SDK
+  // resumes the subscription and recovers it.
+  await app.hub.disconnect('Bob')
+  await app.hub.publish('board:e2e', {
+    type: 'stroke',
+    color: '#1a7f37',
+    width: 6,
+    points: [
+      [0.9, 0.9],
+      [0.95, 0.95],
+    ],
+  })
+  await bob.waitForFunction(
+    (n) => ((window as unknown as Win).__board!.strokes as unknown[]).length === n,
+    adaSees.length + 1,
+    { timeout: 10_000 },
+  )
+  assert.deepEqual(await bob.evaluate(() => (window as unknown as Win).__board!.subscribed), {
+    wasRecovering: true,
+    recovered: true,
+  })
+  const bobSees = await bob.evaluate(strokes)
+  assert.deepEqual(bobSees.at(-1), { user: 'server', points: 2 })
+
   // A page opened later gets the earlier strokes from the channel's history.
   const cyd = await open('/whiteboard?board=e2e', 'Cyd')
   await cyd.waitForFunction(
     (n) => ((window as unknown as Win).__board!.strokes as unknown[]).length === n,
-    adaSees.length,
+    bobSees.length,
   )
-  assert.deepEqual(await cyd.evaluate(strokes), adaSees)
+  assert.deepEqual(await cyd.evaluate(strokes), bobSees)
 
   // Clear is a publication too: every page drops the strokes.
   await bob.click('#clear')
