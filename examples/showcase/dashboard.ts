@@ -101,7 +101,9 @@ class Sampler implements DashboardHandle {
   }
 
   readonly #failed = (err: unknown): void => {
-    if (this.#running) this.#app.log.warn({ err }, 'dashboard: metrics publish failed')
+    // The hub closes before the app's close hooks stop the sampler: that refusal is expected.
+    if ((err as { code?: unknown } | null)?.code === 'SWB_ERR_HUB_CLOSED' || !this.#running) return
+    this.#app.log.warn({ err }, 'dashboard: metrics publish failed')
   }
 
   sample(): MetricsSample {

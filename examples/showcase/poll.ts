@@ -98,15 +98,15 @@ export const voteInput: StandardSchemaV1<unknown, Vote> = {
  */
 export class PollTally {
   readonly definition: PollDefinition
+  /** Most distinct voters this poll accepts. */
+  readonly maxVoters: number
   readonly #votes = new Map<string, string>()
   readonly #counts: Record<string, number> = Object.create(null)
   #version = 0
 
-  constructor(
-    definition: PollDefinition,
-    readonly maxVoters = MAX_VOTERS,
-  ) {
+  constructor(definition: PollDefinition, maxVoters = MAX_VOTERS) {
     this.definition = definition
+    this.maxVoters = maxVoters
     for (const o of definition.options) this.#counts[o.id] = 0
   }
 
