@@ -18,7 +18,9 @@ test('this Node supports the direct read path, and accepted WebSocket sockets us
   // If a Node release renames the fields, this fails instead of silently taking the slow path.
   assert.equal(directReadSupported, true)
   const accepted: Socket[] = []
-  const { app, url } = await serve((a) => a.ws('/ws', { message: (ws, d, b) => ws.send(d, b) }))
+  const { app, url } = await serve((a) =>
+    a.ws('/ws', { message: (ws, d, b) => void ws.send(d, b) }),
+  )
   app.server!.on('connection', (s: Socket) => accepted.push(s))
   const ws = await open(`${url}/ws`)
   ws.send('x')
@@ -33,7 +35,7 @@ for (const direct of [true, false]) {
     setDirectRead(direct)
     try {
       const { url } = await serve((a) =>
-        a.ws('/ws', { maxPayload: 1 << 20, message: (ws, d, b) => ws.send(d, b) }),
+        a.ws('/ws', { maxPayload: 1 << 20, message: (ws, d, b) => void ws.send(d, b) }),
       )
       const clients = await Promise.all(Array.from({ length: 40 }, () => open(`${url}/ws`)))
       await Promise.all(
