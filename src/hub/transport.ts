@@ -154,6 +154,19 @@ export function utf8Length(text: string): number {
  *   close(code, reason) { conn.close(code, reason) },
  * }
  */
+/**
+ * A connection that takes frames one at a time and reports what it holds unsent, as the ws
+ * layer's `ServerWebSocket` does. `send`/`sendPrepared` answer 0 (sent), 1 (buffered: over its
+ * high-water mark) or 2 (dropped).
+ */
+export interface FrameSink {
+  /** Bytes accepted but not yet taken by the kernel. */
+  readonly bufferedAmount: number
+  send(data: string | Uint8Array, isBinary?: boolean): number
+  /** Sends a frame's transport-native form (`frame.native`), made once per publication. */
+  sendPrepared?(prepared: never): number
+}
+
 export interface Transport {
   /** The format of every frame written to this transport. */
   readonly format: WireFormat
@@ -164,14 +177,14 @@ export interface Transport {
    */
   write(frames: readonly Frame[]): boolean
   /**
-   * Optional direct path: writes one frame now. Only for a transport that batches its own
-   * writes per event-loop turn (the ws layer does), so one frame per call costs no syscall.
-   * Returns what `write` would. The hub uses it, instead of its outbox, only while the session is
-   * not blocked, nothing is queued and `buffered` plus the frame stays within `maxOutboxBytes`.
+   * Optional direct path: the connection itself, for a transport whose connection batches its
+   * own writes per event-loop turn (the ws layer does), so one frame per call costs no syscall.
+   * The hub hands it single publication frames instead of going through its outbox, only while
+   * the session is not blocked, nothing is queued and `bufferedAmount` plus the frame stays
+   * within `maxOutboxBytes`. (The hub talks to it straight, without a call through the
+   * transport: in a fan-out every object a delivery touches is a cache miss.)
    */
-  writeFrame?(frame: Frame): boolean
-  /** With `writeFrame`: bytes handed to the transport that the peer has not taken yet. */
-  readonly buffered?: number
+  readonly direct?: FrameSink
   /** Closes the connection with a disconnect code (3000–4999) after what was written. */
   close(code: number, reason: string): void
 }

@@ -1,6 +1,7 @@
 import { JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL } from '../protocol/index.ts'
 import {
   type Frame,
+  type FrameSink,
   type Transport,
   utf8Length,
   type WireFormat,
@@ -54,11 +55,14 @@ export class WsTransport implements Transport {
   readonly format: WireFormat
   readonly #ws: WsConnectionLike
   readonly #binary: boolean
+  readonly direct: FrameSink | undefined = undefined
 
   constructor(ws: WsConnectionLike, format: WireFormat) {
     this.#ws = ws
     this.format = format
     this.#binary = format.codec.binary
+    // A connection that cannot tell its buffered bytes keeps the queued path.
+    if (typeof ws.bufferedAmount === 'number') this.direct = ws as FrameSink
   }
 
   write(frames: readonly Frame[]): boolean {
@@ -73,21 +77,6 @@ export class WsTransport implements Transport {
       if (status === 2) return false
     }
     return status === 0
-  }
-
-  /** One frame now: the ws layer queues it and writes once per turn (see `Transport.writeFrame`). */
-  writeFrame(f: Frame): boolean {
-    const ws = this.#ws
-    const status =
-      f.native !== undefined && ws.sendPrepared !== undefined
-        ? ws.sendPrepared(f.native as never)
-        : ws.send(f.data, this.#binary)
-    return status === 0
-  }
-
-  /** The connection's buffered bytes; a connection that cannot tell disables the direct path. */
-  get buffered(): number {
-    return this.#ws.bufferedAmount ?? Number.POSITIVE_INFINITY
   }
 
   close(code: number, reason: string): void {
