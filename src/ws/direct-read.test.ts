@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createServer as createHttpsServer } from 'node:https'
 import { connect, createServer, type Socket } from 'node:net'
 import { after, test } from 'node:test'
+import { Switchboard } from '../index.ts'
 import {
   directReader,
   directReadSupported,
@@ -154,3 +157,33 @@ test('the peer closing a directly read socket still ends it', async () => {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
+
+test('a WebSocket over TLS keeps the data path and still carries large messages intact', async () => {
+  // A self-signed certificate made for these tests only (test/fixtures, valid for 100 years).
+  const fixtures = new URL('../../test/fixtures/', import.meta.url)
+  const server = createHttpsServer({
+    key: readFileSync(new URL('tls-key.pem', fixtures)),
+    cert: readFileSync(new URL('tls-cert.pem', fixtures)),
+  })
+  const app = new Switchboard({ logger: false })
+  app.ws('/ws', { maxPayload: 1 << 20, message: (ws, d, b) => void ws.send(d, b) })
+  app.attach(server)
+  const accepted: Socket[] = []
+  server.on('secureConnection', (s: Socket) => accepted.push(s))
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  try {
+    const ws = await open(`wss://127.0.0.1:${port}/ws`, { rejectUnauthorized: false })
+    const sent = randomBytes(200 * 1024)
+    ws.send(sent)
+    const [got] = (await once(ws, 'message')) as [Buffer]
+    assert.ok(got.equals(sent))
+    assert.equal(accepted.length, 1)
+    assert.equal(readsDirectly(accepted[0]!), false)
+    ws.close()
+  } finally {
+    await app.close({ graceful: 200 })
+    server.close()
+  }
+})
