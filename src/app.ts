@@ -7,6 +7,7 @@ import { Channels } from './channels.ts'
 import { SwitchboardError } from './errors/index.ts'
 import { compose, type Handler, type Middleware } from './http/compose.ts'
 import { Context, type ContextHost } from './http/context.ts'
+import { corsHeadersOf } from './http/cors.ts'
 import { type GroupHost, RouteGroup } from './http/group.ts'
 import { type InjectInit, injectRequest } from './http/inject.ts'
 import {
@@ -87,6 +88,8 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
   readonly #router = new Router()
   readonly #middleware: Middleware<S>[] = []
   #miss: Handler = () => {}
+  /** The miss answer wrapped in a group's middleware too, per group with middleware (see #missFor). */
+  #groupMiss: Map<GroupRecord, Handler> | null = null
   #onRequest: RequestHook<S>[] | null = null
   #onResponse: ResponseHook<S>[] | null = null
   #onError: ErrorHook<S>[] | null = null
@@ -364,7 +367,38 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
 
   #compile(): void {
     this.#router.compile(this.#middleware as Middleware[])
-    this.#miss = compose(this.#middleware as Middleware[], (ctx) => this.#answerMiss(ctx))
+    const answerMiss = (ctx: Context) => this.#answerMiss(ctx)
+    this.#miss = compose(this.#middleware as Middleware[], answerMiss)
+    this.#groupMiss = null
+    for (const r of this.#router.routes) {
+      if (r.group === null || this.#groupMiss?.has(r.group)) continue
+      const chain: Middleware[] = []
+      for (let g: GroupRecord | null = r.group; g; g = g.parent) chain.unshift(...g.middleware)
+      if (chain.length === 0) continue
+      ;(this.#groupMiss ??= new Map()).set(
+        r.group,
+        compose([...(this.#middleware as Middleware[]), ...chain], answerMiss),
+      )
+    }
+  }
+
+  /**
+   * The chain for a request no route takes. On a path a group's route owns (so OPTIONS and 405
+   * answers), the group's middleware runs too, so `group.use(cors())` answers preflights there.
+   * The route of the preflight's `Access-Control-Request-Method` picks the group, else the first.
+   */
+  #missFor(ctx: Context<S>): Handler {
+    if (this.#groupMiss === null) return this.#miss
+    const asked = ctx.headers['access-control-request-method']
+    let found = typeof asked === 'string' ? this.#router.find(asked, ctx.path) : null
+    if (found === null) {
+      for (const m of this.#router.allowed(ctx.path)) {
+        found = this.#router.find(m, ctx.path)
+        if (found !== null) break
+      }
+    }
+    const group = found?.record.group
+    return (group && this.#groupMiss.get(group)) || this.#miss
   }
 
   /** The node:http request listener. Usable directly: `http.createServer(app.handle)`. */
@@ -401,7 +435,7 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
         this.#fallback(ctx.req, ctx.res)
         return
       }
-      run = this.#miss
+      run = this.#missFor(ctx)
     } else {
       ctx.params = found.params
       if (found.record.bodyLimit !== undefined) ctx.bodyLimit = found.record.bodyLimit
@@ -494,7 +528,10 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
 
   #renderError(ctx: Context<S>, err: unknown): void {
     try {
+      // CORS headers say who may read the answer, so the error answer keeps them (see cors.ts).
+      const kept = corsHeadersOf(ctx.responseHeaders)
       errorResponse(ctx as Context, err, this.settings.dev)
+      if (kept !== null) for (const [name, value] of kept) ctx.header(name, value)
       writeResponse(ctx, this.#closing !== null)
     } catch (fatal) {
       this.log.error({ err: fatal }, 'could not write the error response')

@@ -19,6 +19,8 @@ export { createError, ERRORS, HttpError, SwitchboardError } from './errors/index
 export type { Handler, Middleware, Next } from './http/compose.ts'
 export type { BodyValue } from './http/context.ts'
 export { Context } from './http/context.ts'
+export type { CorsOptions, CorsOrigin } from './http/cors.ts'
+export { cors } from './http/cors.ts'
 export { RouteGroup } from './http/group.ts'
 export type { ListenAddress } from './http/node.ts'
 export type { Hook, RouteOptions } from './http/router.ts'

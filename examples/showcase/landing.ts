@@ -42,6 +42,7 @@ export function landingPage(routes: readonly Offer[]): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Switchboard showcase</title>
 <style>

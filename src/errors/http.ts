@@ -7,6 +7,10 @@ export const httpErrors = defineErrors({
   SWB_ERR_INVALID_JSON: { status: 400, message: 'The request body is not valid JSON' },
   SWB_ERR_INVALID_FORM: { status: 400, message: 'The request body is not a valid form' },
   SWB_ERR_BODY_ABORTED: { status: 400, message: 'The request body was not received in full' },
+  SWB_ERR_CORS_REQUEST_HEADERS: {
+    status: 400,
+    message: 'Access-Control-Request-Headers is malformed or too long',
+  },
   SWB_ERR_NOT_FOUND: { status: 404, message: 'Not Found' },
   SWB_ERR_METHOD_NOT_ALLOWED: { status: 405, message: 'Method Not Allowed' },
   SWB_ERR_REQUEST_TIMEOUT: { status: 408, message: 'Request Timeout' },
