@@ -405,6 +405,12 @@ describe('groups, SSE and the channel endpoint', () => {
     assert.deepEqual(corsHeaders(outside), {})
     const notFound = await preflight(app, '/api/none', APP, 'GET')
     assert.equal(notFound.status, 404)
+    // A requested method no route has (or that is not a method at all) still finds the group.
+    for (const method of ['BREW', 'get', 'a b']) {
+      const odd = await preflight(app, '/api/items', APP, method)
+      assert.equal(odd.status, 204, method)
+      assert.equal(odd.headers.get('access-control-allow-origin'), APP, method)
+    }
   })
 
   test('an app.sse() stream carries the CORS headers with its event-stream head', async () => {
