@@ -24,6 +24,12 @@ export interface SseSinkLike {
   close(): void
 }
 
+interface Cursor {
+  channel: string
+  offset: number
+  epoch: string
+}
+
 /**
  * A hub {@link Transport} over a Server-Sent Events stream. Every frame that moves a channel's
  * position (publication, subscribe) gets an `id:` line holding the cursor of every channel on
@@ -38,7 +44,9 @@ export class SseTransport implements Transport {
   readonly format: WireFormat
   readonly #sink: SseSinkLike
   readonly #urlChannels: readonly string[]
-  readonly #cursors = new Map<string, { channel: string; offset: number; epoch: string }>()
+  readonly #cursors = new Map<string, Cursor>()
+  /** The cursor the fast path updated last (streams of one channel: the only one). */
+  #lone: Cursor | null = null
 
   /** `format` defaults to {@link sseFormat}; any format whose frames are SSE event text fits. */
   constructor(sink: SseSinkLike, urlChannels: readonly string[], format: WireFormat = sseFormat) {
@@ -96,24 +104,30 @@ export class SseTransport implements Transport {
    * (the per-stream path applies) otherwise.
    */
   #sharedBatch(frames: readonly Frame[]): string | null {
-    let last: Frame | null = null
-    for (let i = 0; i < frames.length; i++) {
-      const f = frames[i]!
-      if (f.channel === undefined || f.offset === undefined || f.epoch === undefined) continue
-      if (last !== null && f.channel !== last.channel) return null
-      last = f
+    // In a fan-out every stream after the first is handed the very frames the batch was built
+    // from: comparing them by identity is all it costs to know the channel and the last position.
+    const same = frames.length > 0 && sameFrames(batchFrames, frames)
+    let last: Frame | null = same ? batchLast : null
+    if (!same) {
+      for (let i = 0; i < frames.length; i++) {
+        const f = frames[i]!
+        if (f.channel === undefined || f.offset === undefined || f.epoch === undefined) continue
+        if (last !== null && f.channel !== last.channel) return null
+        last = f
+      }
+      if (last === null) return frames.length === 1 ? `${frames[0]!.data as string}\n` : null
     }
+    const channel = last!.channel!
     const cursors = this.#cursors
-    if (last === null) {
-      if (frames.length !== 1) return null
-      return `${frames[0]!.data as string}\n`
+    let c = this.#lone
+    if (c === null || c.channel !== channel || cursors.size !== 1) {
+      if (cursors.size > 1 || (cursors.size === 1 && !cursors.has(channel))) return null
+      c = cursors.get(channel) ?? null
     }
-    const channel = last.channel!
-    if (cursors.size > 1 || (cursors.size === 1 && !cursors.has(channel))) return null
     const at = this.#urlChannels.indexOf(channel)
     const ref = at >= 0 ? String(at) : `~${channel}`
     let text: string
-    if (batchRef === ref && sameFrames(batchFrames, frames)) text = batchText
+    if (same && batchRef === ref) text = batchText
     else {
       text = ''
       for (let i = 0; i < frames.length; i++) {
@@ -125,17 +139,19 @@ export class SseTransport implements Transport {
         text += `${f.data as string}\n`
       }
       batchFrames = frames
+      batchLast = last
       batchRef = ref
       batchText = text
       batchBytes = null
     }
-    const c = cursors.get(channel)
-    if (c === undefined) {
-      cursors.set(channel, { channel, offset: last.offset!, epoch: last.epoch! })
+    if (c === null) {
+      c = { channel, offset: last!.offset!, epoch: last!.epoch! }
+      cursors.set(channel, c)
     } else {
-      c.offset = last.offset!
-      c.epoch = last.epoch!
+      c.offset = last!.offset!
+      c.epoch = last!.epoch!
     }
+    this.#lone = c
     return text
   }
 }
@@ -143,6 +159,8 @@ export class SseTransport implements Transport {
 // The last batch built by the fan-out fast path: the frames (shared objects, compared by
 // identity), how the channel was named in the stream's id, and the text. One batch is kept.
 let batchFrames: readonly Frame[] = []
+/** The last frame of `batchFrames` that carries a position. */
+let batchLast: Frame | null = null
 let batchRef = ''
 let batchText = ''
 /** `batchText` encoded, made on the first stream that takes bytes. */
