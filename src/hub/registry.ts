@@ -9,7 +9,7 @@ import {
 import type { Namespace } from './namespace.ts'
 import { type PreparedMessage, PreparedPublication } from './prepared.ts'
 import { enterPresence, leavePresence } from './presence.ts'
-import { ChannelState, type Session, Subscription } from './session.ts'
+import { ChannelState, ChannelTurn, type Session, Subscription } from './session.ts'
 
 /** A subscribe answer with the recovered publications it may carry. */
 export type SubscribeAnswer = SubscribeResult & { publications?: readonly Publication[] }
@@ -29,6 +29,8 @@ export class ChannelRegistry {
   /** Resolves once the broker has started (set by the hub). */
   ready: Promise<void> = Promise.resolve()
   readonly #channels = new Map<string, ChannelState>()
+  /** Channels that published this event-loop turn (their `turn` is reset at its end). */
+  #turned: ChannelState[] = []
   readonly #broker: Broker
   readonly #onError: (error: unknown) => void
 
@@ -158,15 +160,31 @@ export class ChannelRegistry {
     const state = this.#channels.get(channel)
     if (state === undefined) return
     const prepared = new PreparedPublication(channel, publication, epoch)
+    let turn = state.turn
+    if (turn === null) {
+      turn = new ChannelTurn()
+      state.turn = turn
+      this.#turned.push(state)
+      if (this.#turned.length === 1) setImmediate(endTurn, this)
+    }
+    turn.pubs.push(prepared)
     for (const sub of state.subs) {
       try {
-        sub.deliver(prepared)
+        sub.deliver(prepared, turn)
       } catch (err) {
         // A value one wire format cannot carry must not stop delivery to everyone else.
         this.#onError(err)
         sub.session.noteGap(channel, epoch, publication.offset, publication.offset, 1)
       }
     }
+  }
+
+  /** @internal the turn is over: the next publication of every channel starts a new one.
+   * (Sessions following a turn keep it until their flush.) */
+  endTurn(): void {
+    const turned = this.#turned
+    this.#turned = []
+    for (let i = 0; i < turned.length; i++) turned[i]!.turn = null
   }
 
   /** Queues a prepared push (join, leave) to the live subscribers of a channel. */
@@ -177,6 +195,10 @@ export class ChannelRegistry {
       if (sub.live) sub.session.enqueue(prepared.frame(sub.session.format))
     }
   }
+}
+
+function endTurn(registry: ChannelRegistry): void {
+  registry.endTurn()
 }
 
 function fail(

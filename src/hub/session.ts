@@ -48,10 +48,36 @@ export class ChannelState {
   readonly subs = new Set<Subscription>()
   /** Resolves once the broker delivers this channel's live events to this node. */
   ready: Promise<void> | null = null
+  /** This event-loop turn's publications (see {@link ChannelTurn}); null between turns. */
+  turn: ChannelTurn | null = null
 
   constructor(name: string, ns: Namespace) {
     this.name = name
     this.ns = ns
+  }
+}
+
+/**
+ * The publications one channel fanned out in one event-loop turn, in order. A session whose
+ * transport writes shared batches (SSE) and that takes every one of them from some point on
+ * follows the turn instead of queuing each frame: at the flush it is handed one frames array
+ * that every such session shares, so the per-delivery work is a few field writes on the session
+ * and the SSE batch is recognised by identity.
+ */
+export class ChannelTurn {
+  readonly pubs: PreparedPublication[] = []
+  #format: WireFormat | null = null
+  #frames: Frame[] = []
+
+  /** Frames in `format` of `pubs[from, end)`; the whole turn is one array, shared and reused. */
+  frames(format: WireFormat, from: number, end: number): Frame[] {
+    if (this.#format !== format) {
+      this.#format = format
+      this.#frames = []
+    }
+    const frames = this.#frames
+    for (let i = frames.length; i < this.pubs.length; i++) frames.push(this.pubs[i]!.frame(format))
+    return from === 0 && end === frames.length ? frames : frames.slice(from, end)
   }
 }
 
@@ -75,7 +101,7 @@ export class Subscription {
   }
 
   /** Queues a publication for the session, or buffers it while the subscription is not live. */
-  deliver(pub: PreparedPublication): void {
+  deliver(pub: PreparedPublication, turn: ChannelTurn | null = null): void {
     if (!this.live) {
       const buffer = this.#buffer
       // Past the bound the publication is left out; the offset hole becomes a gap marker.
@@ -105,7 +131,7 @@ export class Subscription {
       })
     }
     this.offset = offset
-    this.session.enqueuePublication(pub.frame(this.session.format), this)
+    this.session.enqueuePublication(pub.frame(this.session.format), this, turn)
   }
 
   /**
@@ -164,6 +190,13 @@ export class Session implements DropPolicy {
   dirty = false
   /** The transport's connection when it takes frames directly (`Transport.direct`). */
   readonly #sink: FrameSink | null
+  /** The channel turn this session follows (publications `[#followFrom, #followEnd)` of it are
+   * its queued frames, `#followBytes` long); only for transports with `sharedBatches`. */
+  #follow: ChannelTurn | null = null
+  #followFrom = 0
+  #followEnd = 0
+  #followBytes = 0
+  readonly #followable: boolean
   #gaps: Map<string, GapRange> | null = null
   /** Connection id, unique across nodes. */
   readonly id: string
@@ -193,6 +226,7 @@ export class Session implements DropPolicy {
     this.transport = transport
     this.format = transport.format
     this.#sink = transport.direct ?? null
+    this.#followable = transport.sharedBatches === true
     this.id = id ?? `${idPrefix}-${(nextId++).toString(36)}`
   }
 
@@ -271,6 +305,7 @@ export class Session implements DropPolicy {
    * outbox limit is disconnected as a slow consumer, so memory stays bounded. */
   enqueue(frame: Frame): void {
     if (this.state === CLOSED) return
+    if (this.#follow !== null) this.#unfollow()
     if (this.outbox.bytes > this.owner.limits.maxOutboxBytes * 2) {
       this.owner.disconnectSession(this, DisconnectCode.SLOW_CONSUMER, 'slow consumer')
       return
@@ -280,7 +315,7 @@ export class Session implements DropPolicy {
   }
 
   /** Queues a publication frame, applying the channel's slow-consumer policy when over limit. */
-  enqueuePublication(frame: Frame, sub: Subscription): void {
+  enqueuePublication(frame: Frame, sub: Subscription, turn: ChannelTurn | null = null): void {
     if (this.state === CLOSED) return
     const limit = this.owner.limits.maxOutboxBytes
     const sink = this.#sink
@@ -298,6 +333,29 @@ export class Session implements DropPolicy {
         return
       }
     }
+    if (turn !== null && this.#followable) {
+      // The registry appended this publication to `turn` just before handing it out.
+      const at = turn.pubs.length - 1
+      if (this.#follow === turn) {
+        if (at === this.#followEnd && this.#followBytes + frame.byteLength <= limit) {
+          this.#followEnd = at + 1
+          this.#followBytes += frame.byteLength
+          this.owner.stats.delivered++
+          return
+        }
+      } else if (this.#follow === null && !this.blocked && !this.dirty) {
+        if (frame.byteLength <= limit) {
+          this.#follow = turn
+          this.#followFrom = at
+          this.#followEnd = at + 1
+          this.#followBytes = frame.byteLength
+          this.owner.stats.delivered++
+          this.#markDirty()
+          return
+        }
+      }
+    }
+    if (this.#follow !== null) this.#unfollow()
     const outbox = this.outbox
     const policy = sub.channel.ns.slowConsumer
     if (policy === 'conflate' && frame.key !== undefined) {
@@ -339,6 +397,8 @@ export class Session implements DropPolicy {
    * policy, will not reach this session. Drops take the oldest queued publications, so the
    * coalesced marker is written at the head of the next batch, before what follows the range. */
   noteGap(channel: string, epoch: string, from: number, to: number, count = to - from + 1): void {
+    // The marker goes before what is queued: what the session follows must be queued first.
+    if (this.#follow !== null) this.#unfollow()
     this.#gaps ??= new Map()
     const g = this.#gaps.get(channel)
     if (g === undefined || g.epoch !== epoch) {
@@ -354,6 +414,18 @@ export class Session implements DropPolicy {
   /** Writes everything queued in one batch: gap markers first, then the frames in order. */
   flush(): void {
     this.dirty = false
+    const follow = this.#follow
+    if (follow !== null) {
+      if (this.state === CLOSED || this.blocked) {
+        this.#unfollow() // kept in the outbox until the session can write again
+        return
+      }
+      // While following nothing else is queued: the turn's shared frames are the whole batch.
+      this.#follow = null
+      const frames = follow.frames(this.format, this.#followFrom, this.#followEnd)
+      if (!this.transport.write(frames)) this.blocked = true
+      return
+    }
     if (this.state === CLOSED || this.blocked) return
     let frames: Frame[]
     const gaps = this.#gaps
@@ -383,6 +455,16 @@ export class Session implements DropPolicy {
   discard(): void {
     this.outbox.clear()
     this.#gaps = null
+    this.#follow = null
+  }
+
+  /** Stops following the channel turn: its frames join the outbox, in order, ahead of anything
+   * queued after this. */
+  #unfollow(): void {
+    const follow = this.#follow!
+    this.#follow = null
+    const frames = follow.frames(this.format, this.#followFrom, this.#followEnd)
+    for (let i = 0; i < frames.length; i++) this.outbox.push(frames[i]!)
   }
 
   #dropped(frame: Frame): void {

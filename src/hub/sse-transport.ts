@@ -42,6 +42,7 @@ interface Cursor {
  */
 export class SseTransport implements Transport {
   readonly format: WireFormat
+  readonly sharedBatches = true
   readonly #sink: SseSinkLike
   readonly #urlChannels: readonly string[]
   readonly #cursors = new Map<string, Cursor>()
@@ -106,7 +107,7 @@ export class SseTransport implements Transport {
   #sharedBatch(frames: readonly Frame[]): string | null {
     // In a fan-out every stream after the first is handed the very frames the batch was built
     // from: comparing them by identity is all it costs to know the channel and the last position.
-    const same = frames.length > 0 && sameFrames(batchFrames, frames)
+    const same = frames.length > 0 && sameFrames(batchFrames, batchCount, frames)
     let last: Frame | null = same ? batchLast : null
     if (!same) {
       for (let i = 0; i < frames.length; i++) {
@@ -139,6 +140,7 @@ export class SseTransport implements Transport {
         text += `${f.data as string}\n`
       }
       batchFrames = frames
+      batchCount = frames.length
       batchLast = last
       batchRef = ref
       batchText = text
@@ -159,6 +161,7 @@ export class SseTransport implements Transport {
 // The last batch built by the fan-out fast path: the frames (shared objects, compared by
 // identity), how the channel was named in the stream's id, and the text. One batch is kept.
 let batchFrames: readonly Frame[] = []
+let batchCount = 0
 /** The last frame of `batchFrames` that carries a position. */
 let batchLast: Frame | null = null
 let batchRef = ''
@@ -166,8 +169,11 @@ let batchText = ''
 /** `batchText` encoded, made on the first stream that takes bytes. */
 let batchBytes: Buffer | null = null
 
-function sameFrames(a: readonly Frame[], b: readonly Frame[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+/** Whether `b` holds the `count` frames `a` held when the batch was built. (A channel turn's
+ * shared array may grow after a batch is built from it, so identity alone is not enough.) */
+function sameFrames(a: readonly Frame[], count: number, b: readonly Frame[]): boolean {
+  if (b.length !== count) return false
+  if (a === b) return true
+  for (let i = 0; i < count; i++) if (a[i] !== b[i]) return false
   return true
 }

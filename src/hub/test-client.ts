@@ -25,13 +25,22 @@ export class TestClient {
   readonly session: Session
   #id = 0
 
-  constructor(hub: Hub, format: WireFormat = wsJsonFormat) {
-    this.transport = new MemoryTransport(format)
+  constructor(
+    hub: Hub,
+    format: WireFormat = wsJsonFormat,
+    transport: MemoryTransport = new MemoryTransport(format),
+  ) {
+    this.transport = transport
     this.session = hub.connect(this.transport)
   }
 
-  static async connect(hub: Hub, token?: string, format?: WireFormat): Promise<TestClient> {
-    const c = new TestClient(hub, format)
+  static async connect(
+    hub: Hub,
+    token?: string,
+    format?: WireFormat,
+    transport?: MemoryTransport,
+  ): Promise<TestClient> {
+    const c = new TestClient(hub, format ?? transport?.format, transport)
     const r = await c.request({ type: 'connect', ...(token === undefined ? null : { token }) })
     if (r.error) throw new Error(`connect failed: ${r.error.code}`)
     return c

@@ -185,6 +185,12 @@ export interface Transport {
    * transport: in a fan-out every object a delivery touches is a cache miss.)
    */
   readonly direct?: FrameSink
+  /**
+   * Optional: the transport gains from being handed the very same frames array as other
+   * sessions (SSE builds one batch per turn and recognises it by identity). The hub then lets
+   * sessions share a channel's per-turn frames instead of queuing each one.
+   */
+  readonly sharedBatches?: boolean
   /** Closes the connection with a disconnect code (3000–4999) after what was written. */
   close(code: number, reason: string): void
 }

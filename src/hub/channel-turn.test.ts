@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import fc from 'fast-check'
+import type { PublicationPush, ServerMessage } from '../protocol/index.ts'
+import { Hub } from './hub.ts'
+import { MemoryTransport } from './memory-transport.ts'
+import type { SlowConsumerPolicy } from './namespace.ts'
+import { TestClient, turn } from './test-client.ts'
+import { type Frame, sseFormat } from './transport.ts'
+
+/** A recording transport that, like SSE, asks for shared per-turn batches. */
+class SharingTransport extends MemoryTransport {
+  readonly sharedBatches = true
+  /** The frames arrays it was handed, by identity. */
+  readonly batches: (readonly Frame[])[] = []
+
+  override write(frames: readonly Frame[]): boolean {
+    this.batches.push(frames)
+    return super.write(frames)
+  }
+}
+
+async function pair(hub: Hub, channels: readonly string[]) {
+  const sharing = await TestClient.connect(
+    hub,
+    undefined,
+    undefined,
+    new SharingTransport(sseFormat),
+  )
+  const queuing = await TestClient.connect(hub, undefined, sseFormat)
+  for (const c of [sharing, queuing]) {
+    for (const channel of channels) {
+      assert.equal((await c.request({ type: 'subscribe', channel })).error, undefined)
+    }
+  }
+  await turn()
+  return { sharing, queuing }
+}
+
+/** What a client saw after its connect reply, with the per-session client id blanked. */
+function seen(c: TestClient): ServerMessage[] {
+  return c.transport.messages
+    .slice(1)
+    .map((m) => JSON.parse(JSON.stringify(m).replace(/"client":"[^"]*"/g, '"client":""')))
+}
+
+test('sessions that share batches are handed one frames array per turn, holding what a queuing session gets', async () => {
+  const hub = new Hub({ namespaces: { m: { historySize: 100 } } })
+  try {
+    const { sharing, queuing } = await pair(hub, ['m:a'])
+    const other = await TestClient.connect(
+      hub,
+      undefined,
+      undefined,
+      new SharingTransport(sseFormat),
+    )
+    await other.request({ type: 'subscribe', channel: 'm:a' })
+    await turn()
+    const before = (sharing.transport as SharingTransport).batches.length
+    for (let i = 0; i < 5; i++) await hub.publish('m:a', { i })
+    await turn()
+    const a = (sharing.transport as SharingTransport).batches.slice(before)
+    const b = (other.transport as SharingTransport).batches.slice(-1)
+    assert.equal(a.length, 1, 'one write for the turn')
+    assert.equal(a[0], b[0], 'the very same array for both sessions')
+    assert.equal(a[0]!.length, 5)
+    assert.deepEqual(
+      sharing.pushes<PublicationPush>('publication').map((p) => p.data),
+      [0, 1, 2, 3, 4].map((i) => ({ i })),
+    )
+    assert.deepEqual(seen(sharing), seen(queuing))
+  } finally {
+    await hub.close()
+  }
+})
+
+type Op =
+  | { kind: 'publish'; channel: 'm:a' | 'm:b'; size: number; key: string | undefined }
+  | { kind: 'turn' }
+  | { kind: 'block' }
+  | { kind: 'drain' }
+  | { kind: 'ping' }
+  | { kind: 'subscribe' | 'unsubscribe'; channel: 'm:a' | 'm:b' }
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('publish' as const),
+      channel: fc.constantFrom('m:a' as const, 'm:b' as const),
+      size: fc.integer({ min: 1, max: 700 }),
+      key: fc.constantFrom(undefined, 'k1', 'k2'),
+    }),
+  },
+  { weight: 2, arbitrary: fc.constant({ kind: 'turn' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'block' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'drain' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'ping' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('subscribe' as const, 'unsubscribe' as const),
+      channel: fc.constantFrom('m:a' as const, 'm:b' as const),
+    }),
+  },
+)
+
+test('whatever the publications, turns, backpressure, replies and (un)subscribes, a session sharing batches sees exactly what a queuing session sees', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom<SlowConsumerPolicy>('drop-oldest', 'conflate', 'disconnect'),
+      fc.boolean(),
+      fc.array(op, { minLength: 1, maxLength: 60 }),
+      async (policy, both, ops) => {
+        const hub = new Hub({
+          maxOutboxBytes: 3000,
+          namespaces: { m: { historySize: 1000, slowConsumer: policy } },
+        })
+        try {
+          const { sharing, queuing } = await pair(hub, both ? ['m:a', 'm:b'] : ['m:a'])
+          let seq = 0
+          for (const o of ops) {
+            if (o.kind === 'publish') {
+              const data = `${seq++}:${'x'.repeat(o.size)}`
+              await hub.publish(o.channel, data, o.key === undefined ? {} : { key: o.key })
+            } else if (o.kind === 'turn') await turn(1)
+            else if (o.kind === 'ping') for (const c of [sharing, queuing]) c.send({ type: 'ping' })
+            else if (o.kind === 'subscribe' || o.kind === 'unsubscribe') {
+              for (const c of [sharing, queuing]) c.send({ type: o.kind, channel: o.channel })
+            } else {
+              for (const c of [sharing, queuing]) {
+                c.transport.accept = o.kind === 'drain'
+                if (o.kind === 'drain') c.session.drain()
+              }
+            }
+          }
+          for (const c of [sharing, queuing]) {
+            c.transport.accept = true
+            c.session.drain()
+          }
+          await turn()
+          assert.deepEqual(seen(sharing), seen(queuing))
+        } finally {
+          await hub.close()
+        }
+      },
+    ),
+    { numRuns: 150 },
+  )
+})
