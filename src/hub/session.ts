@@ -190,8 +190,9 @@ export class Session implements DropPolicy {
   dirty = false
   /** The transport's connection when it takes frames directly (`Transport.direct`). */
   readonly #sink: FrameSink | null
-  /** The channel turn this session follows (publications `[#followFrom, #followEnd)` of it are
-   * its queued frames, `#followBytes` long); only for transports with `sharedBatches`. */
+  /** The channel turn this session follows: publications `[#followFrom, #followEnd)` of it are
+   * its queued frames, `#followBytes` long with what the connection held when it started; only
+   * for transports with `sharedBatches`. */
   #follow: ChannelTurn | null = null
   #followFrom = 0
   #followEnd = 0
@@ -318,6 +319,30 @@ export class Session implements DropPolicy {
   enqueuePublication(frame: Frame, sub: Subscription, turn: ChannelTurn | null = null): void {
     if (this.state === CLOSED) return
     const limit = this.owner.limits.maxOutboxBytes
+    if (turn !== null && this.#followable) {
+      // The registry appended this publication to `turn` just before handing it out.
+      const at = turn.pubs.length - 1
+      if (this.#follow === turn) {
+        if (at === this.#followEnd && this.#followBytes + frame.byteLength <= limit) {
+          this.#followEnd = at + 1
+          this.#followBytes += frame.byteLength
+          this.owner.stats.delivered++
+          return
+        }
+      } else if (this.#follow === null && !this.blocked && !this.dirty) {
+        // Bytes the connection still holds count against the limit, as on the direct path.
+        const held = this.#sink === null ? 0 : this.#sink.bufferedAmount
+        if (held + frame.byteLength <= limit) {
+          this.#follow = turn
+          this.#followFrom = at
+          this.#followEnd = at + 1
+          this.#followBytes = held + frame.byteLength
+          this.owner.stats.delivered++
+          this.#markDirty()
+          return
+        }
+      }
+    }
     const sink = this.#sink
     if (sink !== null && !this.blocked && !this.dirty) {
       // Direct path: nothing is waiting ahead of this frame, so it goes to the connection now
@@ -331,28 +356,6 @@ export class Session implements DropPolicy {
             : sink.send(frame.data, this.format.codec.binary)
         if (status !== 0) this.blocked = true
         return
-      }
-    }
-    if (turn !== null && this.#followable) {
-      // The registry appended this publication to `turn` just before handing it out.
-      const at = turn.pubs.length - 1
-      if (this.#follow === turn) {
-        if (at === this.#followEnd && this.#followBytes + frame.byteLength <= limit) {
-          this.#followEnd = at + 1
-          this.#followBytes += frame.byteLength
-          this.owner.stats.delivered++
-          return
-        }
-      } else if (this.#follow === null && !this.blocked && !this.dirty) {
-        if (frame.byteLength <= limit) {
-          this.#follow = turn
-          this.#followFrom = at
-          this.#followEnd = at + 1
-          this.#followBytes = frame.byteLength
-          this.owner.stats.delivered++
-          this.#markDirty()
-          return
-        }
       }
     }
     if (this.#follow !== null) this.#unfollow()

@@ -16,6 +16,10 @@ import {
 export interface WsConnectionLike {
   send(data: string | Uint8Array, isBinary?: boolean): number
   sendPrepared?(prepared: never): number
+  /** Sends several frames' `native` forms in one write (the ws layer joins them once per array). */
+  sendPreparedBatch?(prepared: never): number
+  /** Writes what is queued now rather than at the connection's own end-of-turn flush. */
+  flushNow?(): void
   /** Bytes accepted by `send` but not yet taken by the kernel (enables the direct path). */
   readonly bufferedAmount?: number
   close(code?: number, reason?: string): void
@@ -56,6 +60,8 @@ export class WsTransport implements Transport {
   readonly #ws: WsConnectionLike
   readonly #binary: boolean
   readonly direct: FrameSink | undefined = undefined
+  /** Set when the connection can send a batch in one write: sessions then share per-turn frames. */
+  readonly sharedBatches: boolean
 
   constructor(ws: WsConnectionLike, format: WireFormat) {
     this.#ws = ws
@@ -63,10 +69,19 @@ export class WsTransport implements Transport {
     this.#binary = format.codec.binary
     // A connection that cannot tell its buffered bytes keeps the queued path.
     if (typeof ws.bufferedAmount === 'number') this.direct = ws as FrameSink
+    this.sharedBatches = ws.sendPreparedBatch !== undefined
   }
 
   write(frames: readonly Frame[]): boolean {
     const ws = this.#ws
+    if (frames.length > 1 && ws.sendPreparedBatch !== undefined) {
+      const natives = nativesOf(frames)
+      if (natives !== null) {
+        const status = ws.sendPreparedBatch(natives as never)
+        ws.flushNow?.()
+        return status === 0
+      }
+    }
     let status = 0
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!
@@ -74,14 +89,39 @@ export class WsTransport implements Transport {
         f.native !== undefined && ws.sendPrepared !== undefined
           ? ws.sendPrepared(f.native as never)
           : ws.send(f.data, this.#binary)
-      if (status === 2) return false
+      if (status === 2) {
+        ws.flushNow?.()
+        return false
+      }
     }
+    ws.flushNow?.()
     return status === 0
   }
 
   close(code: number, reason: string): void {
     this.#ws.close(code, closeReason(reason))
   }
+}
+
+// The natives of the last frames array made into a batch: sessions following one channel turn
+// are handed the same array, so the natives array (which the ws layer joins once) is shared too.
+let nativeSource: readonly Frame[] | null = null
+let nativeLength = 0
+let nativeBatch: unknown[] | null = null
+
+/** The frames' `native` forms, or null when one has none. */
+function nativesOf(frames: readonly Frame[]): unknown[] | null {
+  if (frames === nativeSource && frames.length === nativeLength) return nativeBatch
+  const out: unknown[] = []
+  for (let i = 0; i < frames.length; i++) {
+    const native = frames[i]!.native
+    if (native === undefined) return null
+    out.push(native)
+  }
+  nativeSource = frames
+  nativeLength = frames.length
+  nativeBatch = out
+  return out
 }
 
 /** A close reason cut to the 123 bytes a close frame can carry (RFC 6455 §5.5), whole

@@ -95,6 +95,29 @@ function sharedJoin(box: Buffer[], bytes: number): Buffer | null {
   return lastJoined
 }
 
+// `sendPreparedBatch`: the last array joined, how long it was, and the joined frames.
+let batchSource: readonly PreparedMessage[] | null = null
+let batchLength = 0
+let batchJoined: Buffer = Buffer.alloc(0)
+
+function joinBatch(messages: readonly PreparedMessage[]): Buffer {
+  if (messages !== batchSource || messages.length !== batchLength) {
+    let bytes = 0
+    for (let i = 0; i < messages.length; i++) bytes += messages[i]!.frame.length
+    const joined = Buffer.allocUnsafe(bytes)
+    let at = 0
+    for (let i = 0; i < messages.length; i++) {
+      const f = messages[i]!.frame
+      f.copy(joined, at)
+      at += f.length
+    }
+    batchSource = messages
+    batchLength = messages.length
+    batchJoined = joined
+  }
+  return batchJoined
+}
+
 /** RFC 6455 §5.5.2: an empty ping, shared by every connection's idle check. */
 const IDLE_PING = Buffer.from([0x80 | OP_PING, 0x00])
 
@@ -245,6 +268,30 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     if (this.pmd?.busy) this.pmd.send(message.frame, message.isBinary, false, true)
     else this.append(message.frame)
     return this.status()
+  }
+
+  /**
+   * Sends several prepared messages in one write, in order. Their frames are joined once per
+   * array: every connection handed the same array in a turn (a channel fan-out) gets the same
+   * Buffer. The array must not change while it is in use.
+   *
+   * @example
+   * const batch = [prepareMessage('a'), prepareMessage('b')]
+   * for (const ws of room) ws.sendPreparedBatch(batch)
+   */
+  sendPreparedBatch(messages: readonly PreparedMessage[]): SendStatus {
+    if (this.readyState !== OPEN) return DROPPED
+    if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
+    const joined = joinBatch(messages)
+    if (this.pmd?.busy) this.pmd.send(joined, false, false, true)
+    else this.append(joined)
+    return this.status()
+  }
+
+  /** @internal writes what is queued now instead of at the end of the turn (the channel hub
+   * calls it from its own end-of-turn pass, so the write is still one per turn). */
+  flushNow(): void {
+    if (this.outbox !== null) this.flush()
   }
 
   /** Sends a ping (RFC 6455 §5.5.2), at most 125 bytes. */

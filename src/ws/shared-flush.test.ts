@@ -56,3 +56,45 @@ test('the same prepared messages sent again in the next turn arrive again, in or
   for (const g of await got) assert.deepEqual(g, want)
   for (const c of clients) c.close()
 })
+
+test('a prepared batch arrives whole and in order on every connection, behind what was queued before it, even when the array grows between turns', async () => {
+  const conns: ServerWebSocket<undefined>[] = []
+  const { url } = await serve((a) => a.ws('/ws', { open: (ws) => void conns.push(ws) }))
+  const clients = await Promise.all([1, 2, 3].map(() => open(`${url}/ws`)))
+  while (conns.length < 3) await new Promise((r) => setTimeout(r, 5))
+  const batch = ['p', 'q', 'r'].map((m) => prepareMessage(m, false))
+  const got = Promise.all(clients.map((c) => collect(c, 8)))
+  for (let i = 0; i < conns.length; i++) {
+    conns[i]!.send(`first-${i}`)
+    conns[i]!.sendPreparedBatch(batch)
+  }
+  await new Promise((r) => setImmediate(r))
+  // The same array, one message longer: the joined frames must not be the old ones.
+  batch.push(prepareMessage('s', false))
+  for (const ws of conns) ws.sendPreparedBatch(batch)
+  const all = await got
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(all[i], [`first-${i}`, 'p', 'q', 'r', 'p', 'q', 'r', 's'])
+  }
+  for (const c of clients) c.close()
+})
+
+test('a prepared batch over the backpressure limit is refused like any send', async () => {
+  let conn!: ServerWebSocket<undefined>
+  const { url } = await serve((a) =>
+    a.ws('/ws', {
+      maxBackpressure: 1024,
+      backpressurePolicy: 'drop',
+      open: (ws) => {
+        conn = ws
+      },
+    }),
+  )
+  const client = await open(`${url}/ws`)
+  while (conn === undefined) await new Promise((r) => setTimeout(r, 5))
+  const big = [prepareMessage('x'.repeat(2000), false)]
+  assert.equal(conn.sendPreparedBatch(big), 0) // under the limit when it is queued
+  assert.equal(conn.sendPreparedBatch(big), 2) // now over: dropped and counted
+  assert.equal(conn.dropped, 1)
+  client.close()
+})
