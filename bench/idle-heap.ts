@@ -41,8 +41,12 @@ function report(label: string): void {
   const mb = (n: number) => (n / 1e6).toFixed(1)
   const spaces = getHeapSpaceStatistics()
     .filter((s) => s.space_size > 0)
-    .map((s) => `${s.space_name.replace('_space', '')} ${mb(s.space_used_size)}/${mb(s.space_size)}`)
-  console.log(`${label.padEnd(12)} rss ${mb(m.rss)} MB; heap spaces used/size MB: ${spaces.join(', ')}`)
+    .map(
+      (s) => `${s.space_name.replace('_space', '')} ${mb(s.space_used_size)}/${mb(s.space_size)}`,
+    )
+  console.log(
+    `${label.padEnd(12)} rss ${mb(m.rss)} MB; heap spaces used/size MB: ${spaces.join(', ')}`,
+  )
 }
 
 const app = new Switchboard({ logger: false })
