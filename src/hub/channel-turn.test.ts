@@ -6,7 +6,7 @@ import { Hub } from './hub.ts'
 import { MemoryTransport } from './memory-transport.ts'
 import type { SlowConsumerPolicy } from './namespace.ts'
 import { TestClient, turn } from './test-client.ts'
-import { type Frame, sseFormat } from './transport.ts'
+import { type Frame, sseFormat, wsJsonFormat } from './transport.ts'
 
 /** A recording transport that, like SSE, asks for shared per-turn batches. */
 class SharingTransport extends MemoryTransport {
@@ -69,6 +69,37 @@ test('sessions that share batches are handed one frames array per turn, holding 
       [0, 1, 2, 3, 4].map((i) => ({ i })),
     )
     assert.deepEqual(seen(sharing), seen(queuing))
+  } finally {
+    await hub.close()
+  }
+})
+
+test('subscribers of one channel in different wire formats, interleaved, each share one array per format', async () => {
+  const hub = new Hub({ namespaces: { m: { historySize: 100 } } })
+  try {
+    const clients: TestClient[] = []
+    for (const format of [sseFormat, wsJsonFormat, sseFormat, wsJsonFormat]) {
+      const c = await TestClient.connect(hub, undefined, undefined, new SharingTransport(format))
+      await c.request({ type: 'subscribe', channel: 'm:a' })
+      clients.push(c)
+    }
+    await turn()
+    const before = clients.map((c) => (c.transport as SharingTransport).batches.length)
+    for (let i = 0; i < 3; i++) await hub.publish('m:a', { i })
+    await turn()
+    const batches = clients.map((c, i) =>
+      (c.transport as SharingTransport).batches.slice(before[i]),
+    )
+    for (const b of batches) assert.equal(b.length, 1)
+    assert.equal(batches[0]![0], batches[2]![0], 'the SSE sessions share one array')
+    assert.equal(batches[1]![0], batches[3]![0], 'the WebSocket sessions share one array')
+    assert.notEqual(batches[0]![0], batches[1]![0])
+    for (const c of clients) {
+      assert.deepEqual(
+        c.pushes<PublicationPush>('publication').map((p) => p.data),
+        [0, 1, 2].map((i) => ({ i })),
+      )
+    }
   } finally {
     await hub.close()
   }

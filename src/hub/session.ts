@@ -66,16 +66,19 @@ export class ChannelState {
  */
 export class ChannelTurn {
   readonly pubs: PreparedPublication[] = []
-  #format: WireFormat | null = null
-  #frames: Frame[] = []
+  // One frames array per wire format in use (WebSocket JSON, MessagePack, SSE subscribers of one
+  // channel each share theirs), grown as the turn grows.
+  readonly #formats: WireFormat[] = []
+  readonly #frames: Frame[][] = []
 
-  /** Frames in `format` of `pubs[from, end)`; the whole turn is one array, shared and reused. */
+  /** Frames in `format` of `pubs[from, end)`; the whole turn is one array per format, shared. */
   frames(format: WireFormat, from: number, end: number): Frame[] {
-    if (this.#format !== format) {
-      this.#format = format
-      this.#frames = []
+    let at = this.#formats.indexOf(format)
+    if (at < 0) {
+      at = this.#formats.push(format) - 1
+      this.#frames.push([])
     }
-    const frames = this.#frames
+    const frames = this.#frames[at]!
     for (let i = frames.length; i < this.pubs.length; i++) frames.push(this.pubs[i]!.frame(format))
     return from === 0 && end === frames.length ? frames : frames.slice(from, end)
   }
