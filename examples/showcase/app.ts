@@ -18,6 +18,8 @@ export function createShowcase(options: SwitchboardOptions = {}): Switchboard {
     connections: app.hub.connectionCount,
   }))
   app.get('/api/routes', () => app.routes)
+  // The pages' shared script (demo-client.js) and whatever else public/ holds.
+  app.static('/showcase', new URL('./public/', import.meta.url).pathname)
   mountChat(app)
   mountWhiteboard(app)
   mountPoll(app)

@@ -20,6 +20,7 @@ const DESCRIPTIONS: Record<string, string> = {
     'The channel endpoint: WebSocket upgrade, SSE stream (GET ?channel=…), commands (POST).',
   '/switchboard/ticket': 'Issues a short-lived stream ticket for EventSource.',
   '/switchboard/client.js': 'The browser client SDK (ESM).',
+  '/showcase/*': "The demo pages' files, among them the client set-up they share (demo-client.js).",
 }
 
 function escapeHtml(s: string): string {
