@@ -103,15 +103,19 @@ export class WsTransport implements Transport {
   }
 }
 
-// The natives of the last frames array made into a batch: sessions following one channel turn
-// are handed the same array, so the natives array (which the ws layer joins once) is shared too.
-let nativeSource: readonly Frame[] | null = null
+// The natives of the last frames made into a batch. Sessions following one channel turn are
+// handed the same array, and sessions whose outboxes queued the same frames hold equal ones; either
+// way they get the same natives array, which the ws layer joins once.
+let nativeSource: readonly Frame[] = []
 let nativeLength = 0
 let nativeBatch: unknown[] | null = null
 
 /** The frames' `native` forms, or null when one has none. */
 function nativesOf(frames: readonly Frame[]): unknown[] | null {
-  if (frames === nativeSource && frames.length === nativeLength) return nativeBatch
+  const n = frames.length
+  if (n === nativeLength && (frames === nativeSource || sameFrames(frames, nativeSource, n))) {
+    return nativeBatch
+  }
   const out: unknown[] = []
   for (let i = 0; i < frames.length; i++) {
     const native = frames[i]!.native
@@ -119,9 +123,14 @@ function nativesOf(frames: readonly Frame[]): unknown[] | null {
     out.push(native)
   }
   nativeSource = frames
-  nativeLength = frames.length
+  nativeLength = n
   nativeBatch = out
   return out
+}
+
+function sameFrames(a: readonly Frame[], b: readonly Frame[], n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** A close reason cut to the 123 bytes a close frame can carry (RFC 6455 §5.5), whole
