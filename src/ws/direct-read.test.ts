@@ -120,12 +120,7 @@ test('a server that stops taking messages stops reading the socket, then reads o
 })
 
 test('a socket with bytes already buffered in its stream keeps the data path', async () => {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  const client = connect(port, '127.0.0.1')
-  const [accepted] = (await once(server, 'connection')) as [Socket]
+  const { server, client, accepted } = await acceptedPair()
   accepted.pause()
   accepted.unshift(Buffer.from('early'))
   const reader = directReader(() => assert.fail('the direct reader must not be called'))
@@ -140,12 +135,7 @@ test('a socket with bytes already buffered in its stream keeps the data path', a
 })
 
 test('the peer closing a directly read socket still ends it', async () => {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  const client = connect(port, '127.0.0.1')
-  const [accepted] = (await once(server, 'connection')) as [Socket]
+  const { server, client, accepted } = await acceptedPair()
   const chunks: string[] = []
   const reader = directReader(function (this: Socket, chunk: Buffer) {
     assert.equal(this, accepted)
@@ -159,6 +149,17 @@ test('the peer closing a directly read socket still ends it', async () => {
   accepted.destroy()
   server.close()
 })
+
+/** A plain TCP server on loopback, a client connected to it, and the socket it accepted. */
+async function acceptedPair() {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  const client = connect(port, '127.0.0.1')
+  const [accepted] = (await once(server, 'connection')) as [Socket]
+  return { server, client, accepted }
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
