@@ -54,15 +54,20 @@ export class TestClient {
     return id
   }
 
-  /** Sends a command and waits (a bounded number of turns) for its reply. */
+  /**
+   * Sends a command and waits for its reply: turn by turn at first, then by the clock, up to 5 s.
+   * (Counting turns alone failed under load: an auth hook waiting on crypto's thread pool can
+   * take longer than 200 idle turns.)
+   */
   async request<R = unknown>(command: Command): Promise<Reply<R>> {
     const id = this.send(command)
-    for (let i = 0; i < 200; i++) {
+    const deadline = Date.now() + 5000
+    for (let i = 0; ; i++) {
       const reply = this.transport.messages.find((m) => (m as Reply).id === id)
       if (reply !== undefined) return reply as Reply<R>
-      await new Promise((r) => setImmediate(r))
+      if (Date.now() > deadline) throw new Error(`no reply to command ${id}`)
+      await new Promise((r) => (i < 200 ? setImmediate(r) : setTimeout(r, 1)))
     }
-    throw new Error(`no reply to command ${id}`)
   }
 
   /** Pushes received so far (messages without an id), optionally of one type. */
