@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import type { PublicationPush, ServerMessage } from '../protocol/index.ts'
+import { type BrokerHandler, MemoryBroker } from '../broker/index.ts'
+import type { GapPush, PublicationPush, ServerMessage } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
 import { MemoryTransport } from './memory-transport.ts'
 import type { SlowConsumerPolicy } from './namespace.ts'
@@ -17,6 +18,21 @@ class SharingTransport extends MemoryTransport {
   override write(frames: readonly Frame[]): boolean {
     this.batches.push(frames)
     return super.write(frames)
+  }
+}
+
+/** A broker that can lose the next live delivery, as a cluster's transport may. */
+class LossyBroker extends MemoryBroker {
+  loseNext = false
+
+  override start(handler: BrokerHandler): Promise<void> {
+    return super.start({
+      ...handler,
+      onPublication: (channel, publication, epoch) => {
+        if (this.loseNext) this.loseNext = false
+        else handler.onPublication(channel, publication, epoch)
+      },
+    })
   }
 }
 
@@ -105,8 +121,48 @@ test('subscribers of one channel in different wire formats, interleaved, each sh
   }
 })
 
+test('a session subscribed while its channel is mid-turn gets the rest of that turn, without a gap', async () => {
+  const hub = new Hub({ namespaces: { m: { historySize: 100 } } })
+  try {
+    const rider = await TestClient.connect(
+      hub,
+      undefined,
+      undefined,
+      new SharingTransport(sseFormat),
+    )
+    await rider.request({ type: 'subscribe', channel: 'm:a' })
+    const late = await TestClient.connect(
+      hub,
+      undefined,
+      undefined,
+      new SharingTransport(sseFormat),
+    )
+    await turn()
+    await hub.publish('m:a', 1)
+    // Still the same event-loop turn: the server-side subscribe finishes in microtasks.
+    await hub.subscribe(late.session, 'm:a')
+    await hub.publish('m:a', 2)
+    await hub.publish('m:a', 3)
+    await turn()
+    assert.deepEqual(
+      late.pushes<PublicationPush>('publication').map((p) => p.data),
+      [2, 3],
+    )
+    assert.deepEqual(late.pushes<GapPush>('gap'), [])
+    assert.deepEqual(
+      rider.pushes<PublicationPush>('publication').map((p) => p.data),
+      [1, 2, 3],
+    )
+  } finally {
+    await hub.close()
+  }
+})
+
 type Op =
   | { kind: 'publish'; channel: 'm:a' | 'm:b'; size: number; key: string | undefined }
+  | { kind: 'burst'; channel: 'm:a' | 'm:b' }
+  | { kind: 'lose' }
+  | { kind: 'reset'; channel: 'm:a' | 'm:b' }
   | { kind: 'turn' }
   | { kind: 'block' }
   | { kind: 'drain' }
@@ -124,6 +180,21 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.constant({ kind: 'turn' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('burst' as const),
+      channel: fc.constantFrom('m:a' as const, 'm:b' as const),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'lose' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('reset' as const),
+      channel: fc.constantFrom('m:a' as const, 'm:b' as const),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'block' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'drain' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'ping' as const }) },
@@ -136,25 +207,37 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   },
 )
 
-test('whatever the publications, turns, backpressure, replies and (un)subscribes, a session sharing batches sees exactly what a queuing session sees', async () => {
+test('whatever the publications, turns, bursts, lost deliveries, epoch changes, backpressure, replies and (un)subscribes, a session sharing batches sees exactly what a queuing session sees', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.constantFrom<SlowConsumerPolicy>('drop-oldest', 'conflate', 'disconnect'),
       fc.boolean(),
       fc.array(op, { minLength: 1, maxLength: 60 }),
       async (policy, both, ops) => {
+        const broker = new LossyBroker()
         const hub = new Hub({
+          broker,
           maxOutboxBytes: 3000,
           namespaces: { m: { historySize: 1000, slowConsumer: policy } },
         })
         try {
+          // A third subscriber keeps both channels alive, so the pair may leave a channel and
+          // subscribe to it again while a turn of it is under way.
+          const anchor = await TestClient.connect(hub)
+          for (const channel of ['m:a', 'm:b']) await anchor.request({ type: 'subscribe', channel })
           const { sharing, queuing } = await pair(hub, both ? ['m:a', 'm:b'] : ['m:a'])
           let seq = 0
           for (const o of ops) {
             if (o.kind === 'publish') {
               const data = `${seq++}:${'x'.repeat(o.size)}`
               await hub.publish(o.channel, data, o.key === undefined ? {} : { key: o.key })
-            } else if (o.kind === 'turn') await turn(1)
+            } else if (o.kind === 'burst') {
+              // More than the outbox limit in one turn.
+              for (let i = 0; i < 6; i++)
+                await hub.publish(o.channel, `${seq++}:${'y'.repeat(600)}`)
+            } else if (o.kind === 'lose') broker.loseNext = true
+            else if (o.kind === 'reset') await broker.removeHistory(o.channel)
+            else if (o.kind === 'turn') await turn(1)
             else if (o.kind === 'ping') for (const c of [sharing, queuing]) c.send({ type: 'ping' })
             else if (o.kind === 'subscribe' || o.kind === 'unsubscribe') {
               for (const c of [sharing, queuing]) c.send({ type: o.kind, channel: o.channel })

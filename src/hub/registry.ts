@@ -77,6 +77,11 @@ export class ChannelRegistry {
     const sub = new Subscription(session, state)
     session.subs.set(channel, sub)
     state.subs.add(sub)
+    if (state.turn?.riding) {
+      // Subscribed while the channel's turn rides: later publications of it come one by one.
+      sub.listedIn = state.turn
+      state.turn.others.push(sub)
+    }
     try {
       await state.ready
       const res = await this.#broker.history(
@@ -133,6 +138,8 @@ export class ChannelRegistry {
     const sub = session.subs.get(channel)
     if (sub === undefined) return
     session.subs.delete(channel)
+    sub.active = false
+    session.leaveRide(sub)
     const state = sub.channel
     state.subs.delete(sub)
     if (state.subs.size === 0 && this.#channels.get(channel) === state) {
@@ -166,16 +173,43 @@ export class ChannelRegistry {
       state.turn = turn
       this.#turned.push(state)
       if (this.#turned.length === 1) setImmediate(endTurn, this)
+      turn.pubs.push(prepared)
+      turn.rideEnd = 1
+      // The turn's first publication visits every subscription: those that can, start riding;
+      // the rest are listed to be visited for each publication that follows.
+      const others = turn.others
+      for (const sub of state.subs) {
+        this.#deliver(sub, prepared, turn)
+        if (!sub.riding) {
+          sub.listedIn = turn
+          others.push(sub)
+        }
+      }
+      return
     }
     turn.pubs.push(prepared)
-    for (const sub of state.subs) {
-      try {
-        sub.deliver(prepared, turn)
-      } catch (err) {
-        // A value one wire format cannot carry must not stop delivery to everyone else.
-        this.#onError(err)
-        sub.session.noteGap(channel, epoch, publication.offset, publication.offset, 1)
+    if (turn.riding) {
+      if (turn.extend(prepared)) {
+        const others = turn.others
+        for (let i = 0; i < others.length; i++) {
+          const sub = others[i]!
+          if (sub.active && !sub.riding) this.#deliver(sub, prepared, turn)
+        }
+        return
       }
+      turn.settle()
+    }
+    for (const sub of state.subs) this.#deliver(sub, prepared, turn)
+  }
+
+  #deliver(sub: Subscription, prepared: PreparedPublication, turn: ChannelTurn): void {
+    try {
+      sub.deliver(prepared, turn)
+    } catch (err) {
+      // A value one wire format cannot carry must not stop delivery to everyone else.
+      this.#onError(err)
+      const pub = prepared.publication
+      sub.session.noteGap(prepared.channel, prepared.epoch, pub.offset, pub.offset, 1)
     }
   }
 

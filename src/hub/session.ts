@@ -59,13 +59,35 @@ export class ChannelState {
 
 /**
  * The publications one channel fanned out in one event-loop turn, in order. A session whose
- * transport writes shared batches (SSE) and that takes every one of them from some point on
- * follows the turn instead of queuing each frame: at the flush it is handed one frames array
- * that every such session shares, so the per-delivery work is a few field writes on the session
- * and the SSE batch is recognised by identity.
+ * transport writes shared batches (SSE, WebSocket) and that takes every one of them from some
+ * point on follows the turn instead of queuing each frame: at the flush it is handed one frames
+ * array that every such session shares.
+ *
+ * While the turn *rides* (the usual case: publications continue each other, same epoch and the
+ * next offset, and every follower has room for them), a follower that joined it is not visited
+ * again: each further publication is taken by all riders at once (`rideEnd` moves), and only the
+ * channel's other subscriptions (`others`) are delivered to one by one. A publication that does
+ * not continue the last, or that would take a rider past the outbox limit, ends the ride: every
+ * rider becomes an ordinary follower ending where the ride ended, and from then on the turn is
+ * delivered to each subscription as before.
  */
 export class ChannelTurn {
   readonly pubs: PreparedPublication[] = []
+  /** Riders take every publication before `rideEnd` from where they joined. */
+  riding = true
+  rideEnd = 0
+  /** Sessions riding now (they are counted as delivered to once per publication). */
+  riders = 0
+  /** Subscriptions delivered to one by one while the turn rides (may hold ones that ride since
+   * or were removed: the fan-out skips those). */
+  readonly others: Subscription[] = []
+  readonly #riderList: Session[] = []
+  #stats: { delivered: number } | null = null
+  // Per wire format the riders use: bytes of its frames from publication `#base` to `rideEnd`,
+  // and the most any rider of that format may take (the least room among them).
+  readonly #rideFormats: WireFormat[] = []
+  readonly #cum: number[] = []
+  readonly #room: number[] = []
   // One frames array per wire format in use (WebSocket JSON, MessagePack, SSE subscribers of one
   // channel each share theirs), grown as the turn grows.
   readonly #formats: WireFormat[] = []
@@ -82,6 +104,61 @@ export class ChannelTurn {
     for (let i = frames.length; i < this.pubs.length; i++) frames.push(this.pubs[i]!.frame(format))
     return from === 0 && end === frames.length ? frames : frames.slice(from, end)
   }
+
+  /** @internal a session starts riding with `frame`, the turn's last publication, which it has
+   * room for (`held` bytes already in its connection); returns the byte count it rode from. */
+  join(session: Session, format: WireFormat, frame: Frame, held: number, limit: number): number {
+    let f = this.#rideFormats.indexOf(format)
+    if (f < 0) {
+      f = this.#rideFormats.push(format) - 1
+      this.#cum.push(frame.byteLength)
+      this.#room.push(Number.POSITIVE_INFINITY)
+    }
+    // The last publication is counted in `#cum` already (by `extend`, or just above).
+    const from = this.#cum[f]! - frame.byteLength
+    const room = limit - held + from
+    if (room < this.#room[f]!) this.#room[f] = room
+    this.#riderList.push(session)
+    this.#stats = session.owner.stats
+    this.riders++
+    return from
+  }
+
+  /** Bytes of this format's frames the riders took so far (from the format's first rider on). */
+  rode(format: WireFormat): number {
+    return this.#cum[this.#rideFormats.indexOf(format)]!
+  }
+
+  /**
+   * Lets every rider take `pub` (just appended to `pubs`), when it continues the last
+   * publication and fits each rider's room. Returns false, changing nothing, otherwise.
+   */
+  extend(pub: PreparedPublication): boolean {
+    const last = this.pubs[this.rideEnd - 1]!
+    if (pub.epoch !== last.epoch || pub.offset !== last.offset + 1) return false
+    const formats = this.#rideFormats
+    const cum = this.#cum
+    try {
+      for (let i = 0; i < formats.length; i++) {
+        if (cum[i]! + pub.frame(formats[i]!).byteLength > this.#room[i]!) return false
+      }
+    } catch {
+      // A value one of the riders' formats cannot carry: the ride ends, and the fan-out that
+      // follows handles it per subscriber (a gap marker).
+      return false
+    }
+    for (let i = 0; i < formats.length; i++) cum[i] = cum[i]! + pub.frame(formats[i]!).byteLength
+    this.rideEnd++
+    if (this.#stats !== null) this.#stats.delivered += this.riders
+    return true
+  }
+
+  /** Ends the ride: every rider becomes a follower of `pubs[from, rideEnd)`. */
+  settle(): void {
+    this.riding = false
+    const list = this.#riderList
+    for (let i = 0; i < list.length; i++) list[i]!.settleRide(this)
+  }
 }
 
 /**
@@ -96,6 +173,12 @@ export class Subscription {
   /** Offset of the last publication queued for this session. */
   offset = 0
   live = false
+  /** Still one of its channel's subscriptions (cleared when it ends). */
+  active = true
+  /** Its session rides the channel's turn for it (see {@link ChannelTurn}). */
+  riding = false
+  /** The turn whose `others` list holds it. */
+  listedIn: ChannelTurn | null = null
   #buffer: PreparedPublication[] | null = []
 
   constructor(session: Session, channel: ChannelState) {
@@ -200,6 +283,12 @@ export class Session implements DropPolicy {
   #followFrom = 0
   #followEnd = 0
   #followBytes = 0
+  /** Riding `#follow` (its end is the turn's `rideEnd`) for the subscription `#followSub`;
+   * `#followBytes` is then what the connection held and `#followCum` the turn's ridden bytes
+   * when it joined. */
+  #riding = false
+  #followSub: Subscription | null = null
+  #followCum = 0
   readonly #followable: boolean
   #gaps: Map<string, GapRange> | null = null
   /** Connection id, unique across nodes. */
@@ -338,8 +427,16 @@ export class Session implements DropPolicy {
         if (held + frame.byteLength <= limit) {
           this.#follow = turn
           this.#followFrom = at
-          this.#followEnd = at + 1
-          this.#followBytes = held + frame.byteLength
+          this.#followSub = sub
+          if (turn.riding) {
+            this.#riding = true
+            sub.riding = true
+            this.#followBytes = held
+            this.#followCum = turn.join(this, this.format, frame, held, limit)
+          } else {
+            this.#followEnd = at + 1
+            this.#followBytes = held + frame.byteLength
+          }
           this.owner.stats.delivered++
           this.#markDirty()
           return
@@ -427,7 +524,9 @@ export class Session implements DropPolicy {
         return
       }
       // While following nothing else is queued: the turn's shared frames are the whole batch.
+      if (this.#riding) this.#endRide(true)
       this.#follow = null
+      this.#followSub = null
       const frames = follow.frames(this.format, this.#followFrom, this.#followEnd)
       if (!this.transport.write(frames)) this.blocked = true
       return
@@ -461,14 +560,46 @@ export class Session implements DropPolicy {
   discard(): void {
     this.outbox.clear()
     this.#gaps = null
+    if (this.#riding) this.#endRide(false)
     this.#follow = null
+    this.#followSub = null
+  }
+
+  /** @internal the turn's ride ended: this rider becomes a follower of what it rode. */
+  settleRide(turn: ChannelTurn): void {
+    if (this.#riding && this.#follow === turn) this.#endRide(false)
+  }
+
+  /** @internal `sub` is ending: if this session rides for it, the ride stops where it is. */
+  leaveRide(sub: Subscription): void {
+    if (this.#riding && this.#followSub === sub) this.#endRide(false)
+  }
+
+  /** Stops riding: the follow ends at the turn's `rideEnd`; with `relist`, later publications
+   * of a turn that still rides reach the subscription one by one. */
+  #endRide(relist: boolean): void {
+    const turn = this.#follow!
+    const sub = this.#followSub!
+    const end = turn.rideEnd
+    this.#riding = false
+    sub.riding = false
+    turn.riders--
+    this.#followEnd = end
+    this.#followBytes += turn.rode(this.format) - this.#followCum
+    sub.offset = turn.pubs[end - 1]!.offset
+    if (relist && turn.riding && sub.active && sub.listedIn !== turn) {
+      sub.listedIn = turn
+      turn.others.push(sub)
+    }
   }
 
   /** Stops following the channel turn: its frames join the outbox, in order, ahead of anything
    * queued after this. */
   #unfollow(): void {
     const follow = this.#follow!
+    if (this.#riding) this.#endRide(true)
     this.#follow = null
+    this.#followSub = null
     const frames = follow.frames(this.format, this.#followFrom, this.#followEnd)
     for (let i = 0; i < frames.length; i++) this.outbox.push(frames[i]!)
   }
