@@ -255,6 +255,44 @@ describe('subscriptions and recovery', () => {
     client.disconnect()
   })
 
+  test('publications that leave the epoch out are in the subscription’s; a gap naming a new epoch moves the resume point into it', async () => {
+    const { client, server } = setup()
+    const got: PublicationContext[] = []
+    const sub = client.subscribe('ticker:x', { onPublication: (p) => got.push(p) })
+    client.connect()
+    await waitFor(() => sub.state === 'subscribed')
+    server.publish('ticker:x', 'a')
+    server.publish('ticker:x', 'b')
+    await waitFor(() => got.length === 2)
+    assert.deepEqual(
+      got.map((p) => [p.offset, p.epoch]),
+      [
+        [1, 'e1'],
+        [2, 'e1'],
+      ],
+    )
+    // The stream is replaced; its first three publications (the first named e2) are lost to
+    // this client, which is told so by a gap marker in the new epoch.
+    server.loseHistory()
+    for (const d of ['c', 'd', 'e']) server.publish('ticker:x', d, false)
+    server.lastSocket.push({
+      type: 'gap',
+      channel: 'ticker:x',
+      epoch: 'e2',
+      from: 1,
+      to: 3,
+      count: 3,
+    })
+    server.publish('ticker:x', 'f')
+    await waitFor(() => got.length === 3)
+    assert.deepEqual([got[2]!.offset, got[2]!.epoch, got[2]!.data], [4, 'e2', 'f'])
+    server.lastSocket.drop(1006, '')
+    await waitFor(() => server.commands.filter((c) => c.type === 'subscribe').length === 2)
+    const resub = server.commands.filter((c) => c.type === 'subscribe').at(-1)
+    assert.deepEqual((resub as { since?: unknown }).since, { offset: 4, epoch: 'e2' })
+    client.disconnect()
+  })
+
   test('gap markers from the server reach onGap', async () => {
     const { client, server } = setup()
     const gaps: GapContext[] = []

@@ -40,6 +40,7 @@ export interface PublicationContext<T = unknown> {
   readonly data: T
   readonly info?: ClientInfo | undefined
   readonly key?: string | undefined
+  /** When the broker stored it (ms since the Unix epoch): only in namespaces with `timestamps`. */
   readonly time?: number | undefined
   /** True when the publication was missed while disconnected and came back through recovery. */
   readonly recovered: boolean
@@ -270,7 +271,8 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
       return
     }
     if (this.#state !== 'subscribed') return
-    this.#deliver(push, push.epoch, false)
+    // A push names its epoch only when it may be news; otherwise it is the one we follow.
+    this.#deliver(push, push.epoch ?? this.#position?.epoch ?? '', false)
   }
 
   #deliver(
@@ -295,6 +297,12 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
 
   /** @internal */
   _onGap(push: GapPush): void {
+    const pos = this.#position
+    if (pos !== null && pos.epoch !== push.epoch) {
+      // The stream was replaced and its first publications did not reach us: what follows
+      // belongs to the new epoch, after the lost range.
+      this.#position = { offset: push.from - 1, epoch: push.epoch }
+    }
     this.emit('gap', {
       channel: this.channel,
       reason: 'dropped',

@@ -9,6 +9,7 @@ import {
   type ReplyError,
 } from '../protocol/index.ts'
 import type { Namespace, Namespaces } from './namespace.ts'
+import { clientPublications } from './prepared.ts'
 import type { Session } from './session.ts'
 
 /** Context passed to rpc handlers. */
@@ -125,7 +126,11 @@ export async function runCommand(
         limit,
         ...(command.since === undefined ? null : { since: command.since }),
       })
-      return { offset: res.offset, epoch: res.epoch, publications: res.publications }
+      return {
+        offset: res.offset,
+        epoch: res.epoch,
+        publications: clientPublications(res.publications, ns.timestamps),
+      }
     }
     default:
       throw new SwitchboardError(

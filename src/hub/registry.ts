@@ -7,7 +7,12 @@ import {
   type SubscribeResult,
 } from '../protocol/index.ts'
 import type { Namespace } from './namespace.ts'
-import { type PreparedMessage, PreparedPublication } from './prepared.ts'
+import {
+  clientPublications,
+  type PreparedMessage,
+  PreparedPublication,
+  pushFields,
+} from './prepared.ts'
 import { enterPresence, leavePresence } from './presence.ts'
 import { ChannelState, ChannelTurn, type Session, Subscription } from './session.ts'
 
@@ -101,7 +106,7 @@ export class ChannelRegistry {
           recoverable: ns.history.size > 0,
           ...(recovered === undefined ? null : { recovered }),
           ...(recovered === true && res.publications.length > 0
-            ? { publications: res.publications }
+            ? { publications: clientPublications(res.publications, ns.timestamps) }
             : null),
         },
       }
@@ -166,7 +171,13 @@ export class ChannelRegistry {
   publish(channel: string, publication: Publication, epoch: string): void {
     const state = this.#channels.get(channel)
     if (state === undefined) return
-    const prepared = new PreparedPublication(channel, publication, epoch)
+    const prepared = new PreparedPublication(
+      channel,
+      publication,
+      epoch,
+      pushFields(state.epoch !== epoch, state.ns.timestamps),
+    )
+    state.epoch = epoch
     let turn = state.turn
     if (turn === null) {
       turn = new ChannelTurn()

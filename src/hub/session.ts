@@ -14,7 +14,7 @@ import {
 import type { Identity } from './auth.ts'
 import type { Namespace } from './namespace.ts'
 import { type DropPolicy, Outbox } from './outbox.ts'
-import { PreparedPublication } from './prepared.ts'
+import { PreparedPublication, pushFields } from './prepared.ts'
 import type { Frame, FrameSink, Transport, WireFormat } from './transport.ts'
 
 /** Session states. */
@@ -50,6 +50,9 @@ export class ChannelState {
   ready: Promise<void> | null = null
   /** This event-loop turn's publications (see {@link ChannelTurn}); null between turns. */
   turn: ChannelTurn | null = null
+  /** Epoch of the last publication fanned out ('' before the first): pushes name the epoch
+   * only when it changes. */
+  epoch = ''
 
   constructor(name: string, ns: Namespace) {
     this.name = name
@@ -229,8 +232,10 @@ export class Subscription {
     this.offset = offset
     this.epoch = epoch
     this.live = true
+    // The subscribe push before them names the epoch.
+    const fields = pushFields(false, this.channel.ns.timestamps)
     for (const pub of recovered)
-      this.deliver(new PreparedPublication(this.channel.name, pub, epoch))
+      this.deliver(new PreparedPublication(this.channel.name, pub, epoch, fields))
     const buffer = this.#buffer
     this.#buffer = null
     if (buffer !== null) for (const pub of buffer) this.deliver(pub)

@@ -41,7 +41,9 @@ export interface WireFormat {
   readonly name: string
   /** Decodes inbound commands (for bidirectional transports). */
   readonly codec: Codec
-  prepare(message: ServerMessage): Frame
+  /** `epoch`: the stream of a publication whose message leaves its epoch out (the frame still
+   * records it, for SSE ids and gap markers). */
+  prepare(message: ServerMessage, epoch?: string): Frame
 }
 
 /** Fills the position fields of a frame from a message that carries them. */
@@ -50,6 +52,7 @@ function frameOf(
   data: Uint8Array | string,
   byteLength: number,
   native: unknown,
+  epoch: string | undefined,
 ): Frame {
   const m = message as {
     type?: string
@@ -66,7 +69,7 @@ function frameOf(
       publication: m.type === 'publication',
       channel: m.channel,
       offset: m.offset,
-      epoch: m.epoch,
+      epoch: epoch ?? m.epoch,
       ...(m.key === undefined ? null : { key: m.key }),
       ...extra,
     }
@@ -92,9 +95,9 @@ export function defineWireFormat(options: {
   return {
     name,
     codec,
-    prepare(message: ServerMessage): Frame {
+    prepare(message: ServerMessage, epoch?: string): Frame {
       const data = codec.encode(message)
-      return frameOf(message, data, data.byteLength, native?.(data, codec.binary))
+      return frameOf(message, data, data.byteLength, native?.(data, codec.binary), epoch)
     },
   }
 }
@@ -117,11 +120,11 @@ export const wsMsgpackFormat: WireFormat = defineWireFormat({
 export const sseFormat: WireFormat = {
   name: 'sse',
   codec: jsonCodec,
-  prepare(message: ServerMessage): Frame {
+  prepare(message: ServerMessage, epoch?: string): Frame {
     const type = (message as { type?: string }).type ?? 'reply'
     // JSON.stringify never emits a raw CR or LF, so the data fits on one `data:` line.
     const text = `event: ${type}\ndata: ${encodeJsonText(message)}\n`
-    return frameOf(message, text, utf8Length(text), undefined)
+    return frameOf(message, text, utf8Length(text), undefined, epoch)
   },
 }
 

@@ -42,7 +42,8 @@ export interface Publication {
   readonly info?: ClientInfo
   /** Conflation key: a slow subscriber under the `conflate` policy keeps only the latest per key. */
   readonly key?: string
-  /** Milliseconds since the Unix epoch when the broker stored it. */
+  /** Milliseconds since the Unix epoch when the broker stored it (sent to clients only when the
+   * namespace has `timestamps`). */
   readonly time?: number
 }
 
@@ -211,7 +212,10 @@ export interface Reply<R = unknown> {
 export interface PublicationPush extends Publication {
   readonly type: 'publication'
   readonly channel: string
-  readonly epoch: string
+  /** Present on the first publication a server node fans out for the channel since it gained a
+   * local subscriber, and whenever the epoch changes; otherwise the epoch the subscribe answer
+   * (or the last gap marker) named. */
+  readonly epoch?: string
 }
 
 export interface JoinPush {

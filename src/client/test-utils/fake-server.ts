@@ -16,6 +16,8 @@ interface Channel {
   epoch: string
   top: number
   pubs: Publication[]
+  /** The epoch the last push named: like the real server, a push names it only when it changed. */
+  pushed: string
 }
 
 type Peer = FakeSocket | FakeEventSource
@@ -54,7 +56,7 @@ export class FakeServer {
   channel(name: string): Channel {
     let c = this.channels.get(name)
     if (c === undefined) {
-      c = { epoch: `e${++this.#epochs}`, top: 0, pubs: [] }
+      c = { epoch: `e${++this.#epochs}`, top: 0, pubs: [], pushed: '' }
       this.channels.set(name, c)
     }
     return c
@@ -69,16 +71,20 @@ export class FakeServer {
     }
   }
 
-  /** Publishes as the server; pushes to live subscribers unless `deliver` is false. */
+  /** Publishes as the server; pushes to live subscribers unless `deliver` is false (the push
+   * is lost on its way: it still counts as the one that named a new epoch). */
   publish(channel: string, data: unknown, deliver = true): Publication {
     const c = this.channel(channel)
     const pub: Publication = { offset: ++c.top, data }
     c.pubs.push(pub)
     if (c.pubs.length > this.historySize) c.pubs.shift()
+    const push =
+      c.pushed === c.epoch
+        ? { type: 'publication' as const, channel, ...pub }
+        : { type: 'publication' as const, channel, epoch: c.epoch, ...pub }
+    c.pushed = c.epoch
     if (deliver) {
-      for (const peer of this.subscribers.get(channel) ?? []) {
-        peer.push({ type: 'publication', channel, epoch: c.epoch, ...pub })
-      }
+      for (const peer of this.subscribers.get(channel) ?? []) peer.push(push)
     }
     return pub
   }
