@@ -86,8 +86,9 @@ export class ChannelTurn {
   readonly others: Subscription[] = []
   readonly #riderList: Session[] = []
   #stats: { delivered: number } | null = null
-  // Per wire format the riders use: bytes of its frames from publication `#base` to `rideEnd`,
-  // and the most any rider of that format may take (the least room among them).
+  // Per wire format the riders use: bytes of its frames from the publication its first rider
+  // joined with up to `rideEnd`, and how far that count may go before some rider of the format
+  // would be over the outbox limit (the least room among them).
   readonly #rideFormats: WireFormat[] = []
   readonly #cum: number[] = []
   readonly #room: number[] = []
