@@ -6,6 +6,7 @@ import {
   type StreamPosition,
   type SubscribeResult,
 } from '../protocol/index.ts'
+import { ChannelState, ChannelTurn, Subscription } from './channel-state.ts'
 import type { Namespace } from './namespace.ts'
 import {
   clientPublications,
@@ -14,7 +15,7 @@ import {
   pushFields,
 } from './prepared.ts'
 import { enterPresence, leavePresence } from './presence.ts'
-import { ChannelState, ChannelTurn, type Session, Subscription } from './session.ts'
+import type { Session } from './session.ts'
 
 /** A subscribe answer with the recovered publications it may carry. */
 export type SubscribeAnswer = SubscribeResult & { publications?: readonly Publication[] }

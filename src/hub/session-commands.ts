@@ -7,6 +7,7 @@ import {
   type SubscribeResult,
 } from '../protocol/index.ts'
 import type { Identity } from './auth.ts'
+import type { Subscription } from './channel-state.ts'
 import {
   type Caller,
   type CommandEnv,
@@ -17,13 +18,7 @@ import {
 } from './commands.ts'
 import type { Namespaces } from './namespace.ts'
 import type { ChannelRegistry } from './registry.ts'
-import {
-  CONNECTED,
-  CONNECTING,
-  type Session,
-  type SessionLimits,
-  type Subscription,
-} from './session.ts'
+import { CONNECTED, CONNECTING, type Session, type SessionLimits } from './session.ts'
 
 /** What the command path needs of its hub. */
 export interface SessionCommandHost {
