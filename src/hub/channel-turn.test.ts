@@ -7,7 +7,7 @@ import { Hub } from './hub.ts'
 import { MemoryTransport } from './memory-transport.ts'
 import type { SlowConsumerPolicy } from './namespace.ts'
 import { TestClient, turn } from './test-client.ts'
-import { type Frame, sseFormat, wsJsonFormat } from './transport.ts'
+import { type Frame, sseFormat, type WireFormat, wsJsonFormat } from './transport.ts'
 
 /** A recording transport that, like SSE, asks for shared per-turn batches. */
 class SharingTransport extends MemoryTransport {
@@ -36,13 +36,13 @@ class LossyBroker extends MemoryBroker {
   }
 }
 
+/** A connected client whose transport shares batches. */
+function sharingClient(hub: Hub, format: WireFormat): Promise<TestClient> {
+  return TestClient.connect(hub, undefined, undefined, new SharingTransport(format))
+}
+
 async function pair(hub: Hub, channels: readonly string[]) {
-  const sharing = await TestClient.connect(
-    hub,
-    undefined,
-    undefined,
-    new SharingTransport(sseFormat),
-  )
+  const sharing = await sharingClient(hub, sseFormat)
   const queuing = await TestClient.connect(hub, undefined, sseFormat)
   for (const c of [sharing, queuing]) {
     for (const channel of channels) {
@@ -64,12 +64,7 @@ test('sessions that share batches are handed one frames array per turn, holding 
   const hub = new Hub({ namespaces: { m: { historySize: 100 } } })
   try {
     const { sharing, queuing } = await pair(hub, ['m:a'])
-    const other = await TestClient.connect(
-      hub,
-      undefined,
-      undefined,
-      new SharingTransport(sseFormat),
-    )
+    const other = await sharingClient(hub, sseFormat)
     await other.request({ type: 'subscribe', channel: 'm:a' })
     await turn()
     const before = (sharing.transport as SharingTransport).batches.length
@@ -95,7 +90,7 @@ test('subscribers of one channel in different wire formats, interleaved, each sh
   try {
     const clients: TestClient[] = []
     for (const format of [sseFormat, wsJsonFormat, sseFormat, wsJsonFormat]) {
-      const c = await TestClient.connect(hub, undefined, undefined, new SharingTransport(format))
+      const c = await sharingClient(hub, format)
       await c.request({ type: 'subscribe', channel: 'm:a' })
       clients.push(c)
     }
@@ -124,19 +119,9 @@ test('subscribers of one channel in different wire formats, interleaved, each sh
 test('a session subscribed while its channel is mid-turn gets the rest of that turn, without a gap', async () => {
   const hub = new Hub({ namespaces: { m: { historySize: 100 } } })
   try {
-    const rider = await TestClient.connect(
-      hub,
-      undefined,
-      undefined,
-      new SharingTransport(sseFormat),
-    )
+    const rider = await sharingClient(hub, sseFormat)
     await rider.request({ type: 'subscribe', channel: 'm:a' })
-    const late = await TestClient.connect(
-      hub,
-      undefined,
-      undefined,
-      new SharingTransport(sseFormat),
-    )
+    const late = await sharingClient(hub, sseFormat)
     await turn()
     await hub.publish('m:a', 1)
     // Still the same event-loop turn: the server-side subscribe finishes in microtasks.

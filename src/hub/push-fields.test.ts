@@ -8,7 +8,7 @@ import type {
 } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
 import { TestClient, turn } from './test-client.ts'
-import { sseFormat, wsJsonFormat, wsMsgpackFormat } from './transport.ts'
+import { sseFormat, type WireFormat, wsJsonFormat, wsMsgpackFormat } from './transport.ts'
 
 /** The text a JSON WebSocket subscriber got for each publication push, in order. */
 function pushTexts(c: TestClient): string[] {
@@ -64,34 +64,35 @@ test('after the stream is replaced, the next push names the new epoch and the fr
   }
 })
 
+/**
+ * Every publication a client of `channel` gets, three ways: one recovered by its subscribe (it
+ * was published before), one live push, and both again in a history answer.
+ */
+async function publicationsSeen(hub: Hub, channel: string, format: WireFormat) {
+  await hub.publish(channel, 'before')
+  const c = await TestClient.connect(hub, undefined, format)
+  const top = await hub.history(channel, { limit: 0 })
+  const sub = (
+    await c.request<SubscribeResult & { publications?: Publication[] }>({
+      type: 'subscribe',
+      channel,
+      since: { offset: 0, epoch: top.epoch },
+    })
+  ).result!
+  assert.equal(sub.recovered, true)
+  await hub.publish(channel, 'live')
+  await turn()
+  const h = (await c.request<HistoryResult>({ type: 'history', channel })).result!
+  const got = [...sub.publications!, ...c.pushes<PublicationPush>('publication'), ...h.publications]
+  assert.equal(got.length, 4)
+  return got
+}
+
 test('without timestamps no publication a client gets carries time: live, recovered or history', async () => {
   const hub = new Hub({ namespaces: { m: { historySize: 10 } } })
   try {
-    await hub.publish('m:a', 'before')
-    const c = await TestClient.connect(hub, undefined, wsMsgpackFormat)
-    const top = await hub.history('m:a', { limit: 0 })
-    assert.equal(
-      typeof (await hub.history('m:a')).publications[0]!.time,
-      'number',
-      'the broker keeps it',
-    )
-    const sub = (
-      await c.request<SubscribeResult & { publications?: Publication[] }>({
-        type: 'subscribe',
-        channel: 'm:a',
-        since: { offset: 0, epoch: top.epoch },
-      })
-    ).result!
-    assert.equal(sub.recovered, true)
-    await hub.publish('m:a', 'live')
-    await turn()
-    const h = (await c.request<HistoryResult>({ type: 'history', channel: 'm:a' })).result!
-    const got = [
-      ...sub.publications!,
-      ...c.pushes<PublicationPush>('publication'),
-      ...h.publications,
-    ]
-    assert.equal(got.length, 4)
+    const got = await publicationsSeen(hub, 'm:a', wsMsgpackFormat)
+    assert.equal(typeof (await hub.history('m:a')).publications[0]!.time, 'number', 'kept')
     for (const p of got) assert.equal('time' in p, false, JSON.stringify(p))
   } finally {
     await hub.close()
@@ -102,25 +103,7 @@ test('with timestamps every publication a client gets carries the time the broke
   const hub = new Hub({ namespaces: { t: { historySize: 10, timestamps: true } } })
   try {
     const t0 = Date.now()
-    await hub.publish('t:a', 'before')
-    const c = await TestClient.connect(hub, undefined, wsJsonFormat)
-    const top = await hub.history('t:a', { limit: 0 })
-    const sub = (
-      await c.request<SubscribeResult & { publications?: Publication[] }>({
-        type: 'subscribe',
-        channel: 't:a',
-        since: { offset: 0, epoch: top.epoch },
-      })
-    ).result!
-    await hub.publish('t:a', 'live')
-    await turn()
-    const h = (await c.request<HistoryResult>({ type: 'history', channel: 't:a' })).result!
-    const got = [
-      ...sub.publications!,
-      ...c.pushes<PublicationPush>('publication'),
-      ...h.publications,
-    ]
-    assert.equal(got.length, 4)
+    const got = await publicationsSeen(hub, 't:a', wsJsonFormat)
     for (const p of got) {
       assert.equal(typeof p.time, 'number')
       assert.ok(p.time! >= t0 && p.time! <= Date.now())
