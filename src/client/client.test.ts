@@ -313,6 +313,34 @@ describe('subscriptions and recovery', () => {
     client.disconnect()
   })
 
+  test('server-side publications carry the epoch of their subscription when the push leaves it out', async () => {
+    const { client, server } = setup()
+    const seen: [number, string][] = []
+    client.on('publication', (p) => seen.push([p.offset, p.epoch]))
+    client.connect()
+    await waitFor(() => client.state === 'connected')
+    const socket = server.lastSocket
+    socket.push({
+      type: 'subscribe',
+      channel: 'user:ada',
+      offset: 0,
+      epoch: 'e5',
+      recoverable: true,
+    })
+    socket.push({ type: 'publication', channel: 'user:ada', offset: 1, data: 'a' })
+    socket.push({ type: 'publication', channel: 'user:ada', offset: 1, epoch: 'e6', data: 'b' })
+    socket.push({ type: 'publication', channel: 'user:ada', offset: 2, data: 'c' })
+    socket.push({ type: 'gap', channel: 'user:ada', epoch: 'e7', from: 1, to: 1, count: 1 })
+    socket.push({ type: 'publication', channel: 'user:ada', offset: 2, data: 'd' })
+    assert.deepEqual(seen, [
+      [1, 'e5'],
+      [1, 'e6'],
+      [2, 'e6'],
+      [2, 'e7'],
+    ])
+    client.disconnect()
+  })
+
   test('join, leave, user messages and server-side publications reach their handlers', async () => {
     const { client, server } = setup()
     const seen: string[] = []

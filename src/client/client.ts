@@ -116,8 +116,9 @@ export interface ClientEvents {
   probe: [ProbeEvent]
   /** A probe succeeded: the client moves from SSE to WebSocket (state code 6). */
   upgrade: [UpgradeEvent]
-  /** A publication of a channel the application did not subscribe to (server-side). */
-  publication: [PublicationPush]
+  /** A publication of a channel the application did not subscribe to (server-side), with the
+   * epoch filled in when the push left it out (it follows the `subscribed` event's). */
+  publication: [PublicationPush & { readonly epoch: string }]
   /** `hub.sendToUser` / `message` pushes. */
   message: [unknown]
   /** A server-side subscription (connect result `subs` or a `subscribe` push). */
@@ -153,6 +154,8 @@ export class SwitchboardClient<
   readonly #liveness: Liveness
   readonly #visibility: VisibilitySource | null
   readonly #subs = new Map<string, Subscription<unknown, unknown>>()
+  /** The epoch each server-side subscription follows: pushes name it only when it changes. */
+  readonly #serverEpochs = new Map<string, string>()
   #state: ConnectionState = 'disconnected'
   #transport: ClientTransport | null = null
   #generation = 0
@@ -580,7 +583,18 @@ export class SwitchboardClient<
   #onServerSubscribe(channel: string, result: SubscribeResult): void {
     const sub = this.#subs.get(channel)
     if (sub !== undefined) sub._onSubscribed(result)
-    else this.emit('subscribed', channel, result)
+    else {
+      this.#serverEpochs.set(channel, result.epoch)
+      this.emit('subscribed', channel, result)
+    }
+  }
+
+  /** A publication of a server-side subscription, with the epoch it belongs to. */
+  #onServerPublication(push: PublicationPush): void {
+    let epoch = push.epoch
+    if (epoch === undefined) epoch = this.#serverEpochs.get(push.channel) ?? ''
+    else this.#serverEpochs.set(push.channel, epoch)
+    this.emit('publication', { ...push, epoch })
   }
 
   #onMessage(message: ServerMessage, current: boolean): void {
@@ -595,7 +609,7 @@ export class SwitchboardClient<
       case 'publication': {
         const sub = this.#subs.get(push.channel)
         if (sub !== undefined) sub._onPublication(push)
-        else this.emit('publication', push)
+        else this.#onServerPublication(push)
         break
       }
       case 'join':
@@ -604,13 +618,19 @@ export class SwitchboardClient<
       case 'leave':
         this.#subs.get(push.channel)?._onLeave(push.info)
         break
-      case 'gap':
-        this.#subs.get(push.channel)?._onGap(push)
+      case 'gap': {
+        const sub = this.#subs.get(push.channel)
+        if (sub !== undefined) sub._onGap(push)
+        else if (this.#serverEpochs.has(push.channel)) {
+          this.#serverEpochs.set(push.channel, push.epoch)
+        }
         break
+      }
       case 'subscribe':
         this.#onServerSubscribe(push.channel, push)
         break
       case 'unsubscribe': {
+        this.#serverEpochs.delete(push.channel)
         const sub = this.#subs.get(push.channel)
         if (sub === undefined) break
         const again = shouldReconnect(push.code)
