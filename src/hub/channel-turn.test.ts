@@ -116,6 +116,30 @@ test('subscribers of one channel in different wire formats, interleaved, each sh
   }
 })
 
+test('the hub counts one delivery per subscriber per publication, riders included', async () => {
+  const hub = new Hub({ namespaces: { m: { historySize: 100 } } })
+  try {
+    const clients = [
+      await sharingClient(hub, sseFormat),
+      await sharingClient(hub, sseFormat),
+      await sharingClient(hub, wsJsonFormat),
+      await TestClient.connect(hub),
+    ]
+    for (const c of clients) await c.request({ type: 'subscribe', channel: 'm:a' })
+    await turn()
+    const before = hub.stats.delivered
+    for (let i = 0; i < 5; i++) await hub.publish('m:a', i)
+    await turn()
+    for (let i = 5; i < 8; i++) await hub.publish('m:a', i)
+    await turn()
+    const received = clients.reduce((n, c) => n + c.pushes('publication').length, 0)
+    assert.equal(received, 4 * 8)
+    assert.equal(hub.stats.delivered - before, received)
+  } finally {
+    await hub.close()
+  }
+})
+
 test('a session subscribed while its channel is mid-turn gets the rest of that turn, without a gap', async () => {
   const hub = new Hub({ namespaces: { m: { historySize: 100 } } })
   try {
