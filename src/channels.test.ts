@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http'
 import { test } from 'node:test'
 import WebSocket from 'ws'
 import { Switchboard } from './index.ts'
-import { JSON_SUBPROTOCOL, type ServerMessage } from './protocol/index.ts'
+import { JSON_SUBPROTOCOL, readServerMessage, type ServerMessage } from './protocol/index.ts'
 import { until } from './test-utils/wait.ts'
 
 function sseReader(
@@ -29,7 +29,7 @@ test('one endpoint path serves the WebSocket upgrade, the SSE stream and POST co
   const { port } = await app.listen({ port: 0 })
   const ws = new WebSocket(`ws://127.0.0.1:${port}/switchboard`, JSON_SUBPROTOCOL)
   const inbox: ServerMessage[] = []
-  ws.on('message', (d) => inbox.push(JSON.parse(String(d))))
+  ws.on('message', (d) => inbox.push(readServerMessage(JSON.parse(String(d)))!))
   await new Promise((r, j) => {
     ws.once('open', r)
     ws.once('error', j)
@@ -106,7 +106,7 @@ test('app.close() reaches a channel client as the hub shutdown code (3000, recon
   const { port } = await app.listen({ port: 0 })
   const ws = new WebSocket(`ws://127.0.0.1:${port}/switchboard`, JSON_SUBPROTOCOL)
   const inbox: ServerMessage[] = []
-  ws.on('message', (d) => inbox.push(JSON.parse(String(d))))
+  ws.on('message', (d) => inbox.push(readServerMessage(JSON.parse(String(d)))!))
   await new Promise((r, j) => {
     ws.once('open', r)
     ws.once('error', j)

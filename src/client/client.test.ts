@@ -50,6 +50,21 @@ describe('connection', () => {
     client.disconnect()
   })
 
+  test('a frame that is no server message, a malformed compact publication included, closes with 1002 and reconnects', async () => {
+    for (const frame of ['["chat:a",-1,"x"]', '["chat:a",1]', '["chat:a",1,"x",[]]', '7']) {
+      const { client, server, states } = setup()
+      client.connect()
+      await waitFor(() => client.state === 'connected')
+      const socket = server.lastSocket
+      socket.onmessage?.({ data: frame })
+      assert.equal(socket.closedBy?.code, 1002, frame)
+      assert.deepEqual([states.at(-1)?.state, states.at(-1)?.code], ['connecting', 1002], frame)
+      await waitFor(() => client.state === 'connected')
+      assert.equal(server.sockets.length, 2)
+      client.disconnect()
+    }
+  })
+
   test('reconnects after a server disconnect push in 3000-3499', async () => {
     const { client, server, states } = setup()
     client.connect()

@@ -1,3 +1,4 @@
+import { readServerMessage } from '../protocol/compact-push.ts'
 import type { ClientCommand, Reply } from '../protocol/messages.ts'
 import { encodeSseId } from '../protocol/sse-id.ts'
 import { ClientErrorCode } from './errors.ts'
@@ -8,7 +9,6 @@ import {
   type StreamChannel,
   type TransportHandler,
 } from './transport.ts'
-import { isServerMessage } from './transport-ws.ts'
 
 /** The part of the WHATWG `EventSource` the client uses (browsers, the `eventsource` package). */
 export interface EventSourceLike {
@@ -271,13 +271,14 @@ export class SseTransport implements ClientTransport {
 
   #onEvent = (event: { data: string }): void => {
     if (this.#closed) return
-    let value: unknown
+    let decoded: unknown
     try {
-      value = JSON.parse(event.data)
+      decoded = JSON.parse(event.data)
     } catch {
-      value = undefined
+      decoded = undefined
     }
-    if (!isServerMessage(value)) return // comments and foreign events are not ours
+    const value = readServerMessage(decoded)
+    if (value === undefined) return // comments and foreign events are not ours
     this.#received = true
     this.#handler.onMessage(value)
   }

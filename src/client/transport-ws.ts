@@ -1,4 +1,5 @@
 import type { Codec } from '../protocol/codec.ts'
+import { readServerMessage } from '../protocol/compact-push.ts'
 import { encodeJsonText } from '../protocol/json.ts'
 import type { ClientCommand, ServerMessage } from '../protocol/messages.ts'
 import { ABNORMAL_CLOSURE, type ClientTransport, type TransportHandler } from './transport.ts'
@@ -21,13 +22,6 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 const textDecoder = /* @__PURE__ */ new TextDecoder()
 
 function noop(): void {}
-
-/** Whether a decoded value looks like a server message (a reply has an `id`, a push a `type`). */
-export function isServerMessage(value: unknown): value is ServerMessage {
-  if (typeof value !== 'object' || value === null) return false
-  const m = value as { id?: unknown; type?: unknown }
-  return typeof m.type === 'string' || typeof m.id === 'number'
-}
 
 /**
  * The WebSocket transport: one protocol message per frame, text frames for JSON and binary frames
@@ -97,17 +91,19 @@ export class WebSocketTransport implements ClientTransport {
 
   #onMessage = (event: { data: unknown }): void => {
     const raw = event.data
-    let value: unknown
+    let decoded: unknown
     try {
-      if (typeof raw === 'string') value = this.#codec.decode(raw)
-      else if (raw instanceof ArrayBuffer) value = this.#codec.decode(new Uint8Array(raw))
+      if (typeof raw === 'string') decoded = this.#codec.decode(raw)
+      else if (raw instanceof ArrayBuffer) decoded = this.#codec.decode(new Uint8Array(raw))
       else if (ArrayBuffer.isView(raw)) {
-        value = this.#codec.decode(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength))
-      } else value = undefined
+        decoded = this.#codec.decode(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength))
+      } else decoded = undefined
     } catch {
-      value = undefined
+      decoded = undefined
     }
-    if (!isServerMessage(value)) {
+    // A publication arrives in its compact array form; anything unreadable is undefined here.
+    const value = readServerMessage(decoded)
+    if (value === undefined) {
       // Not protocol v1: the server and client disagree; start over on a fresh connection.
       this.#fail(1002, 'unreadable server message')
       return

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { GapPush, PublicationPush, ServerMessage } from '../protocol/index.ts'
+import {
+  type GapPush,
+  type PublicationPush,
+  readServerMessage,
+  type ServerMessage,
+} from '../protocol/index.ts'
 import { Hub } from './hub.ts'
 import type { SlowConsumerPolicy } from './namespace.ts'
 import { turn } from './test-client.ts'
@@ -25,7 +30,7 @@ class NeverReadingWs implements WsConnectionLike {
   send(data: string | Uint8Array): number {
     this.sends++
     this.bufferedAmount += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
-    this.messages.push(wsJsonFormat.codec.decode(data) as ServerMessage)
+    this.messages.push(readServerMessage(wsJsonFormat.codec.decode(data))!)
     return 0
   }
 

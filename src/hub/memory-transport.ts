@@ -1,4 +1,4 @@
-import type { ServerMessage } from '../protocol/index.ts'
+import { readServerMessage, type ServerMessage } from '../protocol/index.ts'
 import type { Frame, Transport, WireFormat } from './transport.ts'
 import { wsJsonFormat } from './transport.ts'
 
@@ -50,5 +50,7 @@ export function decodeFrame(format: WireFormat, frame: Frame): ServerMessage {
     const line = frame.data.split('\n').find((l) => l.startsWith('data: '))
     return JSON.parse(line?.slice(6) ?? 'null') as ServerMessage
   }
-  return format.codec.decode(frame.data) as ServerMessage
+  const message = readServerMessage(format.codec.decode(frame.data))
+  if (message === undefined) throw new Error('not a server message')
+  return message
 }

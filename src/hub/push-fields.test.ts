@@ -17,7 +17,7 @@ function pushTexts(c: TestClient): string[] {
     .map((f) => new TextDecoder().decode(f.data as Uint8Array))
 }
 
-test('a publication push is type, channel, offset and data; only the channel’s first names the epoch', async () => {
+test('a WebSocket publication push is [channel, offset, data]; only the channel’s first adds its epoch', async () => {
   const hub = new Hub({ namespaces: { m: { historySize: 10 } } })
   try {
     const c = await TestClient.connect(hub)
@@ -26,8 +26,8 @@ test('a publication push is type, channel, offset and data; only the channel’s
     await hub.publish('m:a', { n: 2 })
     await turn()
     assert.deepEqual(pushTexts(c), [
-      `{"type":"publication","channel":"m:a","offset":1,"epoch":"${sub.epoch}","data":{"n":1}}`,
-      '{"type":"publication","channel":"m:a","offset":2,"data":{"n":2}}',
+      `["m:a",1,{"n":1},{"epoch":"${sub.epoch}"}]`,
+      '["m:a",2,{"n":2}]',
     ])
   } finally {
     await hub.close()

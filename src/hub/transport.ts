@@ -4,6 +4,7 @@ import {
   jsonCodec,
   msgpackCodec,
   type ServerMessage,
+  toWireMessage,
 } from '../protocol/index.ts'
 
 /**
@@ -78,7 +79,8 @@ function frameOf(
 }
 
 /**
- * Builds a WebSocket wire format from a codec. `native`, when given, is called once per prepared
+ * Builds a WebSocket wire format from a codec. Publication pushes are encoded in their compact
+ * form (`toWireMessage`), everything else as is. `native`, when given, is called once per prepared
  * message with the encoded bytes; its result rides along as `frame.native` (pass the ws layer's
  * `prepareMessage` so the WebSocket framing too is done once per publication and every
  * connection writes the same frame with `ws.sendPrepared`).
@@ -96,7 +98,7 @@ export function defineWireFormat(options: {
     name,
     codec,
     prepare(message: ServerMessage, epoch?: string): Frame {
-      const data = codec.encode(message)
+      const data = codec.encode(toWireMessage(message))
       return frameOf(message, data, data.byteLength, native?.(data, codec.binary), epoch)
     },
   }

@@ -12,6 +12,7 @@ import {
   MSGPACK_SUBPROTOCOL,
   msgpackCodec,
   type PublicationPush,
+  readServerMessage,
   type ServerMessage,
 } from '../protocol/index.ts'
 import { until } from '../test-utils/wait.ts'
@@ -81,8 +82,9 @@ async function wsClient(
   const ws = new WebSocket(url, protocol)
   const inbox: ServerMessage[] = []
   ws.on('message', (data: Buffer, isBinary: boolean) => {
+    // Publications arrive in their compact array form; read them back into objects.
     inbox.push(
-      (isBinary ? msgpackCodec.decode(data) : JSON.parse(data.toString())) as ServerMessage,
+      readServerMessage(isBinary ? msgpackCodec.decode(data) : JSON.parse(data.toString()))!,
     )
   })
   await new Promise((resolve, reject) => {

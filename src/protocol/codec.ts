@@ -1,3 +1,4 @@
+import type { CompactPublicationPush } from './compact-push.ts'
 import type { ClientCommand, ServerMessage } from './messages.ts'
 
 /**
@@ -15,7 +16,8 @@ export interface Codec {
   readonly binary: boolean
   /** The WebSocket subprotocol that selects this codec. */
   readonly subprotocol: string
-  encode(message: ServerMessage | ClientCommand): Uint8Array
+  /** A WebSocket format passes publication pushes in their compact form (see `toWireMessage`). */
+  encode(message: ServerMessage | ClientCommand | CompactPublicationPush): Uint8Array
   /** Decodes one message; the result is checked for shape only by {@link checkCommand}. */
   decode(data: Uint8Array | string): unknown
 }

@@ -1,5 +1,6 @@
 export * from './codec.ts'
 export * from './codes.ts'
+export * from './compact-push.ts'
 export * from './json.ts'
 export * from './messages.ts'
 export * from './msgpack.ts'

@@ -1,4 +1,5 @@
 import { type Codec, ProtocolDecodeError } from './codec.ts'
+import type { CompactPublicationPush } from './compact-push.ts'
 import type { ClientCommand, ServerMessage } from './messages.ts'
 
 const encoder = new TextEncoder()
@@ -18,7 +19,7 @@ export const jsonCodec: Codec = {
   name: 'json',
   binary: false,
   subprotocol: JSON_SUBPROTOCOL,
-  encode(message: ServerMessage | ClientCommand): Uint8Array {
+  encode(message: ServerMessage | ClientCommand | CompactPublicationPush): Uint8Array {
     return encoder.encode(encodeJsonText(message))
   },
   decode(data: Uint8Array | string): unknown {
@@ -39,7 +40,9 @@ export const jsonCodec: Codec = {
  * written the way JSON writes typed arrays, an object of indexes: send bytes to MessagePack
  * subscribers only.)
  */
-export function encodeJsonText(message: ServerMessage | ClientCommand): string {
+export function encodeJsonText(
+  message: ServerMessage | ClientCommand | CompactPublicationPush,
+): string {
   try {
     return JSON.stringify(message)
   } catch {

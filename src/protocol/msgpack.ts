@@ -1,5 +1,6 @@
 import { Packr, Unpackr } from 'msgpackr'
 import { type Codec, ProtocolDecodeError } from './codec.ts'
+import type { CompactPublicationPush } from './compact-push.ts'
 import type { ClientCommand, ServerMessage } from './messages.ts'
 
 /** WebSocket subprotocol selecting MessagePack binary frames. */
@@ -20,7 +21,7 @@ export const msgpackCodec: Codec = {
   name: 'msgpack',
   binary: true,
   subprotocol: MSGPACK_SUBPROTOCOL,
-  encode(message: ServerMessage | ClientCommand): Uint8Array {
+  encode(message: ServerMessage | ClientCommand | CompactPublicationPush): Uint8Array {
     return packr.pack(message)
   },
   decode(data: Uint8Array | string): unknown {

@@ -1,6 +1,7 @@
 // A scripted protocol v1 server for the client's unit tests: fake WebSocket, EventSource and
 // fetch that talk to one in-memory model of channels, history and idempotency keys. Tests reach
 // in to refuse, cut or drop connections and to inject pushes.
+import { toWireMessage } from '../../protocol/compact-push.ts'
 import type {
   ClientCommand,
   Publication,
@@ -244,10 +245,10 @@ export class FakeSocket implements WebSocketLike {
     }, 0)
   }
 
-  /** Delivers one server message. */
+  /** Delivers one server message, a publication in its compact form as the real server's. */
   push(message: ServerMessage): void {
     if (this.readyState !== 1) return
-    this.onmessage?.({ data: JSON.stringify(message) })
+    this.onmessage?.({ data: JSON.stringify(toWireMessage(message)) })
   }
 
   close(code?: number, reason?: string): void {
