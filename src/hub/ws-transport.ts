@@ -18,6 +18,8 @@ export interface WsConnectionLike {
   sendPrepared?(prepared: never): number
   /** Sends several frames' `native` forms in one write (the ws layer joins them once per array). */
   sendPreparedBatch?(prepared: never): number
+  /** `sendPreparedBatch` written at once (the hub calls it from its end-of-turn pass). */
+  writePreparedBatch?(prepared: never): number
   /** Writes what is queued now rather than at the connection's own end-of-turn flush. */
   flushNow?(): void
   /** Bytes accepted by `send` but not yet taken by the kernel (enables the direct path). */
@@ -77,6 +79,9 @@ export class WsTransport implements Transport {
     if (frames.length > 1 && ws.sendPreparedBatch !== undefined) {
       const natives = nativesOf(frames)
       if (natives !== null) {
+        if (ws.writePreparedBatch !== undefined) {
+          return ws.writePreparedBatch(natives as never) === 0
+        }
         const status = ws.sendPreparedBatch(natives as never)
         ws.flushNow?.()
         return status === 0

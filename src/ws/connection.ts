@@ -288,6 +288,30 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     return this.status()
   }
 
+  /**
+   * @internal `sendPreparedBatch`, written at once: for a caller that is itself an end-of-turn
+   * pass (the channel hub), so the write is still one per turn. With nothing else queued the
+   * joined frames go straight to the socket, without a turn in the connection's own queue.
+   */
+  writePreparedBatch(messages: readonly PreparedMessage[]): SendStatus {
+    if (this.readyState !== OPEN) return DROPPED
+    if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
+    const joined = joinBatch(messages)
+    if (this.outbox === null && this.pmd?.busy !== true) {
+      const s = this.socket
+      if (!s.destroyed && !s.writableEnded) {
+        s.write(joined)
+        if (s.writableLength > 0) this.flags |= F_BACKLOG
+        else this.flags &= ~F_BACKLOG
+      }
+      return this.status()
+    }
+    if (this.pmd?.busy) this.pmd.send(joined, false, false, true)
+    else this.append(joined)
+    if (this.outbox !== null) this.flush()
+    return this.status()
+  }
+
   /** @internal writes what is queued now instead of at the end of the turn (the channel hub
    * calls it from its own end-of-turn pass, so the write is still one per turn). */
   flushNow(): void {
