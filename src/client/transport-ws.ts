@@ -1,7 +1,7 @@
 import type { Codec } from '../protocol/codec.ts'
 import { readServerMessage } from '../protocol/compact-push.ts'
 import { encodeJsonText } from '../protocol/json.ts'
-import type { ClientCommand, ServerMessage } from '../protocol/messages.ts'
+import type { ClientCommand } from '../protocol/messages.ts'
 import { ABNORMAL_CLOSURE, type ClientTransport, type TransportHandler } from './transport.ts'
 
 /** The part of the WHATWG `WebSocket` the client uses (browsers, Node >= 22, the `ws` package). */
