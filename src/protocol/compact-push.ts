@@ -11,6 +11,8 @@ export interface PushExtras {
   readonly time?: number
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
 /**
  * A publication push as WebSocket frames carry it: `[channel, offset, data]`, or
  * `[channel, offset, data, extras]` when the push names its epoch or carries `info`, `key` or
@@ -37,7 +39,7 @@ export function toWireMessage(message: ServerMessage): ServerMessage | CompactPu
   if (epoch === undefined && info === undefined && key === undefined && time === undefined) {
     return [channel, offset, data]
   }
-  const extras: { epoch?: string; info?: ClientInfo; key?: string; time?: number } = {}
+  const extras: Mutable<PushExtras> = {}
   if (epoch !== undefined) extras.epoch = epoch
   if (info !== undefined) extras.info = info
   if (key !== undefined) extras.key = key
@@ -72,9 +74,10 @@ function readCompactPush(value: readonly unknown[]): PublicationPush | undefined
   if (typeof extras !== 'object' || extras === null || Array.isArray(extras)) return undefined
   const x = extras as PushExtras
   if (x.epoch !== undefined && typeof x.epoch !== 'string') return undefined
-  const push: {
-    -readonly [K in keyof PublicationPush]: PublicationPush[K]
-  } =
+  if (x.key !== undefined && typeof x.key !== 'string') return undefined
+  if (x.time !== undefined && typeof x.time !== 'number') return undefined
+  if (x.info !== undefined && (typeof x.info !== 'object' || x.info === null)) return undefined
+  const push: Mutable<PublicationPush> =
     x.epoch === undefined
       ? { type: 'publication', channel, offset, data }
       : { type: 'publication', channel, offset, epoch: x.epoch, data }
