@@ -18,6 +18,8 @@ export interface WsConnectionLike {
   sendPrepared?(prepared: never): number
   /** Sends several frames' `native` forms in one write (the ws layer joins them once per array). */
   sendPreparedBatch?(prepared: never): number
+  /** `sendPrepared` written at once (the hub calls it from its end-of-turn pass). */
+  writePrepared?(prepared: never): number
   /** `sendPreparedBatch` written at once (the hub calls it from its end-of-turn pass). */
   writePreparedBatch?(prepared: never): number
   /** Writes what is queued now rather than at the connection's own end-of-turn flush. */
@@ -76,6 +78,10 @@ export class WsTransport implements Transport {
 
   write(frames: readonly Frame[]): boolean {
     const ws = this.#ws
+    if (frames.length === 1 && ws.writePrepared !== undefined) {
+      const native = frames[0]!.native
+      if (native !== undefined) return ws.writePrepared(native as never) === 0
+    }
     if (frames.length > 1 && ws.sendPreparedBatch !== undefined) {
       const natives = nativesOf(frames)
       if (natives !== null) {

@@ -296,18 +296,29 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   writePreparedBatch(messages: readonly PreparedMessage[]): SendStatus {
     if (this.readyState !== OPEN) return DROPPED
     if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
-    const joined = joinBatch(messages)
+    return this.writeNow(joinBatch(messages))
+  }
+
+  /** @internal `sendPrepared`, written at once (see `writePreparedBatch`). */
+  writePrepared(message: PreparedMessage): SendStatus {
+    if (this.readyState !== OPEN) return DROPPED
+    if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
+    return this.writeNow(message.frame)
+  }
+
+  /** Writes `bytes` (uncompressed frames) now, behind anything queued. */
+  private writeNow(bytes: Buffer): SendStatus {
     if (this.outbox === null && this.pmd?.busy !== true) {
       const s = this.socket
       if (!s.destroyed && !s.writableEnded) {
-        s.write(joined)
+        s.write(bytes)
         if (s.writableLength > 0) this.flags |= F_BACKLOG
         else this.flags &= ~F_BACKLOG
       }
       return this.status()
     }
-    if (this.pmd?.busy) this.pmd.send(joined, false, false, true)
-    else this.append(joined)
+    if (this.pmd?.busy) this.pmd.send(bytes, false, false, true)
+    else this.append(bytes)
     if (this.outbox !== null) this.flush()
     return this.status()
   }

@@ -99,23 +99,39 @@ test('a prepared batch over the backpressure limit is refused like any send', as
   client.close()
 })
 
-test('a batch written at once leaves nothing queued when the socket takes it, and goes behind what was queued', async () => {
+/**
+ * Writes with `write` at once to an idle connection and to one with a frame queued, and checks
+ * that nothing stays queued and that the queued frame went first.
+ */
+async function writtenAtOnce(
+  write: (ws: ServerWebSocket<undefined>) => number,
+  written: string[],
+): Promise<void> {
   const conns: ServerWebSocket<undefined>[] = []
   const { url } = await serve((a) => a.ws('/ws', { open: (ws) => void conns.push(ws) }))
   const clients = await Promise.all([1, 2].map(() => open(`${url}/ws`)))
   while (conns.length < 2) await new Promise((r) => setTimeout(r, 5))
-  const batch = ['p', 'q'].map((m) => prepareMessage(m, false))
-  const got = Promise.all(clients.map((c) => collect(c, 3)))
+  const got = Promise.all(clients.map((c) => collect(c, written.length + 1)))
   const [idle, busy] = conns as [ServerWebSocket<undefined>, ServerWebSocket<undefined>]
-  assert.equal(idle.writePreparedBatch(batch), 0)
+  assert.equal(write(idle), 0)
   assert.equal(idle.bufferedAmount, 0, 'handed to the socket now, not at the end of the turn')
   idle.send('after')
   busy.send('before')
-  assert.equal(busy.writePreparedBatch(batch), 0)
-  assert.equal(busy.bufferedAmount, 0, 'the queued frame went out with the batch')
+  assert.equal(write(busy), 0)
+  assert.equal(busy.bufferedAmount, 0, 'the queued frame went out with it')
   assert.deepEqual(await got, [
-    ['p', 'q', 'after'],
-    ['before', 'p', 'q'],
+    [...written, 'after'],
+    ['before', ...written],
   ])
   for (const c of clients) c.close()
+}
+
+test('a batch written at once leaves nothing queued when the socket takes it, and goes behind what was queued', async () => {
+  const batch = ['p', 'q'].map((m) => prepareMessage(m, false))
+  await writtenAtOnce((ws) => ws.writePreparedBatch(batch), ['p', 'q'])
+})
+
+test('a prepared message written at once leaves nothing queued when the socket takes it, and goes behind what was queued', async () => {
+  const message = prepareMessage('m', false)
+  await writtenAtOnce((ws) => ws.writePrepared(message), ['m'])
 })
