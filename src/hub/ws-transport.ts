@@ -16,11 +16,10 @@ import {
 export interface WsConnectionLike {
   send(data: string | Uint8Array, isBinary?: boolean): number
   sendPrepared?(prepared: never): number
-  /** Sends several frames' `native` forms in one write (the ws layer joins them once per array). */
-  sendPreparedBatch?(prepared: never): number
   /** `sendPrepared` written at once (the hub calls it from its end-of-turn pass). */
   writePrepared?(prepared: never): number
-  /** `sendPreparedBatch` written at once (the hub calls it from its end-of-turn pass). */
+  /** Writes several frames' `native` forms at once, in one write (the ws layer joins them once
+   * per array; the hub calls it from its end-of-turn pass). */
   writePreparedBatch?(prepared: never): number
   /** Writes what is queued now rather than at the connection's own end-of-turn flush. */
   flushNow?(): void
@@ -73,7 +72,7 @@ export class WsTransport implements Transport {
     this.#binary = format.codec.binary
     // A connection that cannot tell its buffered bytes keeps the queued path.
     if (typeof ws.bufferedAmount === 'number') this.direct = ws as FrameSink
-    this.sharedBatches = ws.sendPreparedBatch !== undefined
+    this.sharedBatches = ws.writePreparedBatch !== undefined
   }
 
   write(frames: readonly Frame[]): boolean {
@@ -82,16 +81,9 @@ export class WsTransport implements Transport {
       const native = frames[0]!.native
       if (native !== undefined) return ws.writePrepared(native as never) === 0
     }
-    if (frames.length > 1 && ws.sendPreparedBatch !== undefined) {
+    if (frames.length > 1 && ws.writePreparedBatch !== undefined) {
       const natives = nativesOf(frames)
-      if (natives !== null) {
-        if (ws.writePreparedBatch !== undefined) {
-          return ws.writePreparedBatch(natives as never) === 0
-        }
-        const status = ws.sendPreparedBatch(natives as never)
-        ws.flushNow?.()
-        return status === 0
-      }
+      if (natives !== null) return ws.writePreparedBatch(natives as never) === 0
     }
     let status = 0
     for (let i = 0; i < frames.length; i++) {
