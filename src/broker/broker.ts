@@ -80,6 +80,18 @@ export interface Broker {
   presenceCount(channel: string): Promise<number>
   /** Stops timers and releases connections. */
   close(): Promise<void>
+  /** Whether the broker works end to end right now (a broker without it is always healthy).
+   * Readiness endpoints report it; see docs/cluster.md. */
+  health?(): BrokerHealth
+}
+
+/** A broker's view of its own health. */
+export interface BrokerHealth {
+  readonly healthy: boolean
+  /** Why not, when unhealthy. */
+  readonly reason?: string
+  /** When `healthy` last changed (ms since the Unix epoch). */
+  readonly since: number
 }
 
 /** Where a broker delivers live events. */

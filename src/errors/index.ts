@@ -1,3 +1,4 @@
+import { brokerErrors } from './broker.ts'
 import type { ErrorSpec } from './define.ts'
 import { httpErrors } from './http.ts'
 import { hubErrors } from './hub.ts'
@@ -10,7 +11,13 @@ export type { ErrorSpec } from './define.ts'
  * The one coded error table. Each layer owns its own file of rows; this merges them.
  * `docs/errors.md` documents every code, and `errors.test.ts` fails when the two disagree.
  */
-export const ERRORS = { ...httpErrors, ...wsErrors, ...sseErrors, ...hubErrors } as const
+export const ERRORS = {
+  ...httpErrors,
+  ...wsErrors,
+  ...sseErrors,
+  ...hubErrors,
+  ...brokerErrors,
+} as const
 
 /** Every `SWB_ERR_*` code Switchboard uses. */
 export type ErrorCode = keyof typeof ERRORS
