@@ -100,6 +100,8 @@ export interface BrokerHandler {
   onJoin(channel: string, info: ClientInfo): void
   onLeave(channel: string, info: ClientInfo): void
   onControl(message: ControlMessage): void
+  /** Errors nobody awaits (a lost connection, a failed background read), for the app's log. */
+  onError?(error: unknown): void
 }
 
 /** A cluster-wide instruction from one node's hub to every node's hub. */

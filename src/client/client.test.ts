@@ -270,10 +270,14 @@ describe('subscriptions and recovery', () => {
     client.disconnect()
   })
 
-  test('publications that leave the epoch out are in the subscription’s; a gap naming a new epoch moves the resume point into it', async () => {
+  test('publications that leave the epoch out are in the subscription’s; a gap naming a new epoch moves the resume point into it and is reported unrecovered', async () => {
     const { client, server } = setup()
     const got: PublicationContext[] = []
-    const sub = client.subscribe('ticker:x', { onPublication: (p) => got.push(p) })
+    const gaps: GapContext[] = []
+    const sub = client.subscribe('ticker:x', {
+      onPublication: (p) => got.push(p),
+      onGap: (g) => gaps.push(g),
+    })
     client.connect()
     await waitFor(() => sub.state === 'subscribed')
     server.publish('ticker:x', 'a')
@@ -301,6 +305,9 @@ describe('subscriptions and recovery', () => {
     server.publish('ticker:x', 'f')
     await waitFor(() => got.length === 3)
     assert.deepEqual([got[2]!.offset, got[2]!.epoch, got[2]!.data], [4, 'e2', 'f'])
+    assert.deepEqual(gaps, [
+      { channel: 'ticker:x', reason: 'unrecovered', epoch: 'e2', from: 1, to: null, count: null },
+    ])
     server.lastSocket.drop(1006, '')
     await waitFor(() => server.commands.filter((c) => c.type === 'subscribe').length === 2)
     const resub = server.commands.filter((c) => c.type === 'subscribe').at(-1)

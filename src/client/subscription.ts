@@ -62,10 +62,12 @@ export interface SubscribedContext {
 
 /**
  * Publications the application did not receive. `reason` is `'dropped'` when the server says so
- * with a `gap` push (slow-consumer drop or conflation; offsets `from`..`to`, `count` of them
- * dropped) and `'unrecovered'` when a resubscribe could not recover what was missed while
- * disconnected (`to`/`count` are `null` when the stream's epoch changed, because the old offsets
- * then mean nothing). Recover with `history` or treat the local state as stale.
+ * with a `gap` push (slow-consumer drop, conflation, a cross-node delivery lost for good;
+ * offsets `from`..`to`, `count` of them dropped) and `'unrecovered'` when what was missed cannot
+ * be told by offsets: a resubscribe could not recover what was missed while disconnected, or the
+ * stream was replaced under a live subscription (history lost on the server, for example Redis
+ * restarted empty). `to`/`count` are `null` when the stream's epoch changed, because the old
+ * offsets then mean nothing. Recover with `history` or treat the local state as stale.
  */
 export interface GapContext {
   readonly channel: string
@@ -299,9 +301,18 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
   _onGap(push: GapPush): void {
     const pos = this.#position
     if (pos !== null && pos.epoch !== push.epoch) {
-      // The stream was replaced and its first publications did not reach us: what follows
-      // belongs to the new epoch, after the lost range.
+      // The stream was replaced (history lost on the server side): what followed our position
+      // in the old epoch is gone, and what follows belongs to the new epoch, after the range.
       this.#position = { offset: push.from - 1, epoch: push.epoch }
+      this.emit('gap', {
+        channel: this.channel,
+        reason: 'unrecovered',
+        epoch: push.epoch,
+        from: push.from,
+        to: null,
+        count: null,
+      })
+      return
     }
     this.emit('gap', {
       channel: this.channel,

@@ -167,9 +167,21 @@ export class Subscription {
     }
     const offset = pub.offset
     if (pub.epoch !== this.epoch) {
-      // The stream was replaced (history lost): everything before this offset is unknown.
+      // The stream was replaced (history lost: a broker restarted empty, keys evicted). What
+      // followed the old position is gone, and the client must hear it: the gap below names the
+      // new epoch, even when the new stream starts at offset 1 (then `count` is 0).
       this.epoch = pub.epoch
       this.offset = 0
+      if (offset === 1) {
+        this.session.send({
+          type: 'gap',
+          channel: this.channel.name,
+          epoch: pub.epoch,
+          from: 1,
+          to: 0,
+          count: 0,
+        })
+      }
     }
     if (offset <= this.offset) return
     if (offset > this.offset + 1) {

@@ -1,6 +1,7 @@
 import {
   type Broker,
   type BrokerHandler,
+  type BrokerHealth,
   type BrokerHistoryResult,
   type ControlMessage,
   MemoryBroker,
@@ -134,6 +135,7 @@ export class Hub implements SessionOwner {
   readonly #rpc = new Map<string, RpcHandler>()
   readonly #now: () => number
   readonly #onError: (error: unknown) => void
+  readonly #healthy: BrokerHealth = { healthy: true, since: Date.now() }
   readonly #connectTimeout: number
   readonly #maxStreamChannels: number
   readonly #maxHistoryLimit: number
@@ -481,6 +483,12 @@ export class Hub implements SessionOwner {
     return presenceOf(this.broker, ns, channel)
   }
 
+  /** Whether the broker works end to end now (a broker that does not report health is always
+   * healthy). A readiness endpoint should answer 503 while it is not. */
+  brokerHealth(): BrokerHealth {
+    return this.broker.health?.() ?? this.#healthy
+  }
+
   /** Number of presence members of a channel. */
   async presenceCount(channel: string): Promise<number> {
     const ns = this.#namespaces.of(channel)
@@ -696,14 +704,15 @@ export class Hub implements SessionOwner {
         registry.publish(channel, publication, epoch)
       },
       onJoin(channel: string, info: ClientInfo): void {
-        registry.push(channel, new PreparedMessage({ type: 'join', channel, info }))
+        registry.pushJoinLeave(channel, new PreparedMessage({ type: 'join', channel, info }))
       },
       onLeave(channel: string, info: ClientInfo): void {
-        registry.push(channel, new PreparedMessage({ type: 'leave', channel, info }))
+        registry.pushJoinLeave(channel, new PreparedMessage({ type: 'leave', channel, info }))
       },
       onControl(message: ControlMessage): void {
         hub.#control(message)
       },
+      onError: this.#onError,
     }
   }
 

@@ -290,3 +290,34 @@ test('a live delivery lost between broker and node shows up as a gap marker, not
     await hub.close()
   }
 })
+
+test('a live subscriber learns with a gap naming the new epoch when its stream is replaced', async () => {
+  const broker = new MemoryBroker()
+  const hub = new Hub({ broker, namespaces: { m: { historySize: WINDOW } } })
+  try {
+    const c = await TestClient.connect(hub)
+    await c.request({ type: 'subscribe', channel: 'm:lost' })
+    const first = await hub.publish('m:lost', { n: 1 })
+    await hub.publish('m:lost', { n: 2 })
+    // History lost under the subscriber (as when Redis restarts empty): a new stream begins.
+    await broker.removeHistory('m:lost')
+    const next = await hub.publish('m:lost', { n: 1 })
+    assert.notEqual(next.epoch, first.epoch)
+    await turn()
+    const pushes = c.transport.messages.filter(
+      (m) =>
+        (m as { type?: string }).type === 'gap' || (m as { type?: string }).type === 'publication',
+    ) as { type: string; epoch?: string; offset?: number; from?: number }[]
+    const gapAt = pushes.findIndex((m) => m.type === 'gap')
+    assert.ok(gapAt >= 0, 'a gap push tells the subscriber')
+    assert.equal(pushes[gapAt]!.epoch, next.epoch, 'the gap names the new epoch')
+    const after = pushes[gapAt + 1]
+    assert.deepEqual(
+      [after?.type, after?.offset],
+      ['publication', 1],
+      'the new stream follows the gap',
+    )
+  } finally {
+    await hub.close()
+  }
+})

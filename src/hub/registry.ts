@@ -233,10 +233,11 @@ export class ChannelRegistry {
     for (let i = 0; i < turned.length; i++) turned[i]!.turn = null
   }
 
-  /** Queues a prepared push (join, leave) to the live subscribers of a channel. */
-  push(channel: string, prepared: PreparedMessage): void {
+  /** Queues a join or leave push to the live subscribers of a channel whose namespace
+   * announces them (a broker may announce a member that expired in any namespace). */
+  pushJoinLeave(channel: string, prepared: PreparedMessage): void {
     const state = this.#channels.get(channel)
-    if (state === undefined) return
+    if (state === undefined || !state.ns.joinLeave) return
     for (const sub of state.subs) {
       if (sub.live) sub.session.enqueue(prepared.frame(sub.session.format))
     }

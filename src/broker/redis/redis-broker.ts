@@ -56,7 +56,7 @@ export class RedisBroker implements Broker {
   readonly #live: LiveOrder
   readonly #presence: RedisPresence
   readonly #health: HealthProbe
-  readonly #onError: (error: unknown) => void
+  readonly #onErrorOption: ((error: unknown) => void) | undefined
   /** Topics by prefix: `P:{c:` + channel + `}`. */
   readonly #topicHead: string
   readonly #controlTopic: string
@@ -69,7 +69,7 @@ export class RedisBroker implements Broker {
   constructor(options: RedisBrokerOptions) {
     this.#opts = resolveRedisOptions(options)
     const prefix = this.#opts.prefix
-    this.#onError = options.onError ?? noop
+    this.#onErrorOption = options.onError
     this.#link = createLink({
       url: options.url,
       cluster: options.cluster,
@@ -267,6 +267,11 @@ export class RedisBroker implements Broker {
     this.#presence.stop()
     this.#handler = null
     await this.#link.close()
+  }
+
+  #onError(error: unknown): void {
+    const report = this.#onErrorOption ?? this.#handler?.onError
+    report?.(error)
   }
 
   #key(channel: string, suffix: string): string {
