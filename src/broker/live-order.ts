@@ -28,6 +28,10 @@ class ChannelOrder {
 
 /** The most publications one hole fill reads; a longer hole is left to the hub as a gap. */
 const MAX_FILL = 10_000
+/** Milliseconds between tries of a failed fill read (about 8 s in all), and the most arrivals
+ * that may wait meanwhile; past either the hole is left to the hub. */
+const RETRY_DELAYS = [50, 100, 200, 400, 800, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000]
+const MAX_QUEUE = 10_000
 
 /**
  * Live delivery in offset order with holes filled, for brokers whose live path may lose
@@ -123,7 +127,13 @@ export class LiveOrder {
   }
 
   /** Reads and delivers the publications after `state.offset` up to `upTo`, then `next`. */
-  #fill(channel: string, state: ChannelOrder, upTo: number, next: Pending | null): void {
+  #fill(
+    channel: string,
+    state: ChannelOrder,
+    upTo: number,
+    next: Pending | null,
+    attempt = 0,
+  ): void {
     state.busy = true
     if (next !== null) state.queue.unshift(next)
     const epoch = state.epoch!
@@ -150,6 +160,15 @@ export class LiveOrder {
       },
       (err) => {
         if (this.#channels.get(channel) !== state) return
+        // The read failed (the command connection may still be reconnecting while Pub/Sub is
+        // back): try again, with arrivals waiting, before leaving the hole to the hub.
+        if (attempt < RETRY_DELAYS.length && state.queue.length < MAX_QUEUE) {
+          setTimeout(() => {
+            if (this.#channels.get(channel) === state)
+              this.#fill(channel, state, upTo, null, attempt + 1)
+          }, RETRY_DELAYS[attempt]).unref?.()
+          return
+        }
         this.#onError(err)
         this.stats.unfilled++
         if (state.epoch === epoch && state.offset < upTo) state.offset = upTo

@@ -66,6 +66,7 @@ class SingleLink implements RedisLink {
   async connect(onError: (err: Error) => void, onReady: () => void): Promise<void> {
     const client = this.#client as RedisClientType
     client.on('error', onError)
+    client.on('ready', onReady)
     if (!client.isOpen) await client.connect()
     const sub = client.duplicate({ disableOfflineQueue: true }) as RedisClientType
     sub.on('error', onError)

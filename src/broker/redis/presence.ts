@@ -94,15 +94,15 @@ export class RedisPresence {
   }
 
   /** Re-adds every local member now (after Redis came back, possibly empty). */
-  refreshNow(): void {
-    for (const [channel, members] of this.#local) {
-      this.#refresh(channel, [...members.values()]).catch(this.#o.onError)
-    }
+  async refreshAll(): Promise<void> {
+    await Promise.all(
+      [...this.#local].map(([channel, members]) => this.#refresh(channel, [...members.values()])),
+    )
   }
 
   /** @internal One timer tick: refresh this node's members, sweep the channels it serves. */
   tick(): void {
-    this.refreshNow()
+    this.refreshAll().catch(this.#o.onError)
     for (const channel of this.#watched) {
       this.#read(channel, 'prune').catch(this.#o.onError)
     }

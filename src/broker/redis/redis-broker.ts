@@ -65,6 +65,8 @@ export class RedisBroker implements Broker {
   #spareEpoch = randomEpoch()
   #handler: BrokerHandler | null = null
   #closed = false
+  #catchingUp = false
+  #catchUpAgain = false
 
   constructor(options: RedisBrokerOptions) {
     this.#opts = resolveRedisOptions(options)
@@ -301,16 +303,38 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** After a reconnect or a stall: every tracked channel is brought up to its stream's top. */
+  /**
+   * After a reconnect or a stall: every tracked channel is brought up to its stream's top, and
+   * this node's presence members are written again. The two connections come back at their own
+   * pace, so a catch-up that fails is tried again every `healthInterval` until one succeeds.
+   */
   #catchUpAll(): void {
     if (this.#closed) return
-    for (const channel of [...this.#live.channels()]) {
-      this.history(channel, { limit: 0 }).then(
-        (top) => this.#live.catchUp(channel, top),
-        (err) => this.#onError(err),
-      )
+    if (this.#catchingUp) {
+      this.#catchUpAgain = true
+      return
     }
-    this.#presence.refreshNow()
+    this.#catchingUp = true
+    this.#catchUpAgain = false
+    const channels = [...this.#live.channels()]
+    Promise.all(
+      channels.map((channel) =>
+        this.history(channel, { limit: 0 }).then((top) => this.#live.catchUp(channel, top)),
+      ),
+    )
+      .then(
+        () => this.#presence.refreshAll(),
+        (err: unknown) => {
+          this.#onError(err)
+          this.#catchUpAgain = true
+        },
+      )
+      .finally(() => {
+        this.#catchingUp = false
+        if (this.#catchUpAgain && !this.#closed) {
+          setTimeout(() => this.#catchUpAll(), this.#opts.healthInterval).unref?.()
+        }
+      })
   }
 
   readonly #onTopic = (message: Buffer, topic: Buffer): void => {
