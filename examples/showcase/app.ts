@@ -1,19 +1,42 @@
 // The showcase app, built only on the public API; main.ts listens, tests import it directly.
-import { Switchboard, type SwitchboardOptions } from 'switchboard'
+import { type Broker, Switchboard, type SwitchboardOptions } from 'switchboard'
 import { demoAuth, mountChat } from './chat.ts'
-import { mountDashboard } from './dashboard.ts'
+import { DEFAULT_NODE, mountDashboard } from './dashboard.ts'
 import { landingPage } from './landing.ts'
 import { mountPoll } from './poll.ts'
 import { mountWhiteboard } from './whiteboard.ts'
 
+/** How the showcase joins a cluster; every field is optional and one process needs none. */
+export interface ShowcaseCluster {
+  /** The broker the nodes share (a `RedisBroker`). Default: the embedded memory broker. */
+  readonly broker?: Broker
+  /** This node's name, shown by `/health` and the dashboard. Default `'server'`. */
+  readonly node?: string
+  /** Stream-ticket secret every node shares (16+ bytes), so a ticket one node issued opens an
+   * SSE stream on another. Default: random per process. */
+  readonly ticketSecret?: string
+}
+
 /** Builds the showcase: landing page, health, and the demos on channels. */
-export function createShowcase(options: SwitchboardOptions = {}): Switchboard {
+export function createShowcase(
+  options: SwitchboardOptions = {},
+  cluster: ShowcaseCluster = {},
+): Switchboard {
   const app = new Switchboard(options)
   const startedAt = Date.now()
-  app.channels.configure({ auth: demoAuth })
+  const errors = new ErrorLog(app)
+  const node = cluster.node ?? DEFAULT_NODE
+  app.channels.configure({
+    auth: demoAuth,
+    ...(cluster.broker === undefined ? null : { broker: cluster.broker }),
+    ...(cluster.ticketSecret === undefined ? null : { ticketSecret: cluster.ticketSecret }),
+    onError: (err) => errors.report(err),
+  })
   app.get('/', (ctx) => ctx.html(landingPage(app.routes)))
   app.get('/health', () => ({
     status: 'ok',
+    node,
+    broker: { name: app.hub.broker.name, healthy: app.hub.broker.health?.().healthy ?? true },
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     connections: app.hub.connectionCount,
   }))
@@ -23,6 +46,27 @@ export function createShowcase(options: SwitchboardOptions = {}): Switchboard {
   mountChat(app)
   mountWhiteboard(app)
   mountPoll(app)
-  mountDashboard(app) // its one sampling interval stops when the app closes
+  mountDashboard(app, { node }) // its one sampling interval stops when the app closes
   return app
+}
+
+/** Logs the channels' unawaited errors (a broker's lost connection), each message at most once
+ * every 30 s: a Redis outage retries many times a second and would fill the log. */
+class ErrorLog {
+  readonly #app: Switchboard
+  #last = ''
+  #at = 0
+
+  constructor(app: Switchboard) {
+    this.#app = app
+  }
+
+  report(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err)
+    const now = Date.now()
+    if (message === this.#last && now - this.#at < 30_000) return
+    this.#last = message
+    this.#at = now
+    this.#app.log.warn({ err }, 'channels: an error nobody awaited')
+  }
 }

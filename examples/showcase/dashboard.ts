@@ -1,14 +1,18 @@
-// The live metrics dashboard demo: the server samples its own health once a second from ONE
-// shared interval and publishes it on `metrics:server`; pages draw a sparkline per metric.
-// Clients cannot publish there. Built only on the public API.
+// The live metrics dashboard demo: each node samples its own health once a second from ONE
+// shared interval and publishes it on its own channel, `metrics:<node>` (`metrics:server` unless
+// named), so the nodes of a cluster never mix their figures; a page asks `/api/metrics` which node
+// it is on and draws a sparkline per metric. Clients cannot publish there. Built only on the
+// public API.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Switchboard } from 'switchboard'
 import { SwitchboardError } from 'switchboard'
 
-/** The channel the dashboard publishes on. */
-export const METRICS_CHANNEL = 'metrics:server'
+/** The node name of a dashboard given none. */
+export const DEFAULT_NODE = 'server'
+/** The channel the dashboard publishes on when the node has no name. */
+export const METRICS_CHANNEL = `metrics:${DEFAULT_NODE}`
 
-/** One sample, as published on `metrics:server`. Every field but `at` is a plain number. */
+/** One sample, as published on `metrics:<node>`. Every field but `at` is a plain number. */
 export interface MetricsSample {
   /** Milliseconds since the Unix epoch when the sample was taken. */
   readonly at: number
@@ -34,16 +38,23 @@ export interface DashboardOptions {
   readonly interval?: number
   /** Samples kept as history, so a new page starts with a full sparkline. Default 120. */
   readonly historySize?: number
+  /** This node's name: 1 to 64 of `A-Z a-z 0-9 _ . -`; samples go on `metrics:<node>`.
+   * Default `'server'`. Give every node of a cluster its own. */
+  readonly node?: string
 }
 
 /** The running sampler: `stop()` ends it (the app's close does that by itself). */
 export interface DashboardHandle {
+  /** This node's name, and the channel its samples go on. */
+  readonly node: string
+  readonly channel: string
   readonly running: boolean
   /** Samples published so far. */
   readonly published: number
   stop(): void
 }
 
+const NODE = /^[A-Za-z0-9_.-]{1,64}$/
 const NS_PER_MS = 1e6
 /** Sampling resolution of the event-loop histogram, in ms (a 50 Hz timer: cheap, and fine enough). */
 const RESOLUTION_MS = 20
@@ -59,6 +70,8 @@ function delayMs(ns: number): number {
 
 /** Owns the interval and the event-loop histogram; one per app. */
 class Sampler implements DashboardHandle {
+  readonly node: string
+  readonly channel: string
   readonly #app: Switchboard
   readonly #histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
   readonly #timer: NodeJS.Timeout
@@ -71,7 +84,9 @@ class Sampler implements DashboardHandle {
   #lastPublished = 0
   #lastDelivered = 0
 
-  constructor(app: Switchboard, interval: number) {
+  constructor(app: Switchboard, interval: number, node: string) {
+    this.node = node
+    this.channel = `metrics:${node}`
     this.#app = app
     this.#histogram.enable()
     const stats = app.hub.stats
@@ -93,7 +108,7 @@ class Sampler implements DashboardHandle {
     if (!this.#running) return
     const sample = this.sample()
     this.#published++
-    this.#app.hub.publish(METRICS_CHANNEL, sample).then(this.#counted, this.#failed)
+    this.#app.hub.publish(this.channel, sample).then(this.#counted, this.#failed)
   }
 
   readonly #counted = (): void => {
@@ -145,19 +160,27 @@ class Sampler implements DashboardHandle {
 
 /**
  * Declares the `metrics` namespace (server-only publishing, a short history), starts the one
- * sampling interval, stops it when the app closes, and serves `/dashboard`.
+ * sampling interval, stops it when the app closes, and serves `/dashboard` and `/api/metrics`
+ * (`{ node, channel }`: which node the page is on and where its samples are).
  *
  * @example
- * const dashboard = mountDashboard(app, { interval: 1000 })
+ * const dashboard = mountDashboard(app, { interval: 1000, node: 'web-1' })
  * // later, if the app is not closed: dashboard.stop()
  */
 export function mountDashboard(app: Switchboard, options: DashboardOptions = {}): DashboardHandle {
   const interval = options.interval ?? 1000
   const historySize = options.historySize ?? 120
+  const node = options.node ?? DEFAULT_NODE
   if (!Number.isInteger(interval) || interval < 100) {
     throw new SwitchboardError(
       'SWB_ERR_INVALID_OPTION',
       'mountDashboard: interval must be an integer of at least 100 ms',
+    )
+  }
+  if (typeof node !== 'string' || !NODE.test(node)) {
+    throw new SwitchboardError(
+      'SWB_ERR_INVALID_OPTION',
+      'mountDashboard: node must be 1 to 64 of A-Z a-z 0-9 _ . -',
     )
   }
   if (!Number.isInteger(historySize) || historySize < 1) {
@@ -175,7 +198,8 @@ export function mountDashboard(app: Switchboard, options: DashboardOptions = {})
   app.get('/dashboard', (ctx) =>
     ctx.file(new URL('./public/dashboard.html', import.meta.url).pathname),
   )
-  const sampler = new Sampler(app, interval)
+  const sampler = new Sampler(app, interval, node)
+  app.get('/api/metrics', () => ({ node, channel: sampler.channel }))
   app.onClose(sampler.stop)
   return sampler
 }

@@ -6,7 +6,7 @@ export interface Offer {
 
 const DESCRIPTIONS: Record<string, string> = {
   '/': 'This page.',
-  '/health': 'Liveness probe: status and uptime as JSON.',
+  '/health': 'Liveness probe as JSON: status, uptime, this node and its broker.',
   '/api/routes': 'Every route this server offers, as JSON.',
   '/chat':
     'Chat rooms on channels: presence, join/leave, history on join, schema-checked messages.',
@@ -15,7 +15,8 @@ const DESCRIPTIONS: Record<string, string> = {
   '/poll':
     'Live poll: votes through an rpc, one per user (a revote moves it), the server publishes the tally.',
   '/dashboard':
-    'Live metrics: the server publishes its event-loop delay, memory, connections and publications/s every second; sparklines.',
+    'Live metrics: this node publishes its event-loop delay, memory, connections and publications/s every second; sparklines.',
+  '/api/metrics': 'Which node this is and the channel its dashboard samples go on, as JSON.',
   '/switchboard':
     'The channel endpoint: WebSocket upgrade, SSE stream (GET ?channel=…), commands (POST).',
   '/switchboard/ticket': 'Issues a short-lived stream ticket for EventSource.',
