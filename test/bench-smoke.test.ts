@@ -8,7 +8,8 @@ import { SseClient } from '../bench/gen/sse-client.ts'
 import { WsClient } from '../bench/gen/ws-client.ts'
 import { runScenario } from '../bench/lib/harness.ts'
 import { scenarioTable } from '../bench/lib/report.ts'
-import { PEERS, SCENARIOS, type Scenario } from '../bench/lib/scenarios.ts'
+import { CLUSTER_PEERS, PEERS, SCENARIOS, type Scenario } from '../bench/lib/scenarios.ts'
+import { redisSkipReason } from './support/redis.ts'
 
 const fanout = SCENARIOS.find((s) => s.name === 'ws-fanout')!
 const tiny: Scenario = {
@@ -57,6 +58,75 @@ test('a peer whose server cannot start is reported as such, not dropped', async 
   assert.equal(row.status, 'cannot-start')
   assert.match(row.reason ?? '', /before READY/)
   assert.match(scenarioTable(out), /\| broken \|.*cannot start: /)
+})
+
+// The cluster scenarios: two server processes and a redis-server per run. Under CI=true a missing
+// redis-server fails this file (redisSkipReason throws) instead of skipping.
+const redisSkip = redisSkipReason()
+const cluster = (name: string, gen: Scenario['gen']): Scenario => ({
+  ...SCENARIOS.find((s) => s.name === name)!,
+  gen,
+  peers: [CLUSTER_PEERS.switchboard2, CLUSTER_PEERS.socketio2],
+})
+
+test('a short cluster fan-out over two nodes and redis-server delivers everything, splits subscribers and reads every CPU', {
+  skip: redisSkip,
+}, async () => {
+  const out = await runScenario(
+    cluster('cluster-fanout', {
+      kind: 'fanout-max',
+      connections: 50,
+      warmupMs: 200,
+      durationMs: 800,
+      window: 8,
+      rate: 0,
+    }),
+    quiet,
+  )
+  assert.equal(out.error, undefined)
+  for (const row of out.peers) {
+    assert.equal(row.status, 'ok', `${row.peer}: ${row.reason}`)
+    const m = row.median
+    assert.equal(m.lost, 0, row.peer)
+    assert.equal(m.minPerSub, m.publications, `${row.peer}: every subscriber got everything`)
+    assert.equal(m.node0Subscribers, 25, row.peer)
+    assert.equal(m.node1Subscribers, 25, row.peer)
+    assert.ok(m.deliveriesPerCpuSec! > 0, row.peer)
+    assert.ok(m.node0CpuPct! >= 0 && m.node1CpuPct! >= 0, row.peer)
+    assert.ok(m.redisCpuPct! >= 0 && Number.isFinite(m.redisCpuUsPerPublication), row.peer)
+  }
+  // The one Switchboard row is the subject: it has a ratio against the Socket.IO cluster.
+  const ratio = out.ratios['switchboard 2 nodes + redis']?.deliveriesPerCpuSec
+  assert.ok((ratio?.['socket.io 2 nodes + redis'] ?? 0) > 0)
+  const table = scenarioTable(out).split('\n')
+  const header = table.find((l) => l.startsWith('| peer |'))!
+  const line = table.find((l) => l.startsWith('| switchboard 2 nodes + redis |'))!
+  assert.equal(line.split('|').length, header.split('|').length)
+})
+
+test('a short cluster latency run reports latency on the publishing node and on the other one', {
+  skip: redisSkip,
+}, async () => {
+  const out = await runScenario(
+    {
+      ...cluster('cluster-latency', {
+        kind: 'fanout-rate',
+        connections: 50,
+        warmupMs: 200,
+        durationMs: 1000,
+        window: 0,
+        rate: 1000,
+      }),
+      peers: [CLUSTER_PEERS.switchboard2],
+    },
+    quiet,
+  )
+  const row = out.peers[0]!
+  assert.equal(row.status, 'ok', row.reason)
+  const m = row.median
+  assert.equal(m.lost, 0)
+  for (const k of ['pubNodeP50Ms', 'pubNodeP99Ms', 'otherNodeP50Ms', 'otherNodeP99Ms'])
+    assert.ok(m[k]! > 0 && m[k]! < 1000, `${k} = ${m[k]}`)
 })
 
 // The generator's readers, fed by a raw server that splits every byte stream into 5-byte writes.

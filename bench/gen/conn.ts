@@ -13,6 +13,8 @@ export abstract class GenConn {
   readonly socket: Socket
   open = false
   closed = false
+  /** Which server node this connection talks to (cluster runs; 0 is the publisher's). */
+  node = 0
 
   /** `sharedRead`: read into the shared buffer (`onread`) instead of 'data' events. */
   constructor(port: number, sharedRead: boolean) {

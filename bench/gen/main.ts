@@ -1,7 +1,7 @@
 // The load generator: a separate process so its CPU is measured apart from the server's.
 // Usage (normally started by bench/run.ts): node --import tsx bench/gen/main.ts '<GenConfig JSON>'
 // Prints exactly one line `RESULT <GenResult JSON>` on stdout and exits.
-import { cpuUs, rssBytes, selfCpuUs } from '../lib/proc.ts'
+import { cpuUs, machineProcessCpuUs, rssBytes, selfCpuUs } from '../lib/proc.ts'
 import { Samples } from '../lib/stats.ts'
 import type { GenConfig, GenResult, Metrics } from '../lib/types.ts'
 import { buildRequest, HttpConn, type HttpSink } from './http-client.ts'
@@ -98,14 +98,19 @@ class Run implements WsSink, SseSink, HttpSink {
   }
 }
 
-function newSubscriber(cfg: GenConfig, run: Run): Conn {
-  if (cfg.transport === 'sse') return new SseClient(cfg.port, '/sse', run)
+function newSubscriber(cfg: GenConfig, run: Run, port = cfg.port): Conn {
+  if (cfg.transport === 'sse') return new SseClient(port, '/sse', run)
   if (cfg.transport === 'channel-sse')
-    return new SseClient(cfg.port, `/channel?channel=${BENCH_CHANNEL}`, run, true)
-  if (cfg.transport === 'channel-ws') return new WsClient(cfg.port, '/ws', 'channel', run)
+    return new SseClient(port, `/channel?channel=${BENCH_CHANNEL}`, run, true)
+  if (cfg.transport === 'channel-ws') return new WsClient(port, '/ws', 'channel', run)
   if (cfg.transport === 'socketio')
-    return new WsClient(cfg.port, '/socket.io/?EIO=4&transport=websocket', 'socketio', run)
-  return new WsClient(cfg.port, '/ws', 'ws', run)
+    return new WsClient(port, '/socket.io/?EIO=4&transport=websocket', 'socketio', run)
+  return new WsClient(port, '/ws', 'ws', run)
+}
+
+/** The server nodes of a run: `cfg.nodes`, or the one node `cfg.port`. */
+function nodesOf(cfg: GenConfig): { port: number; pid: number }[] {
+  return cfg.nodes ?? [{ port: cfg.port, pid: cfg.serverPid }]
 }
 
 /** One GET /__gc to the server (every peer exposes it), so RSS readings follow a full GC. */
@@ -125,30 +130,57 @@ async function serverGc(port: number): Promise<void> {
   await sleep(300)
 }
 
-/** CPU of server and generator over a measured window. */
+/**
+ * CPU over a measured window: the server (summed over its nodes), each node, the generator, and
+ * the redis-server of a cluster run (read apart, never added to the server's).
+ */
 class Window {
-  private s0 = 0
+  private s0: number[] = []
+  private r0 = 0
   private g0 = 0
+  private m0 = 0
   private t0 = 0
   serverUs = 0
+  nodeUs: number[] = []
+  redisUs = 0
   genUs = 0
+  /** CPU of every other process on the machine (other work makes a run noisy). */
+  otherUs = 0
   sec = 0
-  start(pid: number): void {
-    this.s0 = cpuUs(pid)
+  constructor(
+    private readonly pids: number[],
+    private readonly redisPid?: number,
+  ) {}
+  start(): void {
+    this.s0 = this.pids.map(cpuUs)
+    if (this.redisPid !== undefined) this.r0 = cpuUs(this.redisPid)
     this.g0 = selfCpuUs()
+    this.m0 = machineProcessCpuUs()
     this.t0 = performance.now()
   }
-  stop(pid: number): void {
+  stop(): void {
     this.sec = (performance.now() - this.t0) / 1000
-    this.serverUs = cpuUs(pid) - this.s0
+    this.nodeUs = this.pids.map((pid, i) => cpuUs(pid) - this.s0[i]!)
+    this.serverUs = this.nodeUs.reduce((a, b) => a + b, 0)
+    if (this.redisPid !== undefined) this.redisUs = cpuUs(this.redisPid) - this.r0
     this.genUs = selfCpuUs() - this.g0
+    const machineUs = machineProcessCpuUs() - this.m0
+    this.otherUs = Math.max(0, machineUs - this.serverUs - this.redisUs - this.genUs)
+  }
+  private pct(us: number): number {
+    return (us / 1e4 / this.sec) | 0
   }
   metrics(): Metrics {
-    return {
-      serverCpuPct: (this.serverUs / 1e4 / this.sec) | 0,
-      genCpuPct: (this.genUs / 1e4 / this.sec) | 0,
+    const out: Metrics = {
+      serverCpuPct: this.pct(this.serverUs),
+      genCpuPct: this.pct(this.genUs),
+      otherCpuPct: this.pct(this.otherUs),
       windowSec: Math.round(this.sec * 100) / 100,
     }
+    if (this.pids.length > 1)
+      for (let i = 0; i < this.nodeUs.length; i++) out[`node${i}CpuPct`] = this.pct(this.nodeUs[i]!)
+    if (this.redisPid !== undefined) out.redisCpuPct = this.pct(this.redisUs)
+    return out
   }
 }
 
@@ -201,7 +233,15 @@ function publishRequest(cfg: GenConfig, seq: number): Buffer {
 
 async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
   const n = cfg.connections
-  await run.openAll(n, () => newSubscriber(cfg, run))
+  // Subscribers alternate between the nodes (half each on two); the publisher posts to node 0.
+  const nodes = nodesOf(cfg)
+  let opened = 0
+  await run.openAll(n, () => {
+    const node = opened++ % nodes.length
+    const c = newSubscriber(cfg, run, nodes[node]!.port)
+    c.node = node
+    return c
+  })
   const err = requireOpen(run, n)
   if (err) return { ok: false, error: err, metrics: {}, notes: [] }
   // The publisher: one keep-alive connection; publications may be pipelined.
@@ -222,9 +262,16 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
   let published = 0
   let stopped = false
   const latency = new Samples()
-  const win = new Window()
+  // Latency apart for subscribers of the publishing node (0) and of the others.
+  const pubNodeLatency = new Samples()
+  const otherNodeLatency = new Samples()
+  const win = new Window(
+    nodes.map((x) => x.pid),
+    cfg.redisPid,
+  )
   let measuring = false
   let d0 = 0
+  let p0 = 0
   if (cfg.kind === 'fanout-max') {
     const limit = cfg.window * n
     const pump = () => {
@@ -236,10 +283,13 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
     pump()
   } else {
     run.wantPayload = true
-    run.messageHook = (_c, buf, start, end) => {
+    run.messageHook = (c, buf, start, end) => {
       if (!measuring) return
       const t = readStampUs(buf, start, end)
-      if (t > 0) latency.add((nowUs() - t) / 1000)
+      if (t <= 0) return
+      const ms = (nowUs() - t) / 1000
+      latency.add(ms)
+      if (nodes.length > 1) (c.node === 0 ? pubNodeLatency : otherNodeLatency).add(ms)
     }
     const pubPerSec = cfg.rate / n
     const t0 = performance.now()
@@ -250,8 +300,9 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
     }, 2)
   }
   await sleep(cfg.warmupMs)
-  win.start(cfg.serverPid)
+  win.start()
   d0 = run.delivered
+  p0 = published
   measuring = true
   // Stall watch: a fan-out that stops delivering for 3 s ends the run instead of hanging it.
   let last = run.delivered
@@ -270,9 +321,10 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
       break
     }
   }
-  win.stop(cfg.serverPid)
+  win.stop()
   measuring = false
   const delivered = run.delivered - d0
+  const publishedInWindow = published - p0
   stopped = true
   // Drain: wait (bounded) for every publication to reach every subscriber, then count losses.
   const drainEnd = Date.now() + 8000
@@ -289,6 +341,7 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
     publications: published,
     deliveriesPerSec: Math.round(delivered / win.sec),
     cpuUsPerDelivery: Math.round((win.serverUs / delivered) * 1000) / 1000,
+    deliveriesPerCpuSec: Math.round(delivered / (win.serverUs / 1e6)),
     ...win.metrics(),
     lost: published * n - run.delivered,
     minPerSub: min,
@@ -302,6 +355,21 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
     metrics.p50Ms = Math.round(latency.percentile(50) * 100) / 100
     metrics.p99Ms = Math.round(latency.percentile(99) * 100) / 100
     metrics.maxMs = Math.round(latency.percentile(100) * 100) / 100
+    if (nodes.length > 1) {
+      metrics.pubNodeP50Ms = Math.round(pubNodeLatency.percentile(50) * 100) / 100
+      metrics.pubNodeP99Ms = Math.round(pubNodeLatency.percentile(99) * 100) / 100
+      metrics.otherNodeP50Ms = Math.round(otherNodeLatency.percentile(50) * 100) / 100
+      metrics.otherNodeP99Ms = Math.round(otherNodeLatency.percentile(99) * 100) / 100
+    }
+  }
+  if (cfg.redisPid !== undefined && publishedInWindow > 0)
+    metrics.redisCpuUsPerPublication = Math.round((win.redisUs / publishedInWindow) * 10) / 10
+  if (nodes.length > 1) {
+    // How the subscribers were spread, so a table can show it was half and half.
+    for (let i = 0; i < nodes.length; i++)
+      metrics[`node${i}Subscribers`] = run.conns.filter(
+        (c) => c.node === i && !(c instanceof HttpConn),
+      ).length
   }
   const notes: string[] = []
   if (stalled) notes.push(`stalled: no delivery for 3 s (${stallInfo})`)
@@ -339,12 +407,12 @@ async function echo(cfg: GenConfig, run: Run): Promise<GenResult> {
     ws.send(ws.frame)
   }
   await sleep(cfg.warmupMs)
-  const win = new Window()
+  const win = new Window([cfg.serverPid])
   const d0 = run.delivered
-  win.start(cfg.serverPid)
+  win.start()
   measuring = true
   await sleep(cfg.durationMs)
-  win.stop(cfg.serverPid)
+  win.stop()
   measuring = false
   stopped = true
   const trips = run.delivered - d0
@@ -393,11 +461,11 @@ async function http(cfg: GenConfig, run: Run): Promise<GenResult> {
     h.send(req)
   }
   await sleep(cfg.warmupMs)
-  const win = new Window()
-  win.start(cfg.serverPid)
+  const win = new Window([cfg.serverPid])
+  win.start()
   measuring = true
   await sleep(cfg.durationMs)
-  win.stop(cfg.serverPid)
+  win.stop()
   measuring = false
   stopped = true
   return {

@@ -15,6 +15,18 @@ export function cpuUs(pid: number): number {
   return (Number(rest[11]) + Number(rest[12])) * TICK_US
 }
 
+/**
+ * CPU time the whole machine spent in processes (user + nice + system, all cores) in
+ * microseconds, from /proc/stat; interrupt time is left out, because the kernel charges it to no
+ * process. Minus the CPU of the processes of a run, it is what the rest of the machine used.
+ */
+export function machineProcessCpuUs(): number {
+  const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!
+  const f = line.trim().split(/\s+/).slice(1).map(Number)
+  // user nice system idle iowait irq softirq steal ...
+  return (f[0]! + f[1]! + f[2]!) * TICK_US
+}
+
 /** Resident set size of `pid` in bytes. */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'latin1')

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { ScenarioOutcome } from './harness.ts'
 import type { MachineInfo } from './proc.ts'
-import { SCENARIOS, SUBJECT, SUBJECTS } from './scenarios.ts'
+import { SCENARIOS, subjectsOf } from './scenarios.ts'
 
 const LABELS: Record<string, string> = {
   reqPerSec: 'requests/s',
@@ -24,10 +24,22 @@ const LABELS: Record<string, string> = {
   p99Ms: 'p99 ms',
   maxMs: 'max ms',
   lost: 'lost',
+  deliveriesPerCpuSec: 'deliveries / server CPU-s',
+  otherCpuPct: 'other processes CPU %',
+  node0CpuPct: 'publishing node CPU %',
+  node1CpuPct: 'other node CPU %',
+  redisCpuPct: 'redis CPU %',
+  redisCpuUsPerPublication: 'redis CPU-µs / publication',
+  pubNodeP50Ms: 'publishing node p50 ms',
+  pubNodeP99Ms: 'publishing node p99 ms',
+  otherNodeP50Ms: 'other node p50 ms',
+  otherNodeP99Ms: 'other node p99 ms',
 }
 
 /** A generator at or above this share of one core was probably the limit, not the server. */
 export const GEN_BOUND_PCT = 90
+/** Other processes using this share of a core during a run make its figures suspect. */
+export const BUSY_PCT = 20
 /** In a max-rate scenario, both processes below this share of a core means the load was not max. */
 export const UNSATURATED_PCT = 80
 
@@ -57,11 +69,13 @@ export function scenarioTable(o: ScenarioOutcome): string {
   const def = SCENARIOS.find((s) => s.name === o.name)
   const cols = def?.columns ?? []
   const ratioMetrics = def?.ratioMetrics ?? []
+  const subjects = subjectsOf(def)
+  const subject0 = subjects[0]!
   const head = [
     'peer',
     ...cols.map((c) => LABELS[c] ?? c),
     ...ratioMetrics.map(
-      (m) => `${SUBJECT} ÷ peer, ${m.label} (${m.higherIsBetter ? '↑' : '↓'} better)`,
+      (m) => `${subject0} ÷ peer, ${m.label} (${m.higherIsBetter ? '↑' : '↓'} better)`,
     ),
     'notes',
   ]
@@ -90,12 +104,15 @@ export function scenarioTable(o: ScenarioOutcome): string {
     else if (def?.saturates && server < UNSATURATED_PCT && gen < UNSATURATED_PCT)
       notes.push('neither process saturated (busy machine or too few requests in flight)')
     if (p.okRuns < o.reps) notes.push(`${p.okRuns}/${o.reps} runs ok`)
+    const busy = p.runs.filter((r) => r.ok && (r.metrics.otherCpuPct ?? 0) >= BUSY_PCT).length
+    if (busy > 0)
+      notes.push(`${busy} run(s) shared the machine (other processes ≥ ${BUSY_PCT} % of a core)`)
     if (p.median.bytesPerConn !== undefined && p.median.bytesPerConn <= 0)
       notes.push('RSS did not grow: too few connections to measure')
     notes.push(...p.notes)
     const ratios = ratioMetrics.map((m) => {
-      if (p.peer === SUBJECT) return '1×'
-      const r = o.ratios[SUBJECT]?.[m.key]?.[p.peer]
+      if (p.peer === subject0) return '1×'
+      const r = o.ratios[subject0]?.[m.key]?.[p.peer]
       return r === undefined ? '–' : `${r}×`
     })
     lines.push(
@@ -103,8 +120,8 @@ export function scenarioTable(o: ScenarioOutcome): string {
     )
   }
   // Further Switchboard rows (the channels hub) get their ratios on a line of their own.
-  for (const subject of SUBJECTS) {
-    if (subject === SUBJECT || !o.ratios[subject]) continue
+  for (const subject of subjects) {
+    if (subject === subject0 || !o.ratios[subject]) continue
     const parts = ratioMetrics.map((m) => {
       const row = o.ratios[subject]?.[m.key] ?? {}
       const cells = Object.entries(row).map(([peer, r]) => `${peer} ${r}×`)

@@ -11,6 +11,11 @@ export interface Peer {
   /** Passed to the peer as BENCH_KIND. */
   kind: 'http' | 'ws' | 'sse' | 'ws-channel' | 'sse-channel'
   transport: Transport
+  /** Server processes started for one run (default 1). The generator spreads its subscribers
+   * evenly over them and publishes on the first. */
+  nodes?: number
+  /** Start a fresh redis-server for each run and pass its URL to every node as BENCH_REDIS_URL. */
+  redis?: boolean
 }
 
 const peer = (
@@ -40,6 +45,26 @@ export const PEERS = {
   ),
 } as const
 
+/** The cluster peers: the same servers, several processes sharing one redis-server. */
+export const CLUSTER_PEERS = {
+  switchboard2: {
+    ...peer('switchboard 2 nodes + redis', 'switchboard.ts', 'ws-channel', 'channel-ws'),
+    nodes: 2,
+    redis: true,
+  },
+  switchboard1: peer('switchboard 1 node', 'switchboard.ts', 'ws-channel', 'channel-ws'),
+  switchboard1Redis: {
+    ...peer('switchboard 1 node + redis', 'switchboard.ts', 'ws-channel', 'channel-ws'),
+    redis: true,
+  },
+  socketio2: {
+    ...peer('socket.io 2 nodes + redis', 'socketio.ts', 'ws', 'socketio'),
+    nodes: 2,
+    redis: true,
+  },
+  socketio1: peer('socket.io 1 node', 'socketio.ts', 'ws', 'socketio'),
+} satisfies Record<string, Peer>
+
 /** The name of the peer whose ratios against every other peer the report gives. */
 export const SUBJECT = 'switchboard'
 /** Every Switchboard row (raw broadcast and channels hub): each gets ratios against the peers. */
@@ -64,6 +89,13 @@ export interface Scenario {
   columns: string[]
   /** A max-rate scenario: one of the two processes should be near 100% CPU. */
   saturates?: boolean
+  /** The rows that get ratios against every other row, main one first (default SUBJECTS). */
+  subjects?: string[]
+}
+
+/** The subject rows of `s`: the first gets the ratio columns, the others a line each. */
+export function subjectsOf(s: Scenario | undefined): string[] {
+  return s?.subjects ?? SUBJECTS
 }
 
 const WS_PEERS = [PEERS.switchboardWs, PEERS.ws, PEERS.socketio, PEERS.bun]
@@ -85,6 +117,14 @@ const FANOUT_RATIOS = [
   m('deliveriesPerSec', 'deliveries/s', true),
   m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
 ]
+const CLUSTER_PEER_LIST = [
+  CLUSTER_PEERS.switchboard2,
+  CLUSTER_PEERS.switchboard1,
+  CLUSTER_PEERS.switchboard1Redis,
+  CLUSTER_PEERS.socketio2,
+  CLUSTER_PEERS.socketio1,
+]
+const CLUSTER_SUBJECTS = [CLUSTER_PEERS.switchboard2.name]
 const FANOUT_COLUMNS = ['deliveriesPerSec', 'cpuUsPerDelivery', 'serverCpuPct', 'genCpuPct', 'lost']
 const LATENCY_COLUMNS = ['p50Ms', 'p99Ms', 'maxMs', 'deliveriesPerSec', 'cpuUsPerDelivery']
 const IDLE_COLUMNS = [
@@ -207,6 +247,70 @@ export const SCENARIOS: Scenario[] = [
     ],
     columns: LATENCY_COLUMNS,
   },
+  {
+    name: 'cluster-fanout',
+    title:
+      'Channel fan-out at max rate across 2 nodes and one redis-server, 5,000 subscribers (half on each node), publisher on the first',
+    gen: {
+      kind: 'fanout-max',
+      connections: 5000,
+      warmupMs: 1000,
+      durationMs: 5000,
+      window: 32,
+      rate: 0,
+    },
+    peers: CLUSTER_PEER_LIST,
+    ratioMetrics: [
+      m('deliveriesPerCpuSec', 'deliveries per server CPU-second', true),
+      m('deliveriesPerSec', 'deliveries/s', true),
+    ],
+    columns: [
+      'deliveriesPerSec',
+      'deliveriesPerCpuSec',
+      'cpuUsPerDelivery',
+      'serverCpuPct',
+      'node0CpuPct',
+      'node1CpuPct',
+      'redisCpuPct',
+      'redisCpuUsPerPublication',
+      'genCpuPct',
+      'otherCpuPct',
+      'lost',
+    ],
+    saturates: true,
+    subjects: CLUSTER_SUBJECTS,
+  },
+  {
+    name: 'cluster-latency',
+    title:
+      'Channel fan-out at 20,000 deliveries/s across 2 nodes and one redis-server (5,000 subscribers × 4 msg/s): latency by node',
+    gen: {
+      kind: 'fanout-rate',
+      connections: 5000,
+      warmupMs: 1000,
+      durationMs: 6000,
+      window: 0,
+      rate: 20_000,
+    },
+    peers: CLUSTER_PEER_LIST,
+    ratioMetrics: [
+      m('p99Ms', 'p99 latency, all subscribers', false),
+      m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
+    ],
+    columns: [
+      'pubNodeP50Ms',
+      'pubNodeP99Ms',
+      'otherNodeP50Ms',
+      'otherNodeP99Ms',
+      'p99Ms',
+      'deliveriesPerSec',
+      'cpuUsPerDelivery',
+      'redisCpuPct',
+      'redisCpuUsPerPublication',
+      'otherCpuPct',
+    ],
+    subjects: CLUSTER_SUBJECTS,
+  },
 ]
 
 /** Options that shrink every scenario for a quick check of the harness (BENCH_QUICK=1). */
@@ -214,8 +318,18 @@ export interface Sizing {
   quick: boolean
 }
 
-/** The generator configuration for one run of `s` against a peer on `port`. */
-export function genConfig(s: Scenario, p: Peer, port: number, pid: number, sz: Sizing): GenConfig {
+/**
+ * The generator configuration for one run of `s` against a peer on `port`; for a peer of several
+ * nodes, `cluster` lists every node (the first is `port`) and the redis-server's pid.
+ */
+export function genConfig(
+  s: Scenario,
+  p: Peer,
+  port: number,
+  pid: number,
+  sz: Sizing,
+  cluster?: Pick<GenConfig, 'nodes' | 'redisPid'>,
+): GenConfig {
   const q = sz.quick
   const g = s.gen
   // Quick sizes: enough idle connections for RSS to move, few for everything else.
@@ -239,6 +353,7 @@ export function genConfig(s: Scenario, p: Peer, port: number, pid: number, sz: S
     // Quick runs keep the per-subscriber publication rate (rate / connections) of the full run.
     rate: q && g.rate > 0 ? Math.round((g.rate * conns) / g.connections) : g.rate,
     settleMs: g.settleMs ?? (q ? 500 : 12_000),
+    ...cluster,
   }
 }
 

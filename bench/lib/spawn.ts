@@ -83,15 +83,20 @@ const PEER_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a)
 const GEN_NODE_ARGS = (process.env.BENCH_GEN_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
 
 /** Starts a peer and resolves once it printed `READY <port>` (15 s limit). */
-export function startPeer(p: Peer, fds: number): Promise<Started> {
+export function startPeer(
+  p: Peer,
+  fds: number,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<Started> {
   const child =
     p.runtime === 'bun'
-      ? spawnLimited(BUN, [p.file], fds, { BENCH_KIND: p.kind })
+      ? spawnLimited(BUN, [p.file], fds, { ...extraEnv, BENCH_KIND: p.kind })
       : spawnLimited(
           process.execPath,
           [...PEER_NODE_ARGS, '--expose-gc', '--import', 'tsx', p.file],
           fds,
           {
+            ...extraEnv,
             BENCH_KIND: p.kind,
             NODE_ENV: 'production',
           },

@@ -27,6 +27,11 @@ export interface GenConfig {
   rate: number
   /** idle: how long the server stays quiet before each RSS reading (before and after connecting). */
   settleMs: number
+  /** Cluster runs: every server node, the first being `port`/`serverPid` (where the publisher
+   * posts). Subscriber i connects to node i mod nodes. Absent: the one node `port`. */
+  nodes?: { port: number; pid: number }[]
+  /** Cluster runs: the redis-server, whose CPU is read apart from the servers'. */
+  redisPid?: number
 }
 
 /** One generator run's measurements; every field is a number so rows aggregate uniformly. */

@@ -15,6 +15,9 @@ export const kind = (process.env.BENCH_KIND ?? 'ws') as
   | 'ws-channel'
   | 'sse-channel'
 
+/** The redis-server a cluster node shares with the others (BENCH_REDIS_URL), or '' for none. */
+export const redisUrl = process.env.BENCH_REDIS_URL ?? ''
+
 /** Reads a request body (publications are 64 bytes; capped at 1 MiB). */
 export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -1,8 +1,12 @@
 // Peer: Socket.IO 4 with the websocket transport only. Echo: an 'echo' event answered with an
-// 'echo' event. Broadcast (POST /pub): `io.emit('m', payload)`.
+// 'echo' event. Broadcast (POST /pub): `io.emit('m', payload)`. With BENCH_REDIS_URL (cluster
+// scenarios) the server uses `@socket.io/redis-adapter` over two node-redis clients, as its
+// README shows, so `io.emit` reaches the clients of every node.
 import { createServer } from 'node:http'
+import { createAdapter } from '@socket.io/redis-adapter'
+import { createClient } from 'redis'
 import { Server } from 'socket.io'
-import { gc, listen, readBody } from './common.ts'
+import { gc, listen, readBody, redisUrl } from './common.ts'
 
 const server = createServer(async (req, res) => {
   if (req.method === 'POST' && req.url === '/pub') {
@@ -18,6 +22,12 @@ const server = createServer(async (req, res) => {
   }
 })
 const io = new Server(server, { transports: ['websocket'], serveClient: false })
+if (redisUrl) {
+  const pubClient = createClient({ url: redisUrl })
+  const subClient = pubClient.duplicate()
+  await Promise.all([pubClient.connect(), subClient.connect()])
+  io.adapter(createAdapter(pubClient, subClient))
+}
 io.on('connection', (socket) => {
   socket.on('echo', (data: unknown) => socket.emit('echo', data))
 })

@@ -3,11 +3,13 @@
 //   sse:  GET /sse opens a stream; POST /pub fans the body out as one prepared event
 //   ws:   /ws echoes; POST /pub fans the body out as one prepared message
 //   ws-channel / sse-channel: app.channels (protocol v1, JSON) mounted at /ws or /channel;
-//         clients subscribe to `bench:all`; POST /pub is app.hub.publish()
+//         clients subscribe to `bench:all`; POST /pub is app.hub.publish(). With BENCH_REDIS_URL
+//         the channels use a RedisBroker on that server (cluster scenarios: several such nodes).
+import { RedisBroker } from '../../src/broker/redis/index.ts'
 import { Switchboard } from '../../src/index.ts'
 import { prepareEvent, type SseStream } from '../../src/sse/index.ts'
 import { prepareMessage, type ServerWebSocket } from '../../src/ws/index.ts'
-import { announce, gc, kind } from './common.ts'
+import { announce, gc, kind, redisUrl } from './common.ts'
 
 const app = new Switchboard({ logger: false, backlog: 4096 })
 
@@ -35,7 +37,10 @@ if (kind === 'http') {
 } else if (kind === 'ws-channel' || kind === 'sse-channel') {
   // The channels endpoint as an application mounts it: one path serves the WebSocket upgrade and
   // the SSE stream (plain GET with ?channel=); POST /pub publishes through the hub.
-  app.channels.configure({ path: kind === 'ws-channel' ? '/ws' : '/channel' })
+  app.channels.configure({
+    path: kind === 'ws-channel' ? '/ws' : '/channel',
+    ...(redisUrl ? { broker: new RedisBroker({ url: redisUrl }) } : null),
+  })
   app.channels.namespace('bench', {})
   app.post('/pub', async (ctx) => {
     await app.hub.publish('bench:all', (await ctx.readBytes()).toString())
