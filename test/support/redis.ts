@@ -127,6 +127,7 @@ export class RedisServer {
     return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), ...args], {
       encoding: 'utf8',
       timeout: 5_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
     })
   }
 

@@ -13,7 +13,6 @@ export interface RedisPresenceOptions {
   readonly link: RedisLink
   readonly keyOf: (channel: string, suffix: string) => string
   readonly ttl: number
-  readonly timeout: number
   /** Tells every node that a member expired (its node stopped refreshing it). */
   readonly announceLeave: (channel: string, info: ClientInfo) => Promise<void>
   readonly onError: (error: unknown) => void
@@ -69,7 +68,6 @@ export class RedisPresence {
       REMOVE,
       [this.#o.keyOf(channel, 'p'), this.#o.keyOf(channel, 'z')],
       [client],
-      this.#o.timeout,
     )
   }
 
@@ -113,7 +111,7 @@ export class RedisPresence {
     for (let i = 0; i < infos.length; i += REFRESH_CHUNK) {
       const argv: (string | Buffer)[] = [String(this.#o.ttl)]
       for (const info of infos.slice(i, i + REFRESH_CHUNK)) argv.push(info.client, packInfo(info))
-      await this.#o.link.eval(ADD, keys, argv, this.#o.timeout)
+      await this.#o.link.eval(ADD, keys, argv)
     }
   }
 
@@ -123,7 +121,6 @@ export class RedisPresence {
       READ,
       [this.#o.keyOf(channel, 'p'), this.#o.keyOf(channel, 'z')],
       [mode],
-      this.#o.timeout,
     )
     for (const bytes of res[0]) {
       this.#o.announceLeave(channel, unpackInfo(bytes)).catch(this.#o.onError)

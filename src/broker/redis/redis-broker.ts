@@ -77,6 +77,7 @@ export class RedisBroker implements Broker {
       cluster: options.cluster,
       client: options.client,
       connectTimeout: this.#opts.connectTimeout,
+      commandTimeout: this.#opts.commandTimeout,
     })
     this.#topicHead = `${prefix}:{c:`
     this.#controlTopic = `${prefix}:{control}`
@@ -90,17 +91,12 @@ export class RedisBroker implements Broker {
       link: this.#link,
       keyOf: (channel, suffix) => this.#key(channel, suffix),
       ttl: this.#opts.presenceTtl,
-      timeout: this.#opts.commandTimeout,
       announceLeave: (channel, info) => this.publishLeave(channel, info),
       onError: (err) => this.#onError(err),
     })
     this.#health = new HealthProbe(
       (probe) =>
-        this.#link.call(
-          this.#healthTopic,
-          [this.#link.publishCommand, this.#healthTopic, probe],
-          this.#opts.commandTimeout,
-        ),
+        this.#link.call(this.#healthTopic, [this.#link.publishCommand, this.#healthTopic, probe]),
       this.#opts.healthTimeout,
       options.onHealthChange,
       () => this.#catchUpAll(),
@@ -155,7 +151,6 @@ export class RedisBroker implements Broker {
           String(this.#opts.streamMetaTtl),
           this.#link.publishCommand,
         ],
-        this.#opts.commandTimeout,
       ),
     )
     const epoch = res[1].toString()
@@ -177,7 +172,6 @@ export class RedisBroker implements Broker {
           spare,
           String(this.#opts.streamMetaTtl),
         ],
-        this.#opts.commandTimeout,
       ),
     )
     const epoch = res[0].toString()
@@ -189,11 +183,11 @@ export class RedisBroker implements Broker {
 
   async removeHistory(channel: string): Promise<void> {
     await this.#run(() =>
-      this.#link.call(
+      this.#link.call(this.#key(channel, 'm'), [
+        'DEL',
         this.#key(channel, 'm'),
-        ['DEL', this.#key(channel, 'm'), this.#key(channel, 's')],
-        this.#opts.commandTimeout,
-      ),
+        this.#key(channel, 's'),
+      ]),
     )
   }
 
@@ -229,11 +223,7 @@ export class RedisBroker implements Broker {
   async publishControl(message: ControlMessage): Promise<void> {
     const topic = this.#controlTopic
     await this.#run(() =>
-      this.#link.call(
-        topic,
-        [this.#link.publishCommand, topic, packControl(message)],
-        this.#opts.commandTimeout,
-      ),
+      this.#link.call(topic, [this.#link.publishCommand, topic, packControl(message)]),
     )
   }
 
@@ -286,13 +276,7 @@ export class RedisBroker implements Broker {
 
   #publishTopic(channel: string, payload: Buffer): Promise<void> {
     const topic = this.#topic(channel)
-    return this.#run(() =>
-      this.#link.call(
-        topic,
-        [this.#link.publishCommand, topic, payload],
-        this.#opts.commandTimeout,
-      ),
-    )
+    return this.#run(() => this.#link.call(topic, [this.#link.publishCommand, topic, payload]))
   }
 
   async #run<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { CommandDeadlineError, Deadlines } from './deadlines.ts'
+
+test('a reply that never comes is rejected once its deadline passes, and a prompt one is not', async () => {
+  const d = new Deadlines(1_000)
+  const never = d.watch(new Promise(() => {}))
+  const prompt = d.watch(Promise.resolve('ok'))
+  assert.equal(await prompt, 'ok')
+  let rejected: unknown = null
+  never.catch((err: unknown) => {
+    rejected = err
+  })
+  d.sweep(Date.now() + 500)
+  await Promise.resolve()
+  assert.equal(rejected, null, 'not before its deadline')
+  d.sweep(Date.now() + 1_001)
+  await new Promise((r) => setImmediate(r))
+  assert.ok(rejected instanceof CommandDeadlineError)
+  d.stop()
+})
+
+test('a command that fails keeps its own error', async () => {
+  const d = new Deadlines(1_000)
+  await assert.rejects(d.watch(Promise.reject(new Error('NOSCRIPT'))), /NOSCRIPT/)
+  d.stop()
+})
