@@ -7,7 +7,7 @@ test('a reply that never comes is rejected once its deadline passes, and a promp
   const never = d.watch(new Promise(() => {}))
   const prompt = d.watch(Promise.resolve('ok'))
   assert.equal(await prompt, 'ok')
-  let rejected: unknown = null
+  let rejected = null as unknown
   never.catch((err: unknown) => {
     rejected = err
   })
