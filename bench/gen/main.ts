@@ -1,7 +1,7 @@
 // The load generator: a separate process so its CPU is measured apart from the server's.
 // Usage (normally started by bench/run.ts): node --import tsx bench/gen/main.ts '<GenConfig JSON>'
 // Prints exactly one line `RESULT <GenResult JSON>` on stdout and exits.
-import { cpuUs, machineProcessCpuUs, rssBytes, selfCpuUs } from '../lib/proc.ts'
+import { cpuUs, machineProcessCpuUs, rssBytes, selfCpuUs, writeCalls } from '../lib/proc.ts'
 import { Samples } from '../lib/stats.ts'
 import type { GenConfig, GenResult, Metrics } from '../lib/types.ts'
 import { buildRequest, HttpConn, type HttpSink } from './http-client.ts'
@@ -136,6 +136,7 @@ async function serverGc(port: number): Promise<void> {
  */
 class Window {
   private s0: number[] = []
+  private w0: number[] = []
   private r0 = 0
   private g0 = 0
   private m0 = 0
@@ -146,6 +147,8 @@ class Window {
   genUs = 0
   /** CPU of every other process on the machine (other work makes a run noisy). */
   otherUs = 0
+  /** Write calls of the server nodes (deliveries per write shows how much a server batches). */
+  writes = 0
   sec = 0
   constructor(
     private readonly pids: number[],
@@ -153,6 +156,7 @@ class Window {
   ) {}
   start(): void {
     this.s0 = this.pids.map(cpuUs)
+    this.w0 = this.pids.map(writeCalls)
     if (this.redisPid !== undefined) this.r0 = cpuUs(this.redisPid)
     this.g0 = selfCpuUs()
     this.m0 = machineProcessCpuUs()
@@ -162,6 +166,7 @@ class Window {
     this.sec = (performance.now() - this.t0) / 1000
     this.nodeUs = this.pids.map((pid, i) => cpuUs(pid) - this.s0[i]!)
     this.serverUs = this.nodeUs.reduce((a, b) => a + b, 0)
+    this.writes = this.pids.reduce((sum, pid, i) => sum + writeCalls(pid) - this.w0[i]!, 0)
     if (this.redisPid !== undefined) this.redisUs = cpuUs(this.redisPid) - this.r0
     this.genUs = selfCpuUs() - this.g0
     const machineUs = machineProcessCpuUs() - this.m0
@@ -342,6 +347,7 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
     deliveriesPerSec: Math.round(delivered / win.sec),
     cpuUsPerDelivery: Math.round((win.serverUs / delivered) * 1000) / 1000,
     deliveriesPerCpuSec: Math.round(delivered / (win.serverUs / 1e6)),
+    deliveriesPerWrite: Math.round((delivered / win.writes) * 10) / 10,
     ...win.metrics(),
     lost: published * n - run.delivered,
     minPerSub: min,

@@ -27,6 +27,12 @@ export function machineProcessCpuUs(): number {
   return (f[0]! + f[1]! + f[2]!) * TICK_US
 }
 
+/** Write calls `pid` has made (write, writev, sendmsg …: `syscw` in /proc/<pid>/io). */
+export function writeCalls(pid: number): number {
+  const m = /syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'latin1'))
+  return m ? Number(m[1]) : Number.NaN
+}
+
 /** Resident set size of `pid` in bytes. */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'latin1')

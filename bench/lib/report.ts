@@ -26,6 +26,7 @@ const LABELS: Record<string, string> = {
   lost: 'lost',
   deliveriesPerCpuSec: 'deliveries / server CPU-s',
   otherCpuPct: 'other processes CPU %',
+  deliveriesPerWrite: 'deliveries / server write call',
   node0CpuPct: 'publishing node CPU %',
   node1CpuPct: 'other node CPU %',
   redisCpuPct: 'redis CPU %',

@@ -273,6 +273,7 @@ export const SCENARIOS: Scenario[] = [
       'node1CpuPct',
       'redisCpuPct',
       'redisCpuUsPerPublication',
+      'deliveriesPerWrite',
       'genCpuPct',
       'otherCpuPct',
       'lost',
