@@ -130,7 +130,12 @@ describe('Redis failing under a two-node cluster', { skip }, () => {
     const http = await fetch(`http://127.0.0.1:${a.port}/switchboard`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 1, type: 'publish', channel: 'feed:restart', data: { i: 'http' } }),
+      body: JSON.stringify({
+        id: 1,
+        type: 'publish',
+        channel: 'feed:restart',
+        data: { i: 'http' },
+      }),
     })
     await sleep(300)
     for (const w of watchers) assert.equal(w.client.state, 'connected', 'sessions stay up')
