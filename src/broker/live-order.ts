@@ -83,6 +83,14 @@ export class LiveOrder {
     return this.#channels.keys()
   }
 
+  /** Whether a publication at (`epoch`, `offset`) could still be delivered: false for one at or
+   * below what the channel already delivered (an echo), so its body need not be decoded. */
+  wants(channel: string, epoch: string, offset: number): boolean {
+    const state = this.#channels.get(channel)
+    if (state === undefined) return false
+    return state.busy || state.epoch !== epoch || offset > state.offset
+  }
+
   /** A live publication arrived. */
   accept(channel: string, epoch: string, pub: Publication): void {
     const state = this.#channels.get(channel)

@@ -88,6 +88,35 @@ describe('RedisBroker live delivery', { skip }, () => {
     }
   })
 
+  test("the publishing node's own subscribers get a publication when publish answers, and its Pub/Sub echo is not delivered again", async () => {
+    const rec = new Recorder()
+    const broker = new RedisBroker({ url: server.url, prefix: prefix() })
+    try {
+      await broker.start(rec)
+      await broker.subscribe('own:1')
+      for (let i = 1; i <= 20; i++) {
+        const r = await broker.publish('own:1', i, {
+          history,
+          info: { user: 'u', client: 'c' },
+          key: 'k',
+        })
+        assert.equal(rec.pubs.at(-1)?.pub.offset, r.offset, 'delivered before publish answered')
+      }
+      await sleep(200)
+      assert.deepEqual(
+        rec.offsets('own:1'),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      )
+      const last = rec.pubs.at(-1)!.pub
+      assert.deepEqual(
+        [last.data, last.info, last.key, typeof last.time],
+        [20, { user: 'u', client: 'c' }, 'k', 'number'],
+      )
+    } finally {
+      await broker.close()
+    }
+  })
+
   test('a hole the stream no longer holds is passed on as a hole for the hub to mark as a gap', async () => {
     const p = prefix()
     const rec = new Recorder()

@@ -61,13 +61,18 @@ export function entryPublication(entry: StreamEntry): Publication {
   return unpackPublication(body, Number(id.slice(0, dash)), Number(id.slice(dash + 1)))
 }
 
-/** A decoded Pub/Sub message of a channel topic. */
+/** A decoded Pub/Sub message of a channel topic; a publication's body is unpacked only when
+ * `wanted(epoch, offset)` says so (a node skips the echo of what it delivered already). */
 export type TopicMessage =
   | { readonly kind: 'publication'; readonly epoch: string; readonly publication: Publication }
   | { readonly kind: 'join' | 'leave'; readonly info: ClientInfo }
+  | { readonly kind: 'skipped' }
 
 /** Decodes a channel topic's message; throws on bytes this broker did not write. */
-export function decodeTopicMessage(msg: Buffer): TopicMessage {
+export function decodeTopicMessage(
+  msg: Buffer,
+  wanted: (epoch: string, offset: number) => boolean,
+): TopicMessage {
   const type = msg[0]
   if (type === J || type === L) {
     return {
@@ -82,6 +87,7 @@ export function decodeTopicMessage(msg: Buffer): TopicMessage {
   if (a < 0 || b < 0 || c < 0) throw new Error('truncated publication message')
   const epoch = msg.toString('latin1', 1, a)
   const offset = Number(msg.toString('latin1', a + 1, b))
+  if (!wanted(epoch, offset)) return { kind: 'skipped' }
   const time = Number(msg.toString('latin1', b + 1, c))
   return {
     kind: 'publication',

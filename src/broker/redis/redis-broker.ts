@@ -134,7 +134,7 @@ export class RedisBroker implements Broker {
     const meta = this.#key(channel, 'm')
     const spare = this.#spareEpoch
     const res = await this.#run(() =>
-      this.#link.eval<[number, Buffer, number]>(
+      this.#link.eval<[number, Buffer, number, number]>(
         PUBLISH,
         [
           meta,
@@ -155,7 +155,23 @@ export class RedisBroker implements Broker {
     )
     const epoch = res[1].toString()
     if (epoch === spare) this.#spareEpoch = randomEpoch()
-    return { offset: Number(res[0]), epoch, duplicate: Number(res[2]) === 1 }
+    const offset = Number(res[0])
+    const duplicate = Number(res[2]) === 1
+    if (!duplicate) {
+      // This node's own subscribers need not wait for the Pub/Sub echo: the publication goes to
+      // them now, in order (a publication of another node still in flight is read as a hole),
+      // and the echo is skipped undecoded.
+      const pub: { offset: number; data: unknown; time: number; info?: ClientInfo; key?: string } =
+        {
+          offset,
+          data,
+          time: Number(res[3]),
+        }
+      if (options.info !== undefined) pub.info = options.info
+      if (options.key !== undefined) pub.key = options.key
+      this.#live.accept(channel, epoch, pub)
+    }
+    return { offset, epoch, duplicate }
   }
 
   async history(channel: string, options: BrokerHistoryOptions = {}): Promise<BrokerHistoryResult> {
@@ -328,12 +344,13 @@ export class RedisBroker implements Broker {
     const channel = name.slice(this.#topicHead.length, -1)
     let msg: ReturnType<typeof decodeTopicMessage>
     try {
-      msg = decodeTopicMessage(message)
+      msg = decodeTopicMessage(message, (epoch, offset) => this.#live.wants(channel, epoch, offset))
     } catch (err) {
       this.#onError(err)
       return
     }
     if (msg.kind === 'publication') this.#live.accept(channel, msg.epoch, msg.publication)
+    else if (msg.kind === 'skipped') return
     else if (msg.kind === 'join') {
       this.#presence.seen(channel)
       handler.onJoin(channel, msg.info)

@@ -44,7 +44,8 @@ end`
  * Publish: KEYS meta, stream, idempotency key (the meta key again when there is none).
  * ARGV body, history size, history TTL ms, idempotency window ms (0: none), topic, a fresh epoch
  * to use if the channel has none, meta TTL ms, the publish command (PUBLISH or SPUBLISH).
- * Returns `{offset, epoch, 0}`, or `{offset, epoch, 1}` for an idempotency key already applied.
+ * Returns `{offset, epoch, 0, ms stored}`, or `{offset, epoch, 1}` for an idempotency key already
+ * applied.
  */
 export const PUBLISH_SCRIPT = `${NOW}
 ${TRIM_EXPIRED}
@@ -79,7 +80,7 @@ if window > 0 then
   redis.call('SET', KEYS[3], tostring(offset) .. ':' .. epoch, 'PX', window)
 end
 redis.call(ARGV[8], ARGV[5], 'p' .. epoch .. '\\n' .. tostring(offset) .. '\\n' .. tostring(now) .. '\\n' .. ARGV[1])
-return {offset, epoch, 0}
+return {offset, epoch, 0, now}
 `
 
 /**
