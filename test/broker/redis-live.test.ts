@@ -30,6 +30,37 @@ class Recorder implements BrokerHandler {
   }
 }
 
+/** Publishes through the broker's own script with EXISTS standing in for PUBLISH: the
+ * publication is stored, its Pub/Sub message never leaves Redis (as when Pub/Sub drops one). */
+async function publishUnannounced(
+  url: string,
+  p: string,
+  channel: string,
+  data: unknown,
+  size: number,
+): Promise<void> {
+  const raw = createClient({ url })
+  await raw.connect()
+  try {
+    const meta = `${p}:{c:${channel}}:m`
+    await raw.eval(PUBLISH_SCRIPT, {
+      keys: [meta, `${p}:{c:${channel}}:s`, meta],
+      arguments: [
+        packBody(data, undefined, undefined),
+        String(size),
+        '60000',
+        '0',
+        `${p}:{c:${channel}}`,
+        'unused0000',
+        '3600000',
+        'EXISTS',
+      ],
+    })
+  } finally {
+    raw.destroy()
+  }
+}
+
 async function until(cond: () => boolean, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!cond()) {
@@ -49,28 +80,11 @@ describe('RedisBroker live delivery', { skip }, () => {
     const p = prefix()
     const rec = new Recorder()
     const broker = new RedisBroker({ url: server.url, prefix: p })
-    const raw = createClient({ url: server.url })
-    await raw.connect()
     try {
       await broker.start(rec)
       await broker.subscribe('h:1')
       await broker.publish('h:1', 'one', { history })
-      // Offset 2 is stored but its Pub/Sub message never leaves Redis (EXISTS stands in for
-      // PUBLISH in the same script), as when Pub/Sub drops a message on the floor.
-      const meta = `${p}:{c:h:1}:m`
-      await raw.eval(PUBLISH_SCRIPT, {
-        keys: [meta, `${p}:{c:h:1}:s`, meta],
-        arguments: [
-          packBody('two', undefined, undefined),
-          '100',
-          '60000',
-          '0',
-          `${p}:{c:h:1}`,
-          'unused0000',
-          '3600000',
-          'EXISTS',
-        ],
-      })
+      await publishUnannounced(server.url, p, 'h:1', 'two', 100)
       await broker.publish('h:1', 'three', { history })
       await until(() => rec.pubs.length === 3)
       assert.deepEqual(
@@ -84,7 +98,6 @@ describe('RedisBroker live delivery', { skip }, () => {
       assert.deepEqual(broker.liveStats, { holes: 1, filled: 1, unfilled: 0 })
     } finally {
       await broker.close()
-      raw.destroy()
     }
   })
 
@@ -121,28 +134,11 @@ describe('RedisBroker live delivery', { skip }, () => {
     const p = prefix()
     const rec = new Recorder()
     const broker = new RedisBroker({ url: server.url, prefix: p })
-    const raw = createClient({ url: server.url })
-    await raw.connect()
     try {
       await broker.start(rec)
       await broker.subscribe('h:2')
       await broker.publish('h:2', 'one', { history: { size: 1, ttl: 60_000 } })
-      const meta = `${p}:{c:h:2}:m`
-      for (const data of ['two', 'three']) {
-        await raw.eval(PUBLISH_SCRIPT, {
-          keys: [meta, `${p}:{c:h:2}:s`, meta],
-          arguments: [
-            packBody(data, undefined, undefined),
-            '1',
-            '60000',
-            '0',
-            `${p}:{c:h:2}`,
-            'unused0000',
-            '3600000',
-            'EXISTS',
-          ],
-        })
-      }
+      for (const data of ['two', 'three']) await publishUnannounced(server.url, p, 'h:2', data, 1)
       await broker.publish('h:2', 'four', { history: { size: 1, ttl: 60_000 } })
       await until(() => rec.offsets('h:2').includes(4))
       // 2 and 3 were trimmed (size 1) before the hole was seen: delivery goes on at 4, the
@@ -151,7 +147,6 @@ describe('RedisBroker live delivery', { skip }, () => {
       assert.equal(broker.liveStats.unfilled, 1)
     } finally {
       await broker.close()
-      raw.destroy()
     }
   })
 
