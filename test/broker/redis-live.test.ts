@@ -72,7 +72,7 @@ async function until(cond: () => boolean, ms = 5_000): Promise<void> {
 describe('RedisBroker live delivery', { skip }, () => {
   let server: RedisServer
   before(async () => {
-    server = await RedisServer.start()
+    server = await RedisServer.start(['--enable-debug-command', 'yes'])
   })
   after(() => server.stop())
 
@@ -125,6 +125,29 @@ describe('RedisBroker live delivery', { skip }, () => {
         [last.data, last.info, last.key, typeof last.time],
         [20, { user: 'u', client: 'c' }, 'k', 'number'],
       )
+    } finally {
+      await broker.close()
+    }
+  })
+
+  test('a channel written under another master replication id starts a new epoch, so no offset is reused after a failover', async () => {
+    const rec = new Recorder()
+    const broker = new RedisBroker({ url: server.url, prefix: prefix() })
+    try {
+      await broker.start(rec)
+      await broker.subscribe('fo:1')
+      const first = await broker.publish('fo:1', 'a', { history })
+      await broker.publish('fo:1', 'b', { history })
+      // What a promoted replica (or a restarted master) looks like to the script: another id.
+      server.cli('DEBUG', 'CHANGE-REPL-ID')
+      const next = await broker.publish('fo:1', 'c', { history })
+      assert.notEqual(next.epoch, first.epoch)
+      assert.equal(next.offset, 1)
+      const h = await broker.history('fo:1', { since: { offset: 2, epoch: first.epoch } })
+      assert.deepEqual([h.epoch, h.offset, h.publications.length], [next.epoch, 1, 0])
+      // Once started, the new epoch holds while the id stays the same.
+      const after = await broker.publish('fo:1', 'd', { history })
+      assert.deepEqual([after.epoch, after.offset], [next.epoch, 2])
     } finally {
       await broker.close()
     }

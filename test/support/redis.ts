@@ -73,7 +73,7 @@ export class RedisServer {
   /** Starts a server with no persistence (a restart loses its data). */
   static async start(extra: string[] = []): Promise<RedisServer> {
     const server = new RedisServer(
-      await freePort(extra.includes('yes')),
+      await freePort(extra.includes('--cluster-enabled')),
       mkdtempSync(join(tmpdir(), 'swb-redis-')),
       extra,
     )
@@ -174,6 +174,8 @@ export class RedisCluster {
           'yes',
           '--cluster-node-timeout',
           '2000',
+          '--repl-diskless-sync-delay',
+          '0',
           '--cluster-config-file',
           'nodes.conf',
         ]),
@@ -193,6 +195,7 @@ export class RedisCluster {
       { stdio: 'ignore', timeout: 30_000 },
     )
     await cluster.waitOk()
+    if (replicas > 0) await cluster.waitReplicasInSync()
     return cluster
   }
 
@@ -220,6 +223,21 @@ export class RedisCluster {
       await sleep(100)
     }
     throw new Error('the Redis Cluster did not reach cluster_state:ok')
+  }
+
+  /** Waits until every live replica has its link to its master up (so it may fail over). */
+  async waitReplicasInSync(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const down = this.nodes.filter((n) => {
+        if (n.pid === undefined) return false
+        const info = n.cli('INFO', 'replication')
+        return info.includes('role:slave') && !info.includes('master_link_status:up')
+      })
+      if (down.length === 0) return
+      if (Date.now() > deadline) throw new Error(`replicas not in sync: ${down.map((n) => n.port)}`)
+      await sleep(100)
+    }
   }
 
   /** The nodes that are masters now, by `ROLE`. */

@@ -4,7 +4,8 @@
  * Redis Cluster. Times come from Redis's own clock (`TIME`), so nodes with skewed clocks agree.
  *
  * Keys of a channel (`P` is the prefix, `T` is `{c:<channel>}`):
- * - `P:T:m` hash: `e` epoch, `o` top offset, `t` history TTL in ms (the meta record);
+ * - `P:T:m` hash: `e` epoch, `o` top offset, `t` history TTL in ms, `r` the replication id of the
+ *   master that started the epoch (the meta record);
  * - `P:T:s` stream: one entry per kept publication, id `<offset>-<ms stored>`, field `b` the body;
  * - `P:T:i:<key>` string `<offset>:<epoch>`: an applied idempotency key;
  * - `P:T:p` hash client -> member info, and `P:T:z` sorted set client -> expiry ms (presence).
@@ -15,6 +16,20 @@
 const NOW = `local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end`
+
+/**
+ * The channel's epoch, or nil when it has none or was written under another master's
+ * replication id: after a failover or a restart the server may lack the last writes it had
+ * acknowledged (replication and AOF are asynchronous), and reusing their offsets in the same
+ * epoch would let a client take a new publication for one it already has. Such a channel starts
+ * a new epoch, and its subscribers are told.
+ */
+const EPOCH = `local function live_epoch(meta)
+  local rid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+  local m = redis.call('HMGET', meta, 'e', 'r')
+  if m[1] and m[2] == rid then return m[1], rid end
+  return nil, rid
 end`
 
 /** Drops kept publications older than `min_ms` from the head of a stream. */
@@ -48,6 +63,7 @@ end`
  * applied.
  */
 export const PUBLISH_SCRIPT = `${NOW}
+${EPOCH}
 ${TRIM_EXPIRED}
 local window = tonumber(ARGV[4])
 if window > 0 then
@@ -57,11 +73,11 @@ if window > 0 then
     return {tonumber(string.sub(seen, 1, sep - 1)), string.sub(seen, sep + 1), 1}
   end
 end
-local epoch = redis.call('HGET', KEYS[1], 'e')
+local epoch, rid = live_epoch(KEYS[1])
 if not epoch then
   epoch = ARGV[6]
   redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0)
+  redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0, 'r', rid)
 end
 local offset = redis.call('HINCRBY', KEYS[1], 'o', 1)
 local now = now_ms()
@@ -90,12 +106,13 @@ return {offset, epoch, 0, now}
  * its epoch, so a position from this answer stays meaningful.
  */
 export const HISTORY_SCRIPT = `${NOW}
+${EPOCH}
 ${TRIM_EXPIRED}
-local epoch = redis.call('HGET', KEYS[1], 'e')
+local epoch, rid = live_epoch(KEYS[1])
 if not epoch then
   epoch = ARGV[4]
   redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0)
+  redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0, 'r', rid)
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
 end
 local top = tonumber(redis.call('HGET', KEYS[1], 'o'))
