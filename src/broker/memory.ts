@@ -1,3 +1,4 @@
+import { SwitchboardError } from '../errors/index.ts'
 import type { ClientInfo, Publication } from '../protocol/index.ts'
 import {
   type Broker,
@@ -9,6 +10,7 @@ import {
   type ControlMessage,
   randomEpoch,
 } from './broker.ts'
+import type { Journal } from './journal.ts'
 
 /** Options of {@link MemoryBroker}; every field has a safe default. */
 export interface MemoryBrokerOptions {
@@ -62,15 +64,24 @@ const DEFAULTS = {
 
 /** One channel's stream: a ring of kept publications and the position. */
 class Stream {
-  readonly epoch = randomEpoch()
+  readonly epoch: string
   top = 0
+  /** The last offset on stable storage: what reads and positions may show. Equal to `top`
+   * without a journal. */
+  committed = 0
   /** Kept publications; `head` is the index of the oldest live one. */
   entries: Publication[] = []
   head = 0
   touched: number
 
-  constructor(now: number) {
+  constructor(now: number, epoch = randomEpoch()) {
     this.touched = now
+    this.epoch = epoch
+  }
+
+  /** Offset of the oldest kept publication (top + 1 when none is kept). */
+  get first(): number {
+    return this.entries[this.head]?.offset ?? this.top + 1
   }
 
   get size(): number {
@@ -109,7 +120,7 @@ interface KeyRecord {
  * const broker = new MemoryBroker({ streamIdleTtl: 60_000 })
  */
 export class MemoryBroker implements Broker {
-  readonly name = 'memory'
+  readonly name: string = 'memory'
   readonly #opts: Required<Omit<MemoryBrokerOptions, 'cluster'>>
   readonly #cluster: MemoryCluster
   readonly #streams: Map<string, Stream>
@@ -119,8 +130,11 @@ export class MemoryBroker implements Broker {
   readonly #limits: Map<string, { size: number; ttl: number }>
   #handler: BrokerHandler | null = null
   #timer: ReturnType<typeof setInterval> | null = null
+  readonly #journal: Journal | null
 
-  constructor(options: MemoryBrokerOptions = {}) {
+  /** `journal` (internal: `DurableBroker` passes one) keeps the streams beyond the process. */
+  constructor(options: MemoryBrokerOptions = {}, journal: Journal | null = null) {
+    this.#journal = journal
     const cluster = options.cluster ?? new MemoryCluster()
     this.#cluster = cluster
     this.#streams = cluster.streams
@@ -148,6 +162,17 @@ export class MemoryBroker implements Broker {
   }
 
   async start(handler: BrokerHandler): Promise<void> {
+    if (this.#journal !== null && this.#handler === null) {
+      const now = this.#opts.now()
+      for (const j of await this.#journal.load(now)) {
+        const stream = new Stream(now, j.epoch)
+        stream.top = j.top
+        stream.committed = j.top
+        stream.entries = j.entries
+        this.#streams.set(j.channel, stream)
+        if (j.limits !== undefined) this.#limits.set(j.channel, j.limits)
+      }
+    }
     this.#handler = handler
     this.#cluster.members.add(this)
     if (this.#timer === null) {
@@ -182,7 +207,8 @@ export class MemoryBroker implements Broker {
       ...(options.key === undefined ? null : { key: options.key }),
     }
     const history = options.history
-    if (history !== undefined && history.size > 0 && history.ttl > 0) {
+    const kept = history !== undefined && history.size > 0 && history.ttl > 0
+    if (kept) {
       stream.entries.push(pub)
       stream.trim(history.size, now - history.ttl)
       this.#limits.set(channel, history)
@@ -198,10 +224,25 @@ export class MemoryBroker implements Broker {
       }
     }
     const epoch = stream.epoch
+    if (this.#journal === null) {
+      stream.committed = offset
+    } else {
+      // Delivered and answered only once on stable storage, so nothing a client saw can be
+      // missing after a crash (the restarted node keeps the epoch).
+      try {
+        await this.#journal.append(channel, epoch, pub, kept ? history : undefined)
+      } catch (err) {
+        // The stream may now lack an offset it assigned: it starts over in a new epoch.
+        if (this.#streams.get(channel) === stream) this.#streams.delete(channel)
+        throw new SwitchboardError('SWB_ERR_BROKER_STORAGE', undefined, { cause: err })
+      }
+      if (offset > stream.committed) stream.committed = offset
+      if (kept) this.#journal.trim(channel, stream.first).catch(this.#reportError)
+    }
     for (const node of this.#cluster.members) {
       if (node.#subscribed.has(channel)) node.#handler?.onPublication(channel, pub, epoch)
     }
-    return { offset, epoch: stream.epoch, duplicate: false }
+    return { offset, epoch, duplicate: false }
   }
 
   async history(channel: string, options: BrokerHistoryOptions = {}): Promise<BrokerHistoryResult> {
@@ -221,14 +262,18 @@ export class MemoryBroker implements Broker {
         i += Math.max(0, since.offset + 1 - first)
       }
       const max = limit === undefined || limit < 0 ? Number.POSITIVE_INFINITY : limit
-      for (; i < e.length && publications.length < max; i++) publications.push(e[i]!)
+      const top = stream.committed
+      for (; i < e.length && publications.length < max && e[i]!.offset <= top; i++) {
+        publications.push(e[i]!)
+      }
     }
-    return { offset: stream.top, epoch: stream.epoch, publications }
+    return { offset: stream.committed, epoch: stream.epoch, publications }
   }
 
   async removeHistory(channel: string): Promise<void> {
     this.#streams.delete(channel)
     this.#limits.delete(channel)
+    await this.#journal?.drop(channel)
   }
 
   async subscribe(channel: string): Promise<void> {
@@ -285,6 +330,7 @@ export class MemoryBroker implements Broker {
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
     this.#handler = null
+    await this.#journal?.close()
   }
 
   /** Number of streams held (for tests and metrics). */
@@ -304,6 +350,8 @@ export class MemoryBroker implements Broker {
       if (this.#streams.size >= this.#opts.maxStreams) this.#evictIdle()
       stream = new Stream(now)
       this.#streams.set(channel, stream)
+      // A read may show this epoch to a client: it must survive a restart too.
+      this.#journal?.position(channel, stream.epoch, 0).catch(this.#reportError)
     }
     stream.touched = now
     return stream
@@ -317,8 +365,13 @@ export class MemoryBroker implements Broker {
       if (stream.size === 0 && !this.#anySubscribed(channel)) {
         this.#streams.delete(channel)
         this.#limits.delete(channel)
+        this.#journal?.drop(channel).catch(this.#reportError)
       }
     }
+  }
+
+  readonly #reportError = (err: unknown): void => {
+    this.#handler?.onError?.(err)
   }
 
   #anySubscribed(channel: string): boolean {
@@ -334,7 +387,12 @@ export class MemoryBroker implements Broker {
     }
     for (const [channel, stream] of this.#streams) {
       const limits = this.#limits.get(channel)
-      if (limits !== undefined) stream.trim(limits.size, now - limits.ttl)
+      if (limits !== undefined) {
+        const first = stream.first
+        stream.trim(limits.size, now - limits.ttl)
+        if (stream.first !== first)
+          this.#journal?.trim(channel, stream.first).catch(this.#reportError)
+      }
       if (
         stream.size === 0 &&
         !this.#anySubscribed(channel) &&
@@ -342,6 +400,7 @@ export class MemoryBroker implements Broker {
       ) {
         this.#streams.delete(channel)
         this.#limits.delete(channel)
+        this.#journal?.drop(channel).catch(this.#reportError)
       }
     }
   }

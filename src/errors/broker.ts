@@ -9,4 +9,9 @@ export const brokerErrors = defineErrors({
     status: 503,
     message: 'The broker is unavailable; try again',
   },
+  SWB_ERR_BROKER_STORAGE: {
+    status: 507,
+    message:
+      'The broker could not store the publication (disk full or failing); nothing was published',
+  },
 })

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { runBrokerCases } from '../broker.case.ts'
+import { isRecovered } from '../broker.ts'
+import { DurableBroker } from './durable-broker.ts'
+
+const dirs: string[] = []
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'swb-durable-'))
+  dirs.push(dir)
+  return dir
+}
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+runBrokerCases('durable', () => new DurableBroker({ dir: freshDir() }))
+
+const noop = { onPublication() {}, onJoin() {}, onLeave() {}, onControl() {} }
+const history = { size: 5, ttl: 60_000 }
+
+test('a reopened durable broker resumes the same epoch with its history and offsets', async () => {
+  const dir = freshDir()
+  const first = new DurableBroker({ dir })
+  await first.start(noop)
+  let last = { offset: 0, epoch: '' }
+  for (let i = 1; i <= 8; i++) last = await first.publish('chat:a', { i }, { history })
+  const empty = await first.history('chat:empty', { limit: 0 })
+  await first.close()
+
+  const second = new DurableBroker({ dir })
+  await second.start(noop)
+  const h = await second.history('chat:a', { since: { offset: 5, epoch: last.epoch } })
+  assert.equal(h.epoch, last.epoch)
+  assert.deepEqual(
+    h.publications.map((p) => p.data),
+    [{ i: 6 }, { i: 7 }, { i: 8 }],
+  )
+  assert.ok(isRecovered({ offset: 5, epoch: last.epoch }, h))
+  const all = await second.history('chat:a')
+  assert.deepEqual(
+    all.publications.map((p) => p.offset),
+    [4, 5, 6, 7, 8],
+    'size is kept on disk too',
+  )
+  const next = await second.publish('chat:a', { i: 9 }, { history })
+  assert.deepEqual([next.offset, next.epoch], [9, last.epoch])
+  const again = await second.history('chat:empty', { limit: 0 })
+  assert.equal(again.epoch, empty.epoch, 'an epoch a read showed survives too')
+  await second.close()
+})
+
+test('publications that expired while the node was down are not served after a restart', async () => {
+  const dir = freshDir()
+  let now = 1_000_000
+  const first = new DurableBroker({ dir, now: () => now })
+  await first.start(noop)
+  await first.publish('t:a', 1, { history: { size: 10, ttl: 1_000 } })
+  now += 500
+  const kept = await first.publish('t:a', 2, { history: { size: 10, ttl: 1_000 } })
+  await first.close()
+  now += 700
+  const second = new DurableBroker({ dir, now: () => now })
+  await second.start(noop)
+  const h = await second.history('t:a')
+  assert.deepEqual([h.offset, h.epoch, h.publications.map((p) => p.data)], [2, kept.epoch, [2]])
+  await second.close()
+})

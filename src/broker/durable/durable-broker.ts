@@ -1,0 +1,122 @@
+import { mkdirSync, renameSync } from 'node:fs'
+import { SwitchboardError } from '../../errors/index.ts'
+import type { Publication } from '../../protocol/index.ts'
+import type { BrokerHandler, HistoryOptions } from '../broker.ts'
+import type { Journal, JournalStream } from '../journal.ts'
+import { MemoryBroker, type MemoryBrokerOptions } from '../memory.ts'
+import { LmdbJournal } from './lmdb-journal.ts'
+
+/** Options of {@link DurableBroker}: `dir` and the memory broker's limits. */
+export interface DurableBrokerOptions extends Omit<MemoryBrokerOptions, 'cluster'> {
+  /** Directory of the data; created when missing. One process per directory. */
+  readonly dir: string
+}
+
+/**
+ * The embedded broker that survives its own restarts: the memory broker's contract and speed,
+ * with every channel's history and epoch kept on disk (LMDB). A publication is delivered and its
+ * `publish` answered once it is committed; the writes of one event-loop turn share one commit
+ * (group commit), so durability costs one disk sync per turn, not per publication. A clean
+ * restart and a crash (kill -9) both resume the same epochs with every acknowledged publication.
+ * Presence is not durable: it is rebuilt from the sessions that reconnect. Data that cannot be
+ * read at start is moved aside (`<dir>.corrupt-<time>`), reported, and the node starts with new
+ * epochs, so no client resumes into garbage. See docs/channels.md.
+ *
+ * @example
+ * import { DurableBroker } from 'switchboard/durable'
+ * app.channels.configure({ broker: new DurableBroker({ dir: './data' }) })
+ */
+export class DurableBroker extends MemoryBroker {
+  override readonly name: string = 'durable'
+  readonly #journal: RecoveringJournal
+
+  constructor(options: DurableBrokerOptions) {
+    if (typeof options?.dir !== 'string' || options.dir === '') {
+      throw new SwitchboardError(
+        'SWB_ERR_INVALID_OPTION',
+        'DurableBroker: dir must be a directory path',
+      )
+    }
+    const { dir, ...rest } = options
+    const journal = new RecoveringJournal(dir)
+    super(rest, journal)
+    this.#journal = journal
+  }
+
+  override async start(handler: BrokerHandler): Promise<void> {
+    this.#journal.report = (err) => handler.onError?.(err)
+    await super.start(handler)
+  }
+
+  /** Where unreadable data was moved at start, or null. */
+  get recoveredFrom(): string | null {
+    return this.#journal.movedTo
+  }
+}
+
+/** Opens the LMDB journal, and when its data cannot be read, moves it aside and starts empty. */
+class RecoveringJournal implements Journal {
+  readonly #dir: string
+  #inner: LmdbJournal | null = null
+  movedTo: string | null = null
+  report: (err: unknown) => void = () => {}
+
+  constructor(dir: string) {
+    this.#dir = dir
+  }
+
+  async load(now: number): Promise<JournalStream[]> {
+    try {
+      mkdirSync(this.#dir, { recursive: true })
+      this.#inner = new LmdbJournal(this.#dir)
+      return await this.#inner.load(now)
+    } catch (err) {
+      try {
+        await this.#inner?.close()
+      } catch {}
+      this.movedTo = `${this.#dir}.corrupt-${new Date(now).toISOString().replace(/[:.]/g, '-')}`
+      renameSync(this.#dir, this.movedTo)
+      this.report(
+        new Error(
+          `DurableBroker: the data in ${this.#dir} could not be read (${err instanceof Error ? err.message : String(err)}); it was moved to ${this.movedTo} and every channel starts with a new epoch`,
+          { cause: err },
+        ),
+      )
+      mkdirSync(this.#dir, { recursive: true })
+      this.#inner = new LmdbJournal(this.#dir)
+      return []
+    }
+  }
+
+  async append(
+    channel: string,
+    epoch: string,
+    pub: Publication,
+    limits: HistoryOptions | undefined,
+  ): Promise<void> {
+    return this.#open().append(channel, epoch, pub, limits)
+  }
+
+  async position(channel: string, epoch: string, top: number): Promise<void> {
+    return this.#open().position(channel, epoch, top)
+  }
+
+  async trim(channel: string, firstKept: number): Promise<void> {
+    return this.#open().trim(channel, firstKept)
+  }
+
+  async drop(channel: string): Promise<void> {
+    return this.#open().drop(channel)
+  }
+
+  async close(): Promise<void> {
+    const inner = this.#inner
+    this.#inner = null
+    await inner?.close()
+  }
+
+  #open(): LmdbJournal {
+    if (this.#inner === null) throw new Error('DurableBroker: used before start() or after close()')
+    return this.#inner
+  }
+}

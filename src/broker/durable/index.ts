@@ -1,0 +1,1 @@
+export { DurableBroker, type DurableBrokerOptions } from './durable-broker.ts'
