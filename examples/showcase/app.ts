@@ -8,7 +8,8 @@ import { mountWhiteboard } from './whiteboard.ts'
 
 /** How the showcase joins a cluster; every field is optional and one process needs none. */
 export interface ShowcaseCluster {
-  /** The broker the nodes share (a `RedisBroker`). Default: the embedded memory broker. */
+  /** The broker: `npm start` passes a `DurableBroker`, or the `RedisBroker` the nodes of a
+   * cluster share. Default: the embedded memory broker (nothing survives the process). */
   readonly broker?: Broker
   /** This node's name, shown by `/health` and the dashboard. Default `'server'`. */
   readonly node?: string

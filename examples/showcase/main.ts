@@ -1,22 +1,30 @@
-// The Switchboard showcase: what `npm start` runs. One process by default; with
-// SWITCHBOARD_REDIS_URL set, every process started with the same URL joins one channel world
-// (see "Run it clustered" in the README).
+// The Switchboard showcase: what `npm start` runs. One process by default, its channels on the
+// durable embedded broker (history and epochs in SWITCHBOARD_DATA_DIR, default ./data), so a
+// restart is invisible to open pages; with SWITCHBOARD_REDIS_URL set, every process started with
+// the same URL joins one channel world instead (see "Run it clustered" in the README).
 import { hostname } from 'node:os'
+import { resolve } from 'node:path'
 import { type Broker, closeOnSignals } from 'switchboard'
+import type { DurableBroker } from 'switchboard/durable'
 import { createShowcase, type ShowcaseCluster } from './app.ts'
 
-/** How long a clustered node waits at start for Redis to answer. */
-const REDIS_WAIT_MS = 10_000
+/** How long a node waits at start for its broker (Redis, or the data on disk) to answer. */
+const BROKER_WAIT_MS = 10_000
 const redisUrl = process.env.SWITCHBOARD_REDIS_URL || undefined
+/** Where the durable broker keeps the channels, relative to the working directory (the
+ * repository root under `npm start`). Unused with Redis. */
+const dataDir = resolve(process.env.SWITCHBOARD_DATA_DIR || 'data')
 const secret = process.env.SWITCHBOARD_SECRET || undefined
 if (secret !== undefined && Buffer.byteLength(secret) < 16) {
   console.error('switchboard showcase: SWITCHBOARD_SECRET must be at least 16 bytes')
   process.exit(1)
 }
 
-let broker: Broker | undefined
+// Each broker is loaded only when used: `npm start` never touches the Redis client, a
+// clustered node never opens LMDB.
+let broker: Broker
+let durable: DurableBroker | undefined
 if (redisUrl !== undefined) {
-  // Loaded only when asked for, so a plain `npm start` never touches the Redis client.
   const { RedisBroker } = await import('switchboard/redis')
   broker = new RedisBroker({
     url: redisUrl,
@@ -25,11 +33,14 @@ if (redisUrl !== undefined) {
         `switchboard showcase: Redis broker ${h.healthy ? 'healthy again' : `unhealthy: ${h.reason}`}`,
       ),
   })
+} else {
+  const { DurableBroker } = await import('switchboard/durable')
+  broker = durable = new DurableBroker({ dir: dataDir })
 }
 const cluster: ShowcaseCluster = {
-  ...(broker === undefined ? null : { broker }),
+  broker,
   ...(secret === undefined ? null : { ticketSecret: secret }),
-  ...(process.env.SWITCHBOARD_NODE || broker !== undefined
+  ...(process.env.SWITCHBOARD_NODE || redisUrl !== undefined
     ? { node: process.env.SWITCHBOARD_NODE || defaultNodeName() }
     : null),
 }
@@ -41,31 +52,36 @@ const app = createShowcase(
   },
   cluster,
 )
+const where = redisUrl === undefined ? `the data in ${dataDir}` : `Redis at ${redacted(redisUrl)}`
 console.log(
-  broker === undefined
-    ? 'switchboard showcase: channels on the embedded memory broker (this process only)'
-    : `switchboard showcase: channels on the Redis broker at ${redacted(redisUrl!)} as node ${cluster.node}` +
+  redisUrl === undefined
+    ? `switchboard showcase: channels on the durable broker, data in ${dataDir} (SWITCHBOARD_DATA_DIR to move it; this process only)`
+    : `switchboard showcase: channels on the Redis broker at ${redacted(redisUrl)} as node ${cluster.node}` +
         (secret === undefined
           ? '; stream tickets are per node (set one SWITCHBOARD_SECRET on every node to share them)'
           : '; stream tickets signed with SWITCHBOARD_SECRET'),
 )
-if (broker !== undefined) {
-  // The broker connects when the hub starts, retrying until Redis answers: one that cannot be
-  // reached within REDIS_WAIT_MS stops us here, loudly, instead of serving pages that hang.
-  let timer: NodeJS.Timeout | undefined
-  try {
-    await Promise.race([
-      app.hub.history('poll:transport', { limit: 0 }),
-      new Promise((_, reject) => {
-        timer = setTimeout(reject, REDIS_WAIT_MS, new Error(`no answer within ${REDIS_WAIT_MS} ms`))
-      }),
-    ])
-  } catch (err) {
-    console.error(`switchboard showcase: cannot use Redis at ${redacted(redisUrl!)}: ${err}`)
-    process.exit(1)
-  } finally {
-    clearTimeout(timer)
-  }
+// The broker starts with the hub: Redis retries until it answers, the durable broker reads its
+// data. One that cannot within BROKER_WAIT_MS stops us here, loudly, instead of serving pages
+// that hang.
+let timer: NodeJS.Timeout | undefined
+try {
+  await Promise.race([
+    app.hub.history('poll:transport', { limit: 0 }),
+    new Promise((_, reject) => {
+      timer = setTimeout(reject, BROKER_WAIT_MS, new Error(`no answer within ${BROKER_WAIT_MS} ms`))
+    }),
+  ])
+} catch (err) {
+  console.error(`switchboard showcase: cannot use ${where}: ${err}`)
+  process.exit(1)
+} finally {
+  clearTimeout(timer)
+}
+if (durable?.recoveredFrom) {
+  console.warn(
+    `switchboard showcase: the data in ${dataDir} could not be read; it was moved to ${durable.recoveredFrom} and the channels start empty`,
+  )
 }
 const address = await app.listen()
 console.log(

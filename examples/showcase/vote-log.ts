@@ -1,7 +1,8 @@
 // A poll's votes as a log on a server-only channel, `votes:<poll>`, folded into a PollTally by
 // every node that serves the poll. The broker gives each vote its offset, so every node folds the
 // same votes in the same order and agrees on the tally and its version: one process or many
-// behind Redis, the code is the same. Built only on the public API.
+// behind Redis, the code is the same. The tally is held in memory only: a restarted process (on
+// the durable broker) folds the same log again into the same tally. Built only on the public API.
 import type { Hub, Switchboard } from 'switchboard'
 import { SwitchboardError } from 'switchboard'
 import { type PollDefinition, PollTally, type Tally } from './poll-tally.ts'
@@ -16,6 +17,9 @@ export interface VoteEntry {
 export const MAX_VOTE_CHANGES = 50_000
 /** Entries the log's channel keeps: the limit, plus room for votes racing past it on other nodes. */
 export const VOTE_LOG_SIZE = MAX_VOTE_CHANGES + 1_000
+/** How long the log keeps a vote. A restarted node counts the poll again from its log, so a vote
+ * older than this is lost at the next restart: a year, since the log is bounded by its size. */
+export const VOTE_LOG_TTL = 365 * 24 * 60 * 60 * 1000
 /** Entries read per history call while catching up. */
 const PAGE = 1_000
 
@@ -33,7 +37,7 @@ export interface VoteOutcome {
 export function mountVoteLogs(app: Switchboard): void {
   app.channels.namespace('votes', {
     historySize: VOTE_LOG_SIZE,
-    historyTtl: 30 * 24 * 60 * 60 * 1000,
+    historyTtl: VOTE_LOG_TTL,
     clientPublish: false,
     canSubscribe: () => false,
   })

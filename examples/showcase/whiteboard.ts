@@ -1,6 +1,7 @@
 // The collaborative whiteboard demo: strokes and "clear" are publications on `board:<name>` (with
-// history, so a newcomer sees the drawing), live cursors go on `cursor:<name>` with the conflate
-// policy keyed per user. Built only on the public API.
+// history, so a newcomer sees the drawing; the server holds no drawing of its own, so the
+// broker's history is all a restart has to keep), live cursors go on `cursor:<name>` with the
+// conflate policy keyed per user. Built only on the public API.
 import type { StandardSchemaV1, Switchboard } from 'switchboard'
 
 /** The colours a stroke may use: a small fixed palette keeps the board readable. */
@@ -19,8 +20,18 @@ export const MAX_POINTS = 64
 /** Stroke width bounds, in thousandths of the board's width. */
 export const MIN_WIDTH = 1
 export const MAX_WIDTH = 24
-/** Publications a board keeps, so a newcomer sees the recent drawing. */
-export const BOARD_HISTORY = 1000
+/**
+ * Publications a board keeps, so a newcomer, a page that reloads and a restarted `npm start`
+ * (its durable broker) show the drawing. A line goes out as a chunk every 120 ms or 64 points,
+ * so this is about ten minutes of continuous drawing (a clear counts too, and frees nothing);
+ * older strokes are gone for those pages (a page that stayed open keeps what it drew).
+ */
+export const BOARD_HISTORY = 5000
+/** How long a board keeps a publication: a week, whatever the restarts in between. */
+export const BOARD_TTL = 7 * 24 * 60 * 60 * 1000
+/** Most publications a resubscribing page recovers in one reply; a page that missed more
+ * reloads the board from history, page by page. */
+export const BOARD_RECOVERY = 1000
 
 /** A piece of a line: points are `[x, y]` normalised to 0..1 of the board. */
 export interface Stroke {
@@ -133,7 +144,8 @@ export const cursorPosition: StandardSchemaV1<unknown, Cursor> = {
 export function mountWhiteboard(app: Switchboard): void {
   app.channels.namespace('board', {
     historySize: BOARD_HISTORY,
-    historyTtl: 24 * 60 * 60 * 1000,
+    historyTtl: BOARD_TTL,
+    recoveryLimit: BOARD_RECOVERY,
     presence: true,
     joinLeave: true,
     clientPublish: true,

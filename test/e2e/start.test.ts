@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
@@ -11,7 +14,7 @@ async function start(
   args: string[],
   env: Record<string, string>,
   timeoutMs: number,
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, ...env },
@@ -19,10 +22,10 @@ async function start(
   })
   let out = ''
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no listening line within ${timeoutMs} ms:\n${out}`)),
-      timeoutMs,
-    )
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`no listening line within ${timeoutMs} ms:\n${out}`))
+    }, timeoutMs)
     const onData = (chunk: Buffer) => {
       out += chunk.toString()
       const m = /listening on (http:\/\/\S+)/.exec(out)
@@ -40,7 +43,7 @@ async function start(
       reject(new Error(`exited with ${code} before listening:\n${out}`))
     })
   })
-  return { child, url }
+  return { child, url, output: () => out }
 }
 
 async function exitWithin(
@@ -55,24 +58,35 @@ async function exitWithin(
 }
 
 describe('npm start', () => {
-  test('builds, answers GET / within 10 s, and exits 0 within 2 s of SIGTERM', async () => {
-    const t0 = performance.now()
-    const { child, url } = await start(
-      ['scripts/start.mjs'],
-      { PORT: '0', LOG_LEVEL: 'warn' },
-      10_000,
-    )
+  test('builds, answers GET / within 10 s, keeps its channels in SWITCHBOARD_DATA_DIR, and exits 0 within 2 s of SIGTERM', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'swb-start-'))
+    const dataDir = join(tmp, 'data')
     try {
-      const res = await fetch(url.replace('localhost', '127.0.0.1'))
-      assert.equal(res.status, 200)
-      assert.match(await res.text(), /Switchboard/)
-      assert.ok(performance.now() - t0 < 10_000)
+      const t0 = performance.now()
+      const { child, url, output } = await start(
+        ['scripts/start.mjs'],
+        { PORT: '0', LOG_LEVEL: 'warn', SWITCHBOARD_DATA_DIR: dataDir },
+        10_000,
+      )
+      try {
+        const res = await fetch(url.replace('localhost', '127.0.0.1'))
+        assert.equal(res.status, 200)
+        assert.match(await res.text(), /Switchboard/)
+        assert.ok(performance.now() - t0 < 10_000)
+        assert.ok(
+          output().includes(`channels on the durable broker, data in ${dataDir} `),
+          output(),
+        )
+        assert.ok(existsSync(join(dataDir, 'data.mdb')), 'the durable broker opened its data')
+      } finally {
+        child.kill('SIGTERM')
+      }
+      const { code, took } = await exitWithin(child, 2000)
+      assert.equal(code, 0)
+      assert.ok(took < 2000, `took ${took} ms to exit`)
     } finally {
-      child.kill('SIGTERM')
+      rmSync(tmp, { recursive: true, force: true })
     }
-    const { code, took } = await exitWithin(child, 2000)
-    assert.equal(code, 0)
-    assert.ok(took < 2000, `took ${took} ms to exit`)
   })
 })
 

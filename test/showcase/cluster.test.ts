@@ -4,6 +4,9 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { type ClientError, SwitchboardClient, type WebSocketConstructor } from 'switchboard/client'
@@ -71,6 +74,9 @@ const skip = redisSkipReason()
 
 describe('the showcase clustered over Redis', { skip }, () => {
   let redis: RedisServer
+  // Where the durable broker would write: with Redis selected, nothing may appear there.
+  let tmp = ''
+  let dataDir = ''
   const nodes: ShowcaseNode[] = []
   const clients: SwitchboardClient[] = []
 
@@ -89,8 +95,14 @@ describe('the showcase clustered over Redis', { skip }, () => {
   }
 
   before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'swb-cluster-'))
+    dataDir = join(tmp, 'data')
     redis = await RedisServer.start()
-    const env = { SWITCHBOARD_REDIS_URL: redis.url, SWITCHBOARD_SECRET: SECRET }
+    const env = {
+      SWITCHBOARD_REDIS_URL: redis.url,
+      SWITCHBOARD_SECRET: SECRET,
+      SWITCHBOARD_DATA_DIR: dataDir,
+    }
     // One after the other: the first builds dist/ when it is stale, the second finds it built.
     nodes.push(await startNode({ ...env, SWITCHBOARD_NODE: 'node-1' }))
     nodes.push(await startNode({ ...env, SWITCHBOARD_NODE: 'node-2' }))
@@ -100,6 +112,7 @@ describe('the showcase clustered over Redis', { skip }, () => {
     for (const c of clients) c.disconnect()
     await Promise.all(nodes.map(stopNode))
     await redis?.stop()
+    if (tmp !== '') rmSync(tmp, { recursive: true, force: true })
   })
 
   test('each node says it is on the Redis broker, under its own name', async () => {
@@ -117,6 +130,7 @@ describe('the showcase clustered over Redis', { skip }, () => {
       assert.equal(health.node, `node-${i + 1}`)
       assert.deepEqual(health.broker, { name: 'redis', healthy: true })
     }
+    assert.equal(existsSync(dataDir), false, 'a node on Redis opens no durable data')
   })
 
   test('a chat message sent on node 1 reaches a chat user on node 2, and both nodes list the same members', async () => {

@@ -1,7 +1,11 @@
 // The live poll's server-owned tally, its input schema, and its rpc methods over the hub.
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { SwitchboardError } from 'switchboard'
+import { DurableBroker } from 'switchboard/durable'
 import { createShowcase } from '../../examples/showcase/app.ts'
 import { type PollDefinition, PollTally, voteInput } from '../../examples/showcase/poll.ts'
 
@@ -198,5 +202,57 @@ test('poll.vote over the command endpoint dedupes per user, publishes each chang
     assert.equal((await app.hub.history('poll:lunch')).offset, 3)
   } finally {
     await app.close({ graceful: 0 })
+  }
+})
+
+test('on the durable broker, a restarted showcase counts the same tally and remembers each vote from the vote log', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'swb-poll-'))
+  const open = () =>
+    createShowcase({ logger: false }, { broker: new DurableBroker({ dir: join(dir, 'data') }) })
+  const get = async (app: ReturnType<typeof createShowcase>, user: string) =>
+    (await command(app, user, { type: 'rpc', method: 'poll.get', data: { poll: 'lunch' } })).result
+      ?.data as { tally: unknown; vote: string | null }
+  try {
+    const first = open()
+    let before: { tally: unknown; vote: string | null }
+    try {
+      const vote = (user: string, option: string) =>
+        command(first, user, { type: 'rpc', method: 'poll.vote', data: { poll: 'lunch', option } })
+      await vote('Ada', 'ramen')
+      await vote('Bob', 'pizza')
+      await vote('Ada', 'pizza')
+      before = await get(first, 'Ada')
+      assert.deepEqual(before.tally, {
+        poll: 'lunch',
+        counts: { ramen: 0, pizza: 2, salad: 0 },
+        total: 2,
+        version: 3,
+      })
+      assert.equal(before.vote, 'pizza')
+    } finally {
+      await first.close({ graceful: 0 })
+    }
+
+    const second = open()
+    try {
+      assert.deepEqual(await get(second, 'Ada'), before)
+      assert.equal((await get(second, 'Bob')).vote, 'pizza')
+      // The log goes on where it stopped: a revote after the restart is change number 4.
+      const moved = await command(second, 'Bob', {
+        type: 'rpc',
+        method: 'poll.vote',
+        data: { poll: 'lunch', option: 'salad' },
+      })
+      assert.deepEqual((moved.result?.data as { tally: unknown } | undefined)?.tally, {
+        poll: 'lunch',
+        counts: { ramen: 0, pizza: 1, salad: 1 },
+        total: 2,
+        version: 4,
+      })
+    } finally {
+      await second.close({ graceful: 0 })
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 })
