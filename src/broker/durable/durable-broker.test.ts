@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -68,4 +69,25 @@ test('publications that expired while the node was down are not served after a r
   const h = await second.history('t:a')
   assert.deepEqual([h.offset, h.epoch, h.publications.map((p) => p.data)], [2, kept.epoch, [2]])
   await second.close()
+})
+
+test('a data directory held by another live process is refused; a lock left by a dead one is taken over', async () => {
+  const dir = freshDir()
+  const holder = spawn('sleep', ['30'], { stdio: 'ignore' })
+  try {
+    writeFileSync(join(dir, 'switchboard.lock'), String(holder.pid))
+    const refused = new DurableBroker({ dir })
+    await assert.rejects(refused.start(noop), {
+      code: 'SWB_ERR_BROKER_STORAGE',
+      message: /in use by process/,
+    })
+  } finally {
+    holder.kill('SIGKILL')
+    await new Promise((r) => holder.once('exit', r))
+  }
+  // The holder is gone now: its lock is stale.
+  const taken = new DurableBroker({ dir })
+  await taken.start(noop)
+  await taken.publish('l:a', 1, { history })
+  await taken.close()
 })

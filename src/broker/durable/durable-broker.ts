@@ -1,4 +1,13 @@
-import { mkdirSync, renameSync } from 'node:fs'
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs'
+import { join } from 'node:path'
 import { SwitchboardError } from '../../errors/index.ts'
 import type { Publication } from '../../protocol/index.ts'
 import type { BrokerHandler, HistoryOptions } from '../broker.ts'
@@ -66,8 +75,9 @@ class RecoveringJournal implements Journal {
   }
 
   async load(now: number): Promise<JournalStream[]> {
+    mkdirSync(this.#dir, { recursive: true })
+    lock(this.#dir)
     try {
-      mkdirSync(this.#dir, { recursive: true })
       this.#inner = new LmdbJournal(this.#dir)
       return await this.#inner.load(now)
     } catch (err) {
@@ -83,6 +93,7 @@ class RecoveringJournal implements Journal {
         ),
       )
       mkdirSync(this.#dir, { recursive: true })
+      lock(this.#dir)
       this.#inner = new LmdbJournal(this.#dir)
       return []
     }
@@ -112,11 +123,52 @@ class RecoveringJournal implements Journal {
   async close(): Promise<void> {
     const inner = this.#inner
     this.#inner = null
-    await inner?.close()
+    if (inner === null) return
+    await inner.close()
+    rmSync(join(this.#dir, LOCK), { force: true })
   }
 
   #open(): LmdbJournal {
     if (this.#inner === null) throw new Error('DurableBroker: used before start() or after close()')
     return this.#inner
+  }
+}
+
+const LOCK = 'switchboard.lock'
+
+/**
+ * Takes the data directory for this process: two processes writing one directory would hand out
+ * the same offsets in the same epoch. A lock left by a process that is gone (a crash) is taken
+ * over; one held by a live process refuses the start with a coded error.
+ */
+function lock(dir: string): void {
+  const file = join(dir, LOCK)
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx')
+      writeSync(fd, String(process.pid))
+      closeSync(fd)
+      return
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    const holder = Number(readFileSync(file, 'utf8').trim())
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
+      throw new SwitchboardError(
+        'SWB_ERR_BROKER_STORAGE',
+        `DurableBroker: ${dir} is in use by process ${holder} (one process per data directory; delete ${file} if that process is not a Switchboard node)`,
+      )
+    }
+    rmSync(file, { force: true })
+  }
+  throw new SwitchboardError('SWB_ERR_BROKER_STORAGE', `DurableBroker: could not lock ${dir}`)
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
