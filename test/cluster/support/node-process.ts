@@ -1,4 +1,5 @@
-// Starts and stops `node-server.ts` child processes: real Switchboard nodes for cluster tests.
+// Starts and stops Switchboard nodes in child processes: `node-server.ts` for the cluster tests,
+// or any script that prints `ready <port>` once it listens (`NodeProcess.run`).
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
@@ -19,10 +20,15 @@ export class NodeProcess {
     this.output = output
   }
 
-  /** Spawns a node on `redisUrl` and resolves once it prints its ready line. */
-  static async start(redisUrl: string, timeoutMs = 15_000): Promise<NodeProcess> {
+  /** Spawns a `node-server.ts` node on `redisUrl` and resolves once it prints its ready line. */
+  static start(redisUrl: string, timeoutMs = 15_000): Promise<NodeProcess> {
+    return NodeProcess.run(script, [redisUrl], timeoutMs)
+  }
+
+  /** Spawns `node --import tsx <file> ...args` and resolves once it prints `ready <port>`. */
+  static async run(file: string, args: string[], timeoutMs = 15_000): Promise<NodeProcess> {
     // stdin stays a pipe: the node exits when it closes, so it never outlives the test process.
-    const child = spawn(process.execPath, ['--import', 'tsx', script, redisUrl], {
+    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
       cwd: root,
       stdio: ['pipe', 'pipe', 'pipe'],
     })
@@ -64,6 +70,16 @@ export class NodeProcess {
 
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null
+  }
+
+  /** SIGTERM, and waits until the process is gone: its exit code, or the signal that ended it. */
+  async terminate(): Promise<number | NodeJS.Signals | null> {
+    if (this.running) {
+      const exited = once(this.child, 'exit')
+      process.kill(this.child.pid!, 'SIGTERM')
+      await exited
+    }
+    return this.child.exitCode ?? this.child.signalCode
   }
 
   /** `kill -9`, and waits until the process is gone. */

@@ -1,5 +1,6 @@
 // What one client received on one channel, counted against what was published: publications
-// `{ seq }` 1..count, where seq n is offset n of the channel's one epoch.
+// `{ seq }` 1..count, where seq n is offset n of the channel's one epoch. Seqs in `optional`
+// (published but never acknowledged, so they may or may not exist) are not lost when missing.
 import type { GapContext, PublicationContext } from '../../../src/client/index.ts'
 
 /** What a client's subscription saw, in arrival order. */
@@ -12,7 +13,7 @@ export interface Received {
 
 /** Counts of one client on one channel. */
 export interface Tally {
-  /** Publications of 1..count never received. */
+  /** Publications of 1..count never received (those in `optional` aside). */
   readonly lost: number
   /** Receptions beyond the first of a publication. */
   readonly duplicated: number
@@ -26,7 +27,11 @@ export interface Tally {
   readonly signals: number
 }
 
-export function tally(r: Received, count: number): Tally {
+export function tally(
+  r: Received,
+  count: number,
+  optional: ReadonlySet<number> = new Set(),
+): Tally {
   const times = new Uint32Array(count + 1)
   let duplicated = 0
   let outOfOrder = 0
@@ -43,7 +48,7 @@ export function tally(r: Received, count: number): Tally {
   let lost = 0
   let silent = 0
   for (let seq = 1; seq <= count; seq++) {
-    if (times[seq] !== 0) continue
+    if (times[seq] !== 0 || optional.has(seq)) continue
     lost++
     if (!r.gaps.some((g) => seq >= g.from && (g.to === null || seq <= g.to))) silent++
   }
