@@ -21,7 +21,7 @@ if (secret !== undefined && Buffer.byteLength(secret) < 16) {
 }
 
 // Each broker is loaded only when used: `npm start` never touches the Redis client, a
-// clustered node never opens LMDB.
+// clustered node never opens the durable store.
 let broker: Broker
 let durable: DurableBroker | undefined
 if (redisUrl !== undefined) {

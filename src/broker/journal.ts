@@ -23,7 +23,9 @@ export interface JournalStream {
 export interface Journal {
   /** The streams to resume, trimmed to their limits at `now`. Called once, at start. */
   load(now: number): Promise<JournalStream[]>
-  /** Stores one publication and the stream's position; resolves once committed. */
+  /** Stores one publication and the stream's position; resolves once committed. Without
+   * `limits` (a channel that keeps no history) only marks the stream volatile: its offsets are
+   * not followed from then on, and `load` leaves it out, so it comes back in a new epoch. */
   append(
     channel: string,
     epoch: string,

@@ -69,6 +69,8 @@ class Stream {
   /** The last offset on stable storage: what reads and positions may show. Equal to `top`
    * without a journal. */
   committed = 0
+  /** A channel without history whose offsets the journal does not follow. */
+  volatile = false
   /** Kept publications; `head` is the index of the oldest live one. */
   entries: Publication[] = []
   head = 0
@@ -224,9 +226,13 @@ export class MemoryBroker implements Broker {
       }
     }
     const epoch = stream.epoch
-    if (this.#journal === null) {
+    if (this.#journal === null || (!kept && stream.volatile && !this.#limits.has(channel))) {
+      // Without a journal, or on a channel that keeps no history and whose first publication
+      // marked it volatile on disk (it comes back after a restart in a new epoch, so its offsets
+      // need not be stored), nothing waits for the disk.
       stream.committed = offset
     } else {
+      if (!kept) stream.volatile = true
       // Delivered and answered only once on stable storage, so nothing a client saw can be
       // missing after a crash (the restarted node keeps the epoch).
       try {

@@ -91,3 +91,22 @@ test('a data directory held by another live process is refused; a lock left by a
   await taken.publish('l:a', 1, { history })
   await taken.close()
 })
+
+test('a channel that keeps no history is not followed on disk and comes back in a new epoch', async () => {
+  const dir = freshDir()
+  const first = new DurableBroker({ dir })
+  await first.start(noop)
+  const a = await first.publish('cursor:a', { x: 1 })
+  const b = await first.publish('cursor:a', { x: 2 })
+  assert.deepEqual([a.offset, b.offset, a.epoch], [1, 2, b.epoch])
+  await first.close()
+  const second = new DurableBroker({ dir })
+  await second.start(noop)
+  const c = await second.publish('cursor:a', { x: 3 })
+  assert.notEqual(
+    c.epoch,
+    a.epoch,
+    'its offsets were not stored, so none is reused in the old epoch',
+  )
+  await second.close()
+})

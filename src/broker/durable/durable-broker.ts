@@ -13,7 +13,7 @@ import type { Publication } from '../../protocol/index.ts'
 import type { BrokerHandler, HistoryOptions } from '../broker.ts'
 import type { Journal, JournalStream } from '../journal.ts'
 import { MemoryBroker, type MemoryBrokerOptions } from '../memory.ts'
-import { LmdbJournal } from './lmdb-journal.ts'
+import { LevelJournal } from './level-journal.ts'
 
 /** Options of {@link DurableBroker}: `dir` and the memory broker's limits. */
 export interface DurableBrokerOptions extends Omit<MemoryBrokerOptions, 'cluster'> {
@@ -23,7 +23,7 @@ export interface DurableBrokerOptions extends Omit<MemoryBrokerOptions, 'cluster
 
 /**
  * The embedded broker that survives its own restarts: the memory broker's contract and speed,
- * with every channel's history and epoch kept on disk (LMDB). A publication is delivered and its
+ * with every channel's history and epoch kept on disk (LevelDB, through `classic-level`). A publication is delivered and its
  * `publish` answered once it is committed; the writes of one event-loop turn share one commit
  * (group commit), so durability costs one disk sync per turn, not per publication. A clean
  * restart and a crash (kill -9) both resume the same epochs with every acknowledged publication.
@@ -63,10 +63,10 @@ export class DurableBroker extends MemoryBroker {
   }
 }
 
-/** Opens the LMDB journal, and when its data cannot be read, moves it aside and starts empty. */
+/** Opens the LevelDB journal, and when its data cannot be read, moves it aside and starts empty. */
 class RecoveringJournal implements Journal {
   readonly #dir: string
-  #inner: LmdbJournal | null = null
+  #inner: LevelJournal | null = null
   movedTo: string | null = null
   report: (err: unknown) => void = () => {}
 
@@ -78,7 +78,7 @@ class RecoveringJournal implements Journal {
     mkdirSync(this.#dir, { recursive: true })
     lock(this.#dir)
     try {
-      this.#inner = new LmdbJournal(this.#dir)
+      this.#inner = new LevelJournal(this.#dir)
       return await this.#inner.load(now)
     } catch (err) {
       try {
@@ -94,7 +94,7 @@ class RecoveringJournal implements Journal {
       )
       mkdirSync(this.#dir, { recursive: true })
       lock(this.#dir)
-      this.#inner = new LmdbJournal(this.#dir)
+      this.#inner = new LevelJournal(this.#dir)
       return []
     }
   }
@@ -128,7 +128,7 @@ class RecoveringJournal implements Journal {
     rmSync(join(this.#dir, LOCK), { force: true })
   }
 
-  #open(): LmdbJournal {
+  #open(): LevelJournal {
     if (this.#inner === null) throw new Error('DurableBroker: used before start() or after close()')
     return this.#inner
   }
