@@ -13,6 +13,15 @@ export interface JournalStream {
   readonly entries: Publication[]
 }
 
+/** An applied idempotency key (`name` is `channel \0 key`) and the result it repeats. */
+export interface JournalKey {
+  readonly name: string
+  readonly offset: number
+  readonly epoch: string
+  /** Ms since the Unix epoch when the key's window ends. */
+  readonly expires: number
+}
+
 /**
  * Where the in-process broker keeps its streams beyond the process, so a restarted node resumes
  * the same epochs and history (`DurableBroker`). Calls are made in offset order per channel, and
@@ -21,8 +30,9 @@ export interface JournalStream {
  * (group commit).
  */
 export interface Journal {
-  /** The streams to resume, trimmed to their limits at `now`. Called once, at start. */
-  load(now: number): Promise<JournalStream[]>
+  /** The streams to resume, trimmed to their limits at `now`, and the idempotency keys still
+   * in their window (oldest first). Called once, at start. */
+  load(now: number): Promise<{ streams: JournalStream[]; keys: JournalKey[] }>
   /** Stores one publication and the stream's position; resolves once committed. Without
    * `limits` (a channel that keeps no history) only marks the stream volatile: its offsets are
    * not followed from then on, and `load` leaves it out, so it comes back in a new epoch. */
@@ -31,7 +41,10 @@ export interface Journal {
     epoch: string,
     publication: Publication,
     limits: HistoryOptions | undefined,
+    key?: JournalKey,
   ): Promise<void>
+  /** Forgets an idempotency key (its window ended). */
+  forgetKey(name: string): Promise<void>
   /** Stores a stream's position with no publication (an epoch fixed by a read). */
   position(channel: string, epoch: string, top: number): Promise<void>
   /** Removes the kept publications of `channel` below `firstKept`. */

@@ -106,7 +106,7 @@ class Stream {
   }
 }
 
-interface KeyRecord {
+export interface KeyRecord {
   readonly offset: number
   readonly epoch: string
   readonly expires: number
@@ -166,7 +166,12 @@ export class MemoryBroker implements Broker {
   async start(handler: BrokerHandler): Promise<void> {
     if (this.#journal !== null && this.#handler === null) {
       const now = this.#opts.now()
-      for (const j of await this.#journal.load(now)) {
+      const loaded = await this.#journal.load(now)
+      // Keys come back oldest first, so eviction order stays expiry order.
+      for (const k of loaded.keys) {
+        this.#keys.set(k.name, { offset: k.offset, epoch: k.epoch, expires: k.expires })
+      }
+      for (const j of loaded.streams) {
         const stream = new Stream(now, j.epoch)
         stream.top = j.top
         stream.committed = j.top
@@ -215,18 +220,25 @@ export class MemoryBroker implements Broker {
       stream.trim(history.size, now - history.ttl)
       this.#limits.set(channel, history)
     }
+    let keyRecord: KeyRecord | undefined
     if (keyName !== undefined) {
-      this.#keys.set(keyName, {
+      keyRecord = {
         offset,
         epoch: stream.epoch,
         expires: now + (options.idempotencyWindow ?? DEFAULTS.idempotencyWindow),
-      })
+      }
+      this.#keys.set(keyName, keyRecord)
       if (this.#keys.size > this.#opts.maxIdempotencyKeys) {
-        this.#keys.delete(this.#keys.keys().next().value!)
+        const oldest = this.#keys.keys().next().value!
+        this.#keys.delete(oldest)
+        this.#journal?.forgetKey(oldest).catch(this.#reportError)
       }
     }
     const epoch = stream.epoch
-    if (this.#journal === null || (!kept && stream.volatile && !this.#limits.has(channel))) {
+    if (
+      this.#journal === null ||
+      (!kept && stream.volatile && keyName === undefined && !this.#limits.has(channel))
+    ) {
       // Without a journal, or on a channel that keeps no history and whose first publication
       // marked it volatile on disk (it comes back after a restart in a new epoch, so its offsets
       // need not be stored), nothing waits for the disk.
@@ -236,7 +248,13 @@ export class MemoryBroker implements Broker {
       // Delivered and answered only once on stable storage, so nothing a client saw can be
       // missing after a crash (the restarted node keeps the epoch).
       try {
-        await this.#journal.append(channel, epoch, pub, kept ? history : undefined)
+        await this.#journal.append(
+          channel,
+          epoch,
+          pub,
+          kept ? history : undefined,
+          keyName === undefined ? undefined : { name: keyName, ...keyRecord! },
+        )
       } catch (err) {
         // The stream may now lack an offset it assigned: it starts over in a new epoch.
         if (this.#streams.get(channel) === stream) this.#streams.delete(channel)
@@ -389,7 +407,9 @@ export class MemoryBroker implements Broker {
   sweep(): void {
     const now = this.#opts.now()
     for (const [name, rec] of this.#keys) {
-      if (rec.expires <= now) this.#keys.delete(name)
+      if (rec.expires > now) continue
+      this.#keys.delete(name)
+      this.#journal?.forgetKey(name).catch(this.#reportError)
     }
     for (const [channel, stream] of this.#streams) {
       const limits = this.#limits.get(channel)

@@ -110,3 +110,38 @@ test('a channel that keeps no history is not followed on disk and comes back in 
   )
   await second.close()
 })
+
+test('an idempotency key applied before a restart still repeats its first result after it, within its window', async () => {
+  const dir = freshDir()
+  let now = 5_000_000
+  const first = new DurableBroker({ dir, now: () => now })
+  await first.start(noop)
+  const a = await first.publish('idem:a', 'x', {
+    history,
+    idempotencyKey: 'k1',
+    idempotencyWindow: 10_000,
+  })
+  await first.publish('idem:a', 'y', { history, idempotencyKey: 'k2', idempotencyWindow: 1_000 })
+  await first.close()
+  now += 5_000
+  const second = new DurableBroker({ dir, now: () => now })
+  await second.start(noop)
+  const again = await second.publish('idem:a', 'x', {
+    history,
+    idempotencyKey: 'k1',
+    idempotencyWindow: 10_000,
+  })
+  assert.deepEqual(again, { offset: a.offset, epoch: a.epoch, duplicate: true })
+  const late = await second.publish('idem:a', 'y', {
+    history,
+    idempotencyKey: 'k2',
+    idempotencyWindow: 1_000,
+  })
+  assert.deepEqual(
+    [late.offset, late.duplicate],
+    [3, false],
+    'a key past its window is applied anew',
+  )
+  assert.equal((await second.history('idem:a')).publications.length, 3)
+  await second.close()
+})

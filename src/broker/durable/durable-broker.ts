@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { SwitchboardError } from '../../errors/index.ts'
 import type { Publication } from '../../protocol/index.ts'
 import type { BrokerHandler, HistoryOptions } from '../broker.ts'
-import type { Journal, JournalStream } from '../journal.ts'
+import type { Journal, JournalKey, JournalStream } from '../journal.ts'
 import { MemoryBroker, type MemoryBrokerOptions } from '../memory.ts'
 import { LevelJournal } from './level-journal.ts'
 
@@ -74,7 +74,7 @@ class RecoveringJournal implements Journal {
     this.#dir = dir
   }
 
-  async load(now: number): Promise<JournalStream[]> {
+  async load(now: number): Promise<{ streams: JournalStream[]; keys: JournalKey[] }> {
     mkdirSync(this.#dir, { recursive: true })
     lock(this.#dir)
     try {
@@ -95,7 +95,7 @@ class RecoveringJournal implements Journal {
       mkdirSync(this.#dir, { recursive: true })
       lock(this.#dir)
       this.#inner = new LevelJournal(this.#dir)
-      return []
+      return { streams: [], keys: [] }
     }
   }
 
@@ -104,8 +104,13 @@ class RecoveringJournal implements Journal {
     epoch: string,
     pub: Publication,
     limits: HistoryOptions | undefined,
+    key?: JournalKey,
   ): Promise<void> {
-    return this.#open().append(channel, epoch, pub, limits)
+    return this.#open().append(channel, epoch, pub, limits, key)
+  }
+
+  async forgetKey(name: string): Promise<void> {
+    return this.#open().forgetKey(name)
   }
 
   async position(channel: string, epoch: string, top: number): Promise<void> {

@@ -3,7 +3,7 @@ import { Packr } from 'msgpackr'
 import type { ClientInfo, Publication } from '../../protocol/index.ts'
 import { isValidEpoch } from '../../protocol/index.ts'
 import type { HistoryOptions } from '../broker.ts'
-import type { Journal, JournalStream } from '../journal.ts'
+import type { Journal, JournalKey, JournalStream } from '../journal.ts'
 
 /** A stream's position and limits, as stored under `m:<channel>`. */
 interface MetaRecord {
@@ -69,9 +69,10 @@ export class LevelJournal implements Journal {
     })
   }
 
-  async load(now: number): Promise<JournalStream[]> {
+  async load(now: number): Promise<{ streams: JournalStream[]; keys: JournalKey[] }> {
     await this.#db.open()
     const out: JournalStream[] = []
+    const keys: JournalKey[] = []
     const drop: string[] = []
     try {
       for await (const [key, bytes] of this.#db.iterator({ gte: 'm:', lt: 'm;' })) {
@@ -116,13 +117,28 @@ export class LevelJournal implements Journal {
         this.#limits.set(channel, limits)
         out.push({ channel, epoch: meta.e, top: meta.o, limits, entries })
       }
+      for await (const [key, bytes] of this.#db.iterator({ gte: 'i:', lt: 'i;' })) {
+        const rec = packr.unpack(bytes) as { o?: unknown; e?: unknown; x?: unknown }
+        if (!Number.isInteger(rec?.o) || typeof rec.e !== 'string' || !Number.isFinite(rec.x)) {
+          throw new CorruptJournalError('bad idempotency key record')
+        }
+        if ((rec.x as number) <= now) this.#queue({ type: 'del', key })
+        else
+          keys.push({
+            name: key.slice(2),
+            offset: rec.o as number,
+            epoch: rec.e,
+            expires: rec.x as number,
+          })
+      }
     } catch (err) {
       if (err instanceof CorruptJournalError) throw err
       throw new CorruptJournalError('the data could not be read', { cause: err })
     }
     for (const channel of drop) await this.drop(channel)
     await this.#commit()
-    return out
+    keys.sort((a, b) => a.expires - b.expires)
+    return { streams: out, keys }
   }
 
   append(
@@ -130,7 +146,15 @@ export class LevelJournal implements Journal {
     epoch: string,
     pub: Publication,
     limits: HistoryOptions | undefined,
+    key?: JournalKey,
   ): Promise<void> {
+    if (key !== undefined) {
+      this.#queue({
+        type: 'put',
+        key: `i:${key.name}`,
+        value: packr.pack({ o: key.offset, e: key.epoch, x: key.expires }),
+      })
+    }
     if (limits !== undefined) {
       this.#limits.set(channel, limits)
       const rec: { d: unknown; m: number; i?: ClientInfo; k?: string } = {
@@ -143,6 +167,11 @@ export class LevelJournal implements Journal {
       if (!this.#low.has(channel)) this.#low.set(channel, pub.offset)
     }
     this.#putMeta(channel, epoch, pub.offset, limits === undefined)
+    return this.#commit()
+  }
+
+  forgetKey(name: string): Promise<void> {
+    this.#queue({ type: 'del', key: `i:${name}` })
     return this.#commit()
   }
 
