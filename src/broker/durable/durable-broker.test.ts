@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
+import { ClassicLevel } from 'classic-level'
 import { runBrokerCases } from '../broker.case.ts'
 import { isRecovered } from '../broker.ts'
 import { DurableBroker } from './durable-broker.ts'
@@ -144,4 +145,26 @@ test('an idempotency key applied before a restart still repeats its first result
   )
   assert.equal((await second.history('idem:a')).publications.length, 3)
   await second.close()
+})
+
+test('expired history is reclaimed on disk while the node runs, not only at start', async () => {
+  const dir = freshDir()
+  let now = 9_000_000
+  const broker = new DurableBroker({ dir, now: () => now, sweepInterval: 60_000 })
+  await broker.start(noop)
+  for (let i = 0; i < 20; i++)
+    await broker.publish('exp:a', i, { history: { size: 100, ttl: 1_000 } })
+  now += 2_000
+  broker.sweep()
+  // The sweep's deletions go out with the next turn's batch; a publication elsewhere waits for it.
+  await broker.publish('exp:other', 0, { history })
+  await broker.close()
+  const raw = new ClassicLevel<string, Buffer>(dir, {
+    keyEncoding: 'utf8',
+    valueEncoding: 'buffer',
+  })
+  let kept = 0
+  for await (const _ of raw.keys({ gte: 'p:exp:a\u0000', lt: 'p:exp:a\u0001' })) kept++
+  await raw.close()
+  assert.equal(kept, 0)
 })
