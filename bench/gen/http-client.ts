@@ -32,6 +32,9 @@ export class HttpConn extends GenConn {
   responses = 0
   /** Free slot for the scenario (e.g. when the last request was sent). */
   mark = 0
+  /** Keep the last Content-Length body in `lastBody` (off on the load paths). */
+  keepBody = false
+  lastBody = ''
   private buf: Buffer | null = null
 
   constructor(
@@ -69,6 +72,7 @@ export class HttpConn extends GenConn {
       if (cl) {
         next = bodyStart + Number(cl[1])
         if (next > buf.length) break
+        if (this.keepBody) this.lastBody = buf.toString('utf8', bodyStart, next)
       } else if (/\r\ntransfer-encoding:[^\r]*chunked/i.test(head)) {
         const last = buf.indexOf(LAST_CHUNK, bodyStart)
         if (last < 0) break

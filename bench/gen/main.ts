@@ -1,12 +1,13 @@
 // The load generator: a separate process so its CPU is measured apart from the server's.
 // Usage (normally started by bench/run.ts): node --import tsx bench/gen/main.ts '<GenConfig JSON>'
 // Prints exactly one line `RESULT <GenResult JSON>` on stdout and exits.
-import { cpuUs, machineProcessCpuUs, rssBytes, selfCpuUs, writeCalls } from '../lib/proc.ts'
+import { rssBytes } from '../lib/proc.ts'
 import { Samples } from '../lib/stats.ts'
 import type { GenConfig, GenResult, Metrics } from '../lib/types.ts'
 import { buildRequest, HttpConn, type HttpSink } from './http-client.ts'
 import { makePayload, nowUs, readStampUs } from './payload.ts'
 import { SseClient, type SseSink } from './sse-client.ts'
+import { Window } from './window.ts'
 import { BENCH_CHANNEL, clientFrame, WsClient, type WsSink } from './ws-client.ts'
 
 type Conn = WsClient | SseClient | HttpConn
@@ -131,62 +132,27 @@ async function serverGc(port: number): Promise<void> {
 }
 
 /**
- * CPU over a measured window: the server (summed over its nodes), each node, the generator, and
- * the redis-server of a cluster run (read apart, never added to the server's).
+ * The commits a durable server has made so far (`GET /__commits` on its own connection), or NaN
+ * for a server without a durable broker. Read just before and after a measured window.
  */
-class Window {
-  private s0: number[] = []
-  private w0: number[] = []
-  private r0 = 0
-  private g0 = 0
-  private m0 = 0
-  private t0 = 0
-  serverUs = 0
-  nodeUs: number[] = []
-  redisUs = 0
-  genUs = 0
-  /** CPU of every other process on the machine (other work makes a run noisy). */
-  otherUs = 0
-  /** Write calls of the server nodes (deliveries per write shows how much a server batches). */
-  writes = 0
-  sec = 0
-  constructor(
-    private readonly pids: number[],
-    private readonly redisPid?: number,
-  ) {}
-  start(): void {
-    this.s0 = this.pids.map(cpuUs)
-    this.w0 = this.pids.map(writeCalls)
-    if (this.redisPid !== undefined) this.r0 = cpuUs(this.redisPid)
-    this.g0 = selfCpuUs()
-    this.m0 = machineProcessCpuUs()
-    this.t0 = performance.now()
-  }
-  stop(): void {
-    this.sec = (performance.now() - this.t0) / 1000
-    this.nodeUs = this.pids.map((pid, i) => cpuUs(pid) - this.s0[i]!)
-    this.serverUs = this.nodeUs.reduce((a, b) => a + b, 0)
-    this.writes = this.pids.reduce((sum, pid, i) => sum + writeCalls(pid) - this.w0[i]!, 0)
-    if (this.redisPid !== undefined) this.redisUs = cpuUs(this.redisPid) - this.r0
-    this.genUs = selfCpuUs() - this.g0
-    const machineUs = machineProcessCpuUs() - this.m0
-    this.otherUs = Math.max(0, machineUs - this.serverUs - this.redisUs - this.genUs)
-  }
-  private pct(us: number): number {
-    return (us / 1e4 / this.sec) | 0
-  }
-  metrics(): Metrics {
-    const out: Metrics = {
-      serverCpuPct: this.pct(this.serverUs),
-      genCpuPct: this.pct(this.genUs),
-      otherCpuPct: this.pct(this.otherUs),
-      windowSec: Math.round(this.sec * 100) / 100,
+async function serverCommits(cfg: GenConfig): Promise<number> {
+  if (cfg.durableDir === undefined) return Number.NaN
+  let text = ''
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 3000)
+    const sink: HttpSink = {
+      onOpen: (c) => c.send(buildRequest('GET', '/__commits', cfg.port)),
+      onResponse: (c) => {
+        text = c.lastBody
+        c.destroy()
+        clearTimeout(timer)
+        resolve()
+      },
+      onClose: () => resolve(),
     }
-    if (this.pids.length > 1)
-      for (let i = 0; i < this.nodeUs.length; i++) out[`node${i}CpuPct`] = this.pct(this.nodeUs[i]!)
-    if (this.redisPid !== undefined) out.redisCpuPct = this.pct(this.redisUs)
-    return out
-  }
+    new HttpConn(cfg.port, sink).keepBody = true
+  })
+  return text === '' ? Number.NaN : Number(text)
 }
 
 function requireOpen(run: Run, n: number): string | null {
@@ -277,6 +243,7 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
   let measuring = false
   let d0 = 0
   let p0 = 0
+  let a0 = 0
   if (cfg.kind === 'fanout-max') {
     const limit = cfg.window * n
     const pump = () => {
@@ -305,9 +272,11 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
     }, 2)
   }
   await sleep(cfg.warmupMs)
+  const c0 = await serverCommits(cfg)
   win.start()
   d0 = run.delivered
   p0 = published
+  a0 = pub.responses
   measuring = true
   // Stall watch: a fan-out that stops delivering for 3 s ends the run instead of hanging it.
   let last = run.delivered
@@ -327,9 +296,11 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
     }
   }
   win.stop()
+  win.commits = (await serverCommits(cfg)) - c0
   measuring = false
   const delivered = run.delivered - d0
   const publishedInWindow = published - p0
+  const answeredInWindow = pub.responses - a0
   stopped = true
   // Drain: wait (bounded) for every publication to reach every subscriber, then count losses.
   const drainEnd = Date.now() + 8000
@@ -348,7 +319,9 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
     cpuUsPerDelivery: Math.round((win.serverUs / delivered) * 1000) / 1000,
     deliveriesPerCpuSec: Math.round(delivered / (win.serverUs / 1e6)),
     deliveriesPerWrite: Math.round((delivered / win.writes) * 10) / 10,
+    publishesPerSec: Math.round(answeredInWindow / win.sec),
     ...win.metrics(),
+    ...perCommit(win, answeredInWindow),
     lost: published * n - run.delivered,
     minPerSub: min,
     maxPerSub: max,
@@ -384,6 +357,94 @@ async function fanout(cfg: GenConfig, run: Run): Promise<GenResult> {
     ok: delivered > 0 && !stalled,
     error: delivered > 0 ? (stalled ? 'stalled' : undefined) : 'no deliveries',
     metrics,
+    notes,
+  }
+}
+
+/** Publications answered per commit of a durable server's journal (nothing without one). */
+function perCommit(win: Window, answered: number): Metrics {
+  return win.commits > 0
+    ? { publishesPerCommit: Math.round((answered / win.commits) * 10) / 10 }
+    : {}
+}
+
+/**
+ * Publish throughput: `publishers` keep-alive connections, each with one POST /pub in flight
+ * (the next one sent when the answer arrives), to a few subscribers. What is measured is what the
+ * server acknowledges: answers per second and the time from a POST to its answer; the
+ * subscribers check that every acknowledged publication is delivered.
+ */
+async function publish(cfg: GenConfig, run: Run): Promise<GenResult> {
+  const n = cfg.connections
+  const publishers = cfg.publishers ?? 1
+  await run.openAll(n, () => newSubscriber(cfg, run))
+  let err = requireOpen(run, n)
+  if (err) return { ok: false, error: err, metrics: {}, notes: [] }
+  const ack = new Samples()
+  let measuring = false
+  let stopped = false
+  let published = 0
+  let answered = 0
+  let bad = 0
+  run.responseHook = (c, status) => {
+    const now = performance.now()
+    if (measuring) {
+      ack.add(now - c.mark)
+      answered++
+    }
+    if (status < 200 || status > 299) bad++
+    if (stopped) return
+    c.mark = now
+    c.send(publishRequest(cfg, published++))
+  }
+  await run.openAll(publishers, () => new HttpConn(cfg.port, run))
+  err = requireOpen(run, n + publishers)
+  if (err) return { ok: false, error: err, metrics: {}, notes: [] }
+  const pubs = run.conns.filter((c) => c instanceof HttpConn)
+  for (const c of pubs) {
+    c.mark = performance.now()
+    c.send(publishRequest(cfg, published++))
+  }
+  await sleep(cfg.warmupMs)
+  const win = new Window([cfg.serverPid])
+  const c0 = await serverCommits(cfg)
+  const d0 = run.delivered
+  win.start()
+  measuring = true
+  await sleep(cfg.durationMs)
+  win.stop()
+  win.commits = (await serverCommits(cfg)) - c0
+  measuring = false
+  stopped = true
+  const delivered = run.delivered - d0
+  // Drain: every publication sent is answered and delivered to every subscriber, or lost.
+  const drainEnd = Date.now() + 8000
+  while (
+    (run.delivered < published * n || pubs.some((c) => c.pending > 0)) &&
+    Date.now() < drainEnd
+  )
+    await sleep(50)
+  const lost = published * n - run.delivered
+  const notes: string[] = []
+  if (lost > 0) notes.push(`${lost} deliveries missing after drain`)
+  if (bad > 0) notes.push(`${bad} publishes answered with a non-2xx status`)
+  return {
+    ok: answered > 0 && bad === 0,
+    error: answered === 0 ? 'no publish answered' : bad > 0 ? `${bad} non-2xx` : undefined,
+    metrics: {
+      subscribers: n,
+      publishers,
+      publishesPerSec: Math.round(answered / win.sec),
+      cpuUsPerPublish: Math.round((win.serverUs / answered) * 100) / 100,
+      ackP50Ms: Math.round(ack.percentile(50) * 1000) / 1000,
+      ackP99Ms: Math.round(ack.percentile(99) * 1000) / 1000,
+      deliveriesPerSec: Math.round(delivered / win.sec),
+      ...win.metrics(),
+      ...perCommit(win, answered),
+      lost,
+      droppedConns: run.dropped,
+      unansweredPublishes: pubs.reduce((sum, c) => sum + c.pending, 0),
+    },
     notes,
   }
 }
@@ -499,6 +560,7 @@ async function main(): Promise<void> {
     if (cfg.kind === 'idle') result = await idle(cfg, run)
     else if (cfg.kind === 'echo') result = await echo(cfg, run)
     else if (cfg.kind === 'http') result = await http(cfg, run)
+    else if (cfg.kind === 'publish-max') result = await publish(cfg, run)
     else result = await fanout(cfg, run)
   } catch (err) {
     result = { ok: false, error: (err as Error).stack ?? String(err), metrics: {}, notes: [] }

@@ -1,7 +1,10 @@
 // Runs one scenario: for each repetition, for each peer (order rotated per repetition so no peer
 // always goes first), start a fresh server (for a cluster peer: a fresh redis-server, then each
-// node), run the generator once, stop them. Then take
+// node; for a durable peer, a fresh temp directory), run the generator once, stop them. Then take
 // the median of every metric over the successful repetitions.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { loadAvg1 } from './proc.ts'
 import { type RedisProc, startRedis } from './redis-server.ts'
 import { BUSY_PCT } from './report.ts'
@@ -77,16 +80,29 @@ export function preflight(connections: number): string | null {
 /** Tries of one repetition when other processes keep the machine busy. */
 const BUSY_TRIES = 3
 
-/** The processes of one run of a peer: its server node(s) and, for a cluster, the redis-server. */
+/** The processes of one run of a peer: its server node(s), for a cluster the redis-server, for a
+ * durable peer its data directory. */
 interface PeerSet {
   nodes: Started[]
   redis: RedisProc | null
+  durableDir: string | null
 }
+
+/** Data directories not yet removed, so an interrupted run leaves none behind. */
+const durableDirs = new Set<string>()
+process.on('exit', () => {
+  for (const dir of durableDirs) rmSync(dir, { recursive: true, force: true })
+})
 
 /** Starts redis-server (when the peer uses it), then every node; all or nothing. */
 async function startPeerSet(p: Peer, fds: number): Promise<PeerSet> {
-  const set: PeerSet = { nodes: [], redis: null }
+  const set: PeerSet = { nodes: [], redis: null, durableDir: null }
   try {
+    if (p.durable) {
+      // In os.tmpdir(): on tmpfs a sync costs nothing, so BENCHMARKS.md names its filesystem.
+      set.durableDir = mkdtempSync(join(tmpdir(), 'swb-bench-durable-'))
+      durableDirs.add(set.durableDir)
+    }
     if (p.redis) {
       try {
         set.redis = await startRedis()
@@ -94,7 +110,7 @@ async function startPeerSet(p: Peer, fds: number): Promise<PeerSet> {
         throw new CannotStart((err as Error).message)
       }
     }
-    const env = { BENCH_REDIS_URL: set.redis?.url ?? '' }
+    const env = { BENCH_REDIS_URL: set.redis?.url ?? '', BENCH_DURABLE_DIR: set.durableDir ?? '' }
     const started = await Promise.allSettled(
       Array.from({ length: p.nodes ?? 1 }, () => startPeer(p, fds, env)),
     )
@@ -111,6 +127,10 @@ async function startPeerSet(p: Peer, fds: number): Promise<PeerSet> {
 async function stopPeerSet(set: PeerSet): Promise<void> {
   await Promise.all(set.nodes.map((n) => stopPeer(n)))
   await set.redis?.stop()
+  if (set.durableDir !== null) {
+    rmSync(set.durableDir, { recursive: true, force: true })
+    durableDirs.delete(set.durableDir)
+  }
 }
 
 /** One run of `p`: start its processes, run the generator once, stop them. */
@@ -123,14 +143,16 @@ async function runOnce(
 ): Promise<GenResult> {
   const started = await startPeerSet(p, fds)
   const [first, ...rest] = started.nodes
-  const cluster =
-    rest.length > 0 || started.redis
+  const extra = {
+    ...(rest.length > 0 || started.redis
       ? {
           nodes: started.nodes.map((n) => ({ port: n.port, pid: n.pid })),
           ...(started.redis ? { redisPid: started.redis.pid } : null),
         }
-      : undefined
-  const cfg = genConfig(s, p, first!.port, first!.pid, { quick }, cluster)
+      : null),
+    ...(started.durableDir === null ? null : { durableDir: started.durableDir }),
+  }
+  const cfg = genConfig(s, p, first!.port, first!.pid, { quick }, extra)
   try {
     return await runGenerator(cfg, fds, limitMs)
   } finally {

@@ -1,6 +1,6 @@
 // Reads another process's CPU time and resident memory from /proc (Linux), and describes the
 // machine for the report.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 
 // USER_HZ: the unit of utime/stime in /proc/<pid>/stat. 100 on every Linux we run on.
@@ -31,6 +31,31 @@ export function machineProcessCpuUs(): number {
 export function writeCalls(pid: number): number {
   const m = /syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'latin1'))
   return m ? Number(m[1]) : Number.NaN
+}
+
+/** Bytes `pid` caused to be sent to storage (`write_bytes` in /proc/<pid>/io). */
+export function storageWriteBytes(pid: number): number {
+  const m = /\nwrite_bytes:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'latin1'))
+  return m ? Number(m[1]) : Number.NaN
+}
+
+/**
+ * Cache flushes the machine's disks completed (the 16th statistic of each whole disk in
+ * /proc/diskstats, kernel 5.5+): what an fsync on a disk with a write-back cache costs. Counts
+ * every process's syncs, so compare it with a run that syncs nothing.
+ */
+export function diskFlushes(): number {
+  let sum = 0
+  let seen = false
+  for (const line of readFileSync('/proc/diskstats', 'latin1').split('\n')) {
+    const f = line.trim().split(/\s+/)
+    const name = f[2] ?? ''
+    if (f.length < 20 || /^(loop|ram|zram|dm-)/.test(name) || !existsSync(`/sys/block/${name}`))
+      continue
+    sum += Number(f[18])
+    seen = true
+  }
+  return seen ? sum : Number.NaN
 }
 
 /** Resident set size of `pid` in bytes. */

@@ -35,6 +35,14 @@ const LABELS: Record<string, string> = {
   pubNodeP99Ms: 'publishing node p99 ms',
   otherNodeP50Ms: 'other node p50 ms',
   otherNodeP99Ms: 'other node p99 ms',
+  publishesPerSec: 'publishes answered/s',
+  cpuUsPerPublish: 'server CPU-µs / publish',
+  ackP50Ms: 'POST→answer p50 ms',
+  ackP99Ms: 'POST→answer p99 ms',
+  commitsPerSec: 'commits (sync batches)/s',
+  publishesPerCommit: 'publishes / commit',
+  diskFlushesPerSec: 'disk flushes/s (whole machine)',
+  storageKBPerSec: 'server storage writes KB/s',
 }
 
 /** A generator at or above this share of one core was probably the limit, not the server. */
@@ -54,7 +62,11 @@ function fmt(x: number | undefined): string {
 function settings(o: ScenarioOutcome): string {
   const c = o.config
   if (!c) return 'unknown'
-  const parts = [`${c.connections.toLocaleString('en-US')} connections`]
+  const parts = [
+    c.kind === 'publish-max'
+      ? `${c.connections.toLocaleString('en-US')} subscribers, ${c.publishers} publishers with one POST /pub in flight each`
+      : `${c.connections.toLocaleString('en-US')} connections`,
+  ]
   if (c.kind === 'idle')
     parts.push(
       `steady states: full GC and ${c.settleMs} ms of quiet before each RSS reading (and a reading 2 s after the last open)`,

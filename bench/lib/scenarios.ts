@@ -16,6 +16,8 @@ export interface Peer {
   nodes?: number
   /** Start a fresh redis-server for each run and pass its URL to every node as BENCH_REDIS_URL. */
   redis?: boolean
+  /** Give each run a fresh temp directory for a DurableBroker (BENCH_DURABLE_DIR), removed after. */
+  durable?: boolean
 }
 
 const peer = (
@@ -65,6 +67,15 @@ export const CLUSTER_PEERS = {
   socketio1: peer('socket.io 1 node', 'socketio.ts', 'ws', 'socketio'),
 } satisfies Record<string, Peer>
 
+/** The durable-broker peers: the channels hub on a DurableBroker, and the same hub on MemoryBroker. */
+export const DURABLE_PEERS = {
+  durable: {
+    ...peer('switchboard channels durable', 'switchboard.ts', 'ws-channel', 'channel-ws'),
+    durable: true,
+  },
+  memory: peer('switchboard channels memory', 'switchboard.ts', 'ws-channel', 'channel-ws'),
+} satisfies Record<string, Peer>
+
 /** The name of the peer whose ratios against every other peer the report gives. */
 export const SUBJECT = 'switchboard'
 /** Every Switchboard row (raw broadcast and channels hub): each gets ratios against the peers. */
@@ -81,7 +92,7 @@ export interface Scenario {
   title: string
   /** What the generator does; per-scenario numbers are filled in by `genConfig`. */
   gen: Pick<GenConfig, 'kind' | 'connections' | 'warmupMs' | 'durationMs' | 'window' | 'rate'> &
-    Partial<Pick<GenConfig, 'settleMs'>>
+    Partial<Pick<GenConfig, 'settleMs' | 'publishers'>>
   peers: Peer[]
   /** The metric the ratios are computed on, then any further ratio metrics. */
   ratioMetrics: Metric[]
@@ -125,6 +136,8 @@ const CLUSTER_PEER_LIST = [
   CLUSTER_PEERS.socketio1,
 ]
 const CLUSTER_SUBJECTS = [CLUSTER_PEERS.switchboard2.name]
+const DURABLE_PEER_LIST = [DURABLE_PEERS.durable, DURABLE_PEERS.memory]
+const DURABLE_SUBJECTS = [DURABLE_PEERS.durable.name]
 const FANOUT_COLUMNS = ['deliveriesPerSec', 'cpuUsPerDelivery', 'serverCpuPct', 'genCpuPct', 'lost']
 const LATENCY_COLUMNS = ['p50Ms', 'p99Ms', 'maxMs', 'deliveriesPerSec', 'cpuUsPerDelivery']
 const IDLE_COLUMNS = [
@@ -312,6 +325,96 @@ export const SCENARIOS: Scenario[] = [
     ],
     subjects: CLUSTER_SUBJECTS,
   },
+  {
+    name: 'durable-fanout',
+    title:
+      'Channel fan-out at max rate on one node, DurableBroker (LevelDB, fresh temp dir) vs MemoryBroker, 5,000 subscribers, history 100',
+    gen: {
+      kind: 'fanout-max',
+      connections: 5000,
+      warmupMs: 1000,
+      durationMs: 5000,
+      window: 32,
+      rate: 0,
+    },
+    peers: DURABLE_PEER_LIST,
+    ratioMetrics: [
+      m('deliveriesPerCpuSec', 'deliveries per server CPU-second', true),
+      m('deliveriesPerSec', 'deliveries/s', true),
+    ],
+    columns: [
+      'deliveriesPerSec',
+      'deliveriesPerCpuSec',
+      'cpuUsPerDelivery',
+      'serverCpuPct',
+      'genCpuPct',
+      'deliveriesPerWrite',
+      'publishesPerSec',
+      'commitsPerSec',
+      'publishesPerCommit',
+      'diskFlushesPerSec',
+      'otherCpuPct',
+      'lost',
+    ],
+    saturates: true,
+    subjects: DURABLE_SUBJECTS,
+  },
+  {
+    name: 'durable-latency',
+    title:
+      'Channel fan-out at 20,000 deliveries/s on one node (5,000 subscribers × 4 msg/s), DurableBroker vs MemoryBroker: latency',
+    gen: {
+      kind: 'fanout-rate',
+      connections: 5000,
+      warmupMs: 1000,
+      durationMs: 6000,
+      window: 0,
+      rate: 20_000,
+    },
+    peers: DURABLE_PEER_LIST,
+    ratioMetrics: [
+      m('p99Ms', 'p99 latency', false),
+      m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
+    ],
+    columns: [...LATENCY_COLUMNS, 'commitsPerSec', 'otherCpuPct'],
+    subjects: DURABLE_SUBJECTS,
+  },
+  {
+    name: 'durable-publish',
+    title:
+      'Publications accepted by one node: 64 publishers with one POST /pub in flight each, 10 subscribers, DurableBroker vs MemoryBroker',
+    gen: {
+      kind: 'publish-max',
+      connections: 10,
+      publishers: 64,
+      warmupMs: 1000,
+      durationMs: 5000,
+      window: 0,
+      rate: 0,
+    },
+    peers: DURABLE_PEER_LIST,
+    ratioMetrics: [
+      m('publishesPerSec', 'publishes acknowledged/s', true),
+      m('cpuUsPerPublish', 'server CPU-µs per publish', false),
+    ],
+    columns: [
+      'publishesPerSec',
+      'cpuUsPerPublish',
+      'ackP50Ms',
+      'ackP99Ms',
+      'deliveriesPerSec',
+      'serverCpuPct',
+      'genCpuPct',
+      'commitsPerSec',
+      'publishesPerCommit',
+      'diskFlushesPerSec',
+      'storageKBPerSec',
+      'otherCpuPct',
+      'lost',
+    ],
+    saturates: true,
+    subjects: DURABLE_SUBJECTS,
+  },
 ]
 
 /** Options that shrink every scenario for a quick check of the harness (BENCH_QUICK=1). */
@@ -321,7 +424,8 @@ export interface Sizing {
 
 /**
  * The generator configuration for one run of `s` against a peer on `port`; for a peer of several
- * nodes, `cluster` lists every node (the first is `port`) and the redis-server's pid.
+ * nodes, `extra` lists every node (the first is `port`) and the redis-server's pid; for a durable
+ * peer, its data directory.
  */
 export function genConfig(
   s: Scenario,
@@ -329,7 +433,7 @@ export function genConfig(
   port: number,
   pid: number,
   sz: Sizing,
-  cluster?: Pick<GenConfig, 'nodes' | 'redisPid'>,
+  extra?: Pick<GenConfig, 'nodes' | 'redisPid' | 'durableDir'>,
 ): GenConfig {
   const q = sz.quick
   const g = s.gen
@@ -354,7 +458,10 @@ export function genConfig(
     // Quick runs keep the per-subscriber publication rate (rate / connections) of the full run.
     rate: q && g.rate > 0 ? Math.round((g.rate * conns) / g.connections) : g.rate,
     settleMs: g.settleMs ?? (q ? 500 : 12_000),
-    ...cluster,
+    ...(g.publishers === undefined
+      ? null
+      : { publishers: env('BENCH_PUBLISHERS', q ? Math.min(8, g.publishers) : g.publishers) }),
+    ...extra,
   }
 }
 

@@ -8,8 +8,10 @@ export type Transport = 'ws' | 'socketio' | 'sse' | 'http' | 'channel-ws' | 'cha
 
 /** What one generator run does; sent to the generator process as JSON in argv. */
 export interface GenConfig {
-  /** idle: connect and measure RSS; fanout-max / fanout-rate: POST /pub broadcasts; echo; http. */
-  kind: 'idle' | 'fanout-max' | 'fanout-rate' | 'echo' | 'http'
+  /** idle: connect and measure RSS; fanout-max / fanout-rate: POST /pub broadcasts; echo; http;
+   * publish-max: `publishers` connections each keep one POST /pub in flight, to `connections`
+   * subscribers. */
+  kind: 'idle' | 'fanout-max' | 'fanout-rate' | 'echo' | 'http' | 'publish-max'
   transport: Transport
   port: number
   /** The server process, for /proc CPU and RSS readings. */
@@ -25,6 +27,8 @@ export interface GenConfig {
   window: number
   /** fanout-rate: target deliveries per second across all subscribers. */
   rate: number
+  /** publish-max: publisher connections, one POST /pub in flight each. */
+  publishers?: number
   /** idle: how long the server stays quiet before each RSS reading (before and after connecting). */
   settleMs: number
   /** Cluster runs: every server node, the first being `port`/`serverPid` (where the publisher
@@ -32,6 +36,8 @@ export interface GenConfig {
   nodes?: { port: number; pid: number }[]
   /** Cluster runs: the redis-server, whose CPU is read apart from the servers'. */
   redisPid?: number
+  /** Durable-broker runs: the server's data directory (its commits are read from GET /__commits). */
+  durableDir?: string
 }
 
 /** One generator run's measurements; every field is a number so rows aggregate uniformly. */

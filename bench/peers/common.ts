@@ -18,6 +18,9 @@ export const kind = (process.env.BENCH_KIND ?? 'ws') as
 /** The redis-server a cluster node shares with the others (BENCH_REDIS_URL), or '' for none. */
 export const redisUrl = process.env.BENCH_REDIS_URL ?? ''
 
+/** The directory of a DurableBroker (BENCH_DURABLE_DIR, a fresh temp dir per run), or '' for none. */
+export const durableDir = process.env.BENCH_DURABLE_DIR ?? ''
+
 /** Reads a request body (publications are 64 bytes; capped at 1 MiB). */
 export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -4,12 +4,16 @@
 //   ws:   /ws echoes; POST /pub fans the body out as one prepared message
 //   ws-channel / sse-channel: app.channels (protocol v1, JSON) mounted at /ws or /channel;
 //         clients subscribe to `bench:all`; POST /pub is app.hub.publish(). With BENCH_REDIS_URL
-//         the channels use a RedisBroker on that server (cluster scenarios: several such nodes).
+//         the channels use a RedisBroker on that server (cluster scenarios: several such nodes);
+//         with BENCH_DURABLE_DIR a DurableBroker on that directory (durable scenarios; GET
+//         /__commits answers how many sync batches it has written). The `bench` namespace keeps
+//         100 publications of history either way (the default, spelled out: without history
+//         the durable broker has nothing to write).
 import { RedisBroker } from '../../src/broker/redis/index.ts'
 import { Switchboard } from '../../src/index.ts'
 import { prepareEvent, type SseStream } from '../../src/sse/index.ts'
 import { prepareMessage, type ServerWebSocket } from '../../src/ws/index.ts'
-import { announce, gc, kind, redisUrl } from './common.ts'
+import { announce, durableDir, gc, kind, redisUrl } from './common.ts'
 
 const app = new Switchboard({ logger: false, backlog: 4096 })
 
@@ -40,8 +44,9 @@ if (kind === 'http') {
   app.channels.configure({
     path: kind === 'ws-channel' ? '/ws' : '/channel',
     ...(redisUrl ? { broker: new RedisBroker({ url: redisUrl }) } : null),
+    ...(durableDir ? { broker: await durableBroker(durableDir) } : null),
   })
-  app.channels.namespace('bench', {})
+  app.channels.namespace('bench', { historySize: 100 })
   app.post('/pub', async (ctx) => {
     await app.hub.publish('bench:all', (await ctx.readBytes()).toString())
     return ctx.text('ok')
@@ -65,6 +70,29 @@ if (kind === 'http') {
     for (const ws of clients) ws.sendPrepared(message)
     return ctx.text('ok')
   })
+}
+
+/**
+ * A DurableBroker on `dir`, imported only here so the other peers never load its store. Its
+ * commits are counted by wrapping classic-level's batch implementation in this process: every
+ * batch written with `sync: true` is one commit, and one fsync of LevelDB's log.
+ */
+async function durableBroker(dir: string) {
+  const [{ DurableBroker }, { ClassicLevel }] = await Promise.all([
+    import('../../src/broker/durable/index.ts'),
+    import('classic-level'),
+  ])
+  let commits = 0
+  const proto = ClassicLevel.prototype as unknown as {
+    _batch(ops: unknown, options: { sync?: boolean }): Promise<void>
+  }
+  const batch = proto._batch
+  proto._batch = function (ops, options) {
+    if (options?.sync === true) commits++
+    return batch.call(this, ops, options)
+  }
+  app.get('/__commits', (ctx) => ctx.text(String(commits)))
+  return new DurableBroker({ dir })
 }
 
 const { port } = await app.listen({ port: 0, host: '127.0.0.1' })
