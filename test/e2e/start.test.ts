@@ -77,7 +77,10 @@ describe('npm start', () => {
           output().includes(`channels on the durable broker, data in ${dataDir} `),
           output(),
         )
-        assert.ok(existsSync(join(dataDir, 'CURRENT')), 'the durable broker opened its data (LevelDB)')
+        assert.ok(
+          existsSync(join(dataDir, 'CURRENT')),
+          'the durable broker opened its data (LevelDB)',
+        )
       } finally {
         child.kill('SIGTERM')
       }
