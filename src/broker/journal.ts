@@ -30,6 +30,10 @@ export interface JournalKey {
  * (group commit).
  */
 export interface Journal {
+  /** Whether the broker delivers a publication before it is committed (and only answers its
+   * publish after). The journal then starts every stream in a new epoch after an unclean stop,
+   * because a client may have seen a publication the crash lost. */
+  readonly deliversEarly: boolean
   /** The streams to resume, trimmed to their limits at `now`, and the idempotency keys still
    * in their window (oldest first). Called once, at start. */
   load(now: number): Promise<{ streams: JournalStream[]; keys: JournalKey[] }>

@@ -235,36 +235,45 @@ export class MemoryBroker implements Broker {
       }
     }
     const epoch = stream.epoch
+    const journal = this.#journal
     if (
-      this.#journal === null ||
+      journal === null ||
       (!kept && stream.volatile && keyName === undefined && !this.#limits.has(channel))
     ) {
       // Without a journal, or on a channel that keeps no history and whose first publication
       // marked it volatile on disk (it comes back after a restart in a new epoch, so its offsets
       // need not be stored), nothing waits for the disk.
       stream.committed = offset
-    } else {
-      if (!kept) stream.volatile = true
+      this.#deliver(channel, pub, epoch)
+      return { offset, epoch, duplicate: false }
+    }
+    if (!kept) stream.volatile = true
+    const committed = journal.append(
+      channel,
+      epoch,
+      pub,
+      kept ? history : undefined,
+      keyName === undefined ? undefined : { name: keyName, ...keyRecord! },
+    )
+    if (journal.deliversEarly) {
+      // Delivered at once and answered once on disk; the journal gives every stream a new epoch
+      // after an unclean stop, since a client may have seen what the crash lost.
+      stream.committed = offset
+      this.#deliver(channel, pub, epoch)
+    }
+    try {
+      await committed
+    } catch (err) {
+      // The stream may now lack an offset it assigned: it starts over in a new epoch.
+      if (this.#streams.get(channel) === stream) this.#streams.delete(channel)
+      throw new SwitchboardError('SWB_ERR_BROKER_STORAGE', undefined, { cause: err })
+    }
+    if (kept) journal.trim(channel, stream.first).catch(this.#reportError)
+    if (!journal.deliversEarly) {
       // Delivered and answered only once on stable storage, so nothing a client saw can be
       // missing after a crash (the restarted node keeps the epoch).
-      try {
-        await this.#journal.append(
-          channel,
-          epoch,
-          pub,
-          kept ? history : undefined,
-          keyName === undefined ? undefined : { name: keyName, ...keyRecord! },
-        )
-      } catch (err) {
-        // The stream may now lack an offset it assigned: it starts over in a new epoch.
-        if (this.#streams.get(channel) === stream) this.#streams.delete(channel)
-        throw new SwitchboardError('SWB_ERR_BROKER_STORAGE', undefined, { cause: err })
-      }
       if (offset > stream.committed) stream.committed = offset
-      if (kept) this.#journal.trim(channel, stream.first).catch(this.#reportError)
-    }
-    for (const node of this.#cluster.members) {
-      if (node.#subscribed.has(channel)) node.#handler?.onPublication(channel, pub, epoch)
+      this.#deliver(channel, pub, epoch)
     }
     return { offset, epoch, duplicate: false }
   }
@@ -391,6 +400,12 @@ export class MemoryBroker implements Broker {
         this.#limits.delete(channel)
         this.#journal?.drop(channel).catch(this.#reportError)
       }
+    }
+  }
+
+  #deliver(channel: string, pub: Publication, epoch: string): void {
+    for (const node of this.#cluster.members) {
+      if (node.#subscribed.has(channel)) node.#handler?.onPublication(channel, pub, epoch)
     }
   }
 

@@ -19,6 +19,15 @@ import { LevelJournal } from './level-journal.ts'
 export interface DurableBrokerOptions extends Omit<MemoryBrokerOptions, 'cluster'> {
   /** Directory of the data; created when missing. One process per directory. */
   readonly dir: string
+  /**
+   * When subscribers get a publication. `'committed'` (default): once it is on disk, so after a
+   * crash (kill -9) the node keeps its epochs and clients resume with `recovered: true`.
+   * `'immediate'`: at once, as the memory broker does (publish still answers once on disk):
+   * fan-out as fast as the memory broker's, but after a crash every channel goes on in a new
+   * epoch (history kept), so clients are told `recovered: false`. A clean stop keeps epochs in
+   * both modes.
+   */
+  readonly delivery?: 'committed' | 'immediate'
 }
 
 /**
@@ -46,8 +55,14 @@ export class DurableBroker extends MemoryBroker {
         'DurableBroker: dir must be a directory path',
       )
     }
-    const { dir, ...rest } = options
-    const journal = new RecoveringJournal(dir)
+    const { dir, delivery = 'committed', ...rest } = options
+    if (delivery !== 'committed' && delivery !== 'immediate') {
+      throw new SwitchboardError(
+        'SWB_ERR_INVALID_OPTION',
+        `DurableBroker: delivery must be 'committed' or 'immediate', got ${String(delivery)}`,
+      )
+    }
+    const journal = new RecoveringJournal(dir, delivery === 'immediate')
     super(rest, journal)
     this.#journal = journal
   }
@@ -66,19 +81,21 @@ export class DurableBroker extends MemoryBroker {
 /** Opens the LevelDB journal, and when its data cannot be read, moves it aside and starts empty. */
 class RecoveringJournal implements Journal {
   readonly #dir: string
+  readonly deliversEarly: boolean
   #inner: LevelJournal | null = null
   movedTo: string | null = null
   report: (err: unknown) => void = () => {}
 
-  constructor(dir: string) {
+  constructor(dir: string, deliversEarly: boolean) {
     this.#dir = dir
+    this.deliversEarly = deliversEarly
   }
 
   async load(now: number): Promise<{ streams: JournalStream[]; keys: JournalKey[] }> {
     mkdirSync(this.#dir, { recursive: true })
     lock(this.#dir)
     try {
-      this.#inner = new LevelJournal(this.#dir)
+      this.#inner = new LevelJournal(this.#dir, this.deliversEarly)
       return await this.#inner.load(now)
     } catch (err) {
       try {
@@ -94,7 +111,7 @@ class RecoveringJournal implements Journal {
       )
       mkdirSync(this.#dir, { recursive: true })
       lock(this.#dir)
-      this.#inner = new LevelJournal(this.#dir)
+      this.#inner = new LevelJournal(this.#dir, this.deliversEarly)
       return { streams: [], keys: [] }
     }
   }

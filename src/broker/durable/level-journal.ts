@@ -2,7 +2,7 @@ import { ClassicLevel } from 'classic-level'
 import { Packr } from 'msgpackr'
 import type { ClientInfo, Publication } from '../../protocol/index.ts'
 import { isValidEpoch } from '../../protocol/index.ts'
-import type { HistoryOptions } from '../broker.ts'
+import { type HistoryOptions, randomEpoch } from '../broker.ts'
 import type { Journal, JournalKey, JournalStream } from '../journal.ts'
 
 /** A stream's position and limits, as stored under `m:<channel>`. */
@@ -35,6 +35,9 @@ type Op =
   | { readonly type: 'put'; readonly key: string; readonly value: Buffer }
   | { readonly type: 'del'; readonly key: string }
 
+/** Present while a process that delivers before committing runs (`deliversEarly`). */
+const UNCLEAN = 'u:unclean'
+
 const packr = new Packr({ useRecords: false, moreTypes: false })
 
 const metaKey = (channel: string) => `m:${channel}`
@@ -62,7 +65,10 @@ export class LevelJournal implements Journal {
   /** Per channel, the limits last stored (written with each position). */
   readonly #limits = new Map<string, HistoryOptions>()
 
-  constructor(dir: string) {
+  readonly deliversEarly: boolean
+
+  constructor(dir: string, deliversEarly = false) {
+    this.deliversEarly = deliversEarly
     this.#db = new ClassicLevel<string, Buffer>(dir, {
       keyEncoding: 'utf8',
       valueEncoding: 'buffer',
@@ -71,6 +77,8 @@ export class LevelJournal implements Journal {
 
   async load(now: number): Promise<{ streams: JournalStream[]; keys: JournalKey[] }> {
     await this.#db.open()
+    // Set while a process that delivers before committing runs; still there after a crash.
+    const unclean = (await this.#db.get(UNCLEAN)) !== undefined
     const out: JournalStream[] = []
     const keys: JournalKey[] = []
     const drop: string[] = []
@@ -136,6 +144,18 @@ export class LevelJournal implements Journal {
       throw new CorruptJournalError('the data could not be read', { cause: err })
     }
     for (const channel of drop) await this.drop(channel)
+    if (unclean) {
+      // The last run delivered publications before they were on disk and did not stop cleanly:
+      // a client may hold one the crash lost. Every stream goes on in a new epoch (its history
+      // kept), so no offset is ever reused under an epoch a client knows.
+      for (let i = 0; i < out.length; i++) {
+        const stream = { ...out[i]!, epoch: randomEpoch() }
+        out[i] = stream
+        this.#putMeta(stream.channel, stream.epoch, stream.top)
+      }
+    }
+    if (this.deliversEarly) this.#queue({ type: 'put', key: UNCLEAN, value: Buffer.of(1) })
+    else if (unclean) this.#queue({ type: 'del', key: UNCLEAN })
     await this.#commit()
     keys.sort((a, b) => a.expires - b.expires)
     return { streams: out, keys }
@@ -204,7 +224,8 @@ export class LevelJournal implements Journal {
   }
 
   async close(): Promise<void> {
-    if (this.#ops.length > 0 || this.#writing !== null) await this.#commit()
+    if (this.deliversEarly) this.#queue({ type: 'del', key: UNCLEAN })
+    if (this.#ops.length > 0 || this.#writing !== null || this.deliversEarly) await this.#commit()
     await this.#db.close()
   }
 
