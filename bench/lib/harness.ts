@@ -110,7 +110,11 @@ async function startPeerSet(p: Peer, fds: number): Promise<PeerSet> {
         throw new CannotStart((err as Error).message)
       }
     }
-    const env = { BENCH_REDIS_URL: set.redis?.url ?? '', BENCH_DURABLE_DIR: set.durableDir ?? '' }
+    const env = {
+      BENCH_REDIS_URL: set.redis?.url ?? '',
+      BENCH_DURABLE_DIR: set.durableDir ?? '',
+      BENCH_DURABLE_DELIVERY: p.durableDelivery ?? 'committed',
+    }
     const started = await Promise.allSettled(
       Array.from({ length: p.nodes ?? 1 }, () => startPeer(p, fds, env)),
     )

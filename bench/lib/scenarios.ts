@@ -18,6 +18,8 @@ export interface Peer {
   redis?: boolean
   /** Give each run a fresh temp directory for a DurableBroker (BENCH_DURABLE_DIR), removed after. */
   durable?: boolean
+  /** With `durable`: the broker's `delivery` option (default 'committed'). */
+  durableDelivery?: 'committed' | 'immediate'
 }
 
 const peer = (
@@ -72,6 +74,11 @@ export const DURABLE_PEERS = {
   durable: {
     ...peer('switchboard channels durable', 'switchboard.ts', 'ws-channel', 'channel-ws'),
     durable: true,
+  },
+  immediate: {
+    ...peer('switchboard channels durable immediate', 'switchboard.ts', 'ws-channel', 'channel-ws'),
+    durable: true,
+    durableDelivery: 'immediate',
   },
   memory: peer('switchboard channels memory', 'switchboard.ts', 'ws-channel', 'channel-ws'),
 } satisfies Record<string, Peer>
@@ -136,7 +143,7 @@ const CLUSTER_PEER_LIST = [
   CLUSTER_PEERS.socketio1,
 ]
 const CLUSTER_SUBJECTS = [CLUSTER_PEERS.switchboard2.name]
-const DURABLE_PEER_LIST = [DURABLE_PEERS.durable, DURABLE_PEERS.memory]
+const DURABLE_PEER_LIST = [DURABLE_PEERS.durable, DURABLE_PEERS.immediate, DURABLE_PEERS.memory]
 const DURABLE_SUBJECTS = [DURABLE_PEERS.durable.name]
 const FANOUT_COLUMNS = ['deliveriesPerSec', 'cpuUsPerDelivery', 'serverCpuPct', 'genCpuPct', 'lost']
 const LATENCY_COLUMNS = ['p50Ms', 'p99Ms', 'maxMs', 'deliveriesPerSec', 'cpuUsPerDelivery']

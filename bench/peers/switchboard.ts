@@ -92,7 +92,8 @@ async function durableBroker(dir: string) {
     return batch.call(this, ops, options)
   }
   app.get('/__commits', (ctx) => ctx.text(String(commits)))
-  return new DurableBroker({ dir })
+  const delivery = process.env.BENCH_DURABLE_DELIVERY === 'immediate' ? 'immediate' : 'committed'
+  return new DurableBroker({ dir, delivery })
 }
 
 const { port } = await app.listen({ port: 0, host: '127.0.0.1' })
