@@ -53,7 +53,8 @@ export interface Journal {
   position(channel: string, epoch: string, top: number): Promise<void>
   /** Removes the kept publications of `channel` below `firstKept`. */
   trim(channel: string, firstKept: number): Promise<void>
-  /** Forgets a channel's stream. */
-  drop(channel: string): Promise<void>
+  /** Forgets a channel's stream, whose last offset was `top`. Queued in call order like every
+   * other write, so a stream started again right after it is kept. */
+  drop(channel: string, top: number): Promise<void>
   close(): Promise<void>
 }

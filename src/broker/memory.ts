@@ -304,9 +304,10 @@ export class MemoryBroker implements Broker {
   }
 
   async removeHistory(channel: string): Promise<void> {
+    const stream = this.#streams.get(channel)
     this.#streams.delete(channel)
     this.#limits.delete(channel)
-    await this.#journal?.drop(channel)
+    await this.#journal?.drop(channel, stream?.top ?? 0)
   }
 
   async subscribe(channel: string): Promise<void> {
@@ -398,7 +399,7 @@ export class MemoryBroker implements Broker {
       if (stream.size === 0 && !this.#anySubscribed(channel)) {
         this.#streams.delete(channel)
         this.#limits.delete(channel)
-        this.#journal?.drop(channel).catch(this.#reportError)
+        this.#journal?.drop(channel, stream.top).catch(this.#reportError)
       }
     }
   }
@@ -441,7 +442,7 @@ export class MemoryBroker implements Broker {
       ) {
         this.#streams.delete(channel)
         this.#limits.delete(channel)
-        this.#journal?.drop(channel).catch(this.#reportError)
+        this.#journal?.drop(channel, stream.top).catch(this.#reportError)
       }
     }
   }

@@ -168,3 +168,23 @@ test('expired history is reclaimed on disk while the node runs, not only at star
   await raw.close()
   assert.equal(kept, 0)
 })
+
+test('history removed and published again in one turn comes back after a restart with the new stream', async () => {
+  const dir = freshDir()
+  const first = new DurableBroker({ dir })
+  await first.start(noop)
+  await first.publish('rm:a', 1, { history })
+  const [, again] = await Promise.all([
+    first.removeHistory('rm:a'),
+    first.publish('rm:a', 2, { history }),
+  ])
+  await first.close()
+  const second = new DurableBroker({ dir })
+  await second.start(noop)
+  const h = await second.history('rm:a')
+  assert.deepEqual(
+    [h.epoch, h.offset, h.publications.map((p) => p.data)],
+    [again.epoch, again.offset, [2]],
+  )
+  await second.close()
+})

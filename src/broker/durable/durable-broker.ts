@@ -138,8 +138,8 @@ class RecoveringJournal implements Journal {
     return this.#open().trim(channel, firstKept)
   }
 
-  async drop(channel: string): Promise<void> {
-    return this.#open().drop(channel)
+  async drop(channel: string, top: number): Promise<void> {
+    return this.#open().drop(channel, top)
   }
 
   async close(): Promise<void> {

@@ -56,6 +56,8 @@ export class LevelJournal implements Journal {
   readonly #db: ClassicLevel<string, Buffer>
   /** Writes of this turn, waiting for the next batch. */
   #ops: Op[] = []
+  /** Index in `#ops` of each channel's position record in the batch being gathered. */
+  #metaAt = new Map<string, number>()
   #waiters: { resolve: () => void; reject: (err: unknown) => void }[] = []
   #scheduled = false
   /** The batch being written (the next one starts when it is done). */
@@ -81,7 +83,7 @@ export class LevelJournal implements Journal {
     const unclean = (await this.#db.get(UNCLEAN)) !== undefined
     const out: JournalStream[] = []
     const keys: JournalKey[] = []
-    const drop: string[] = []
+    const drop: [string, number][] = []
     try {
       for await (const [key, bytes] of this.#db.iterator({ gte: 'm:', lt: 'm;' })) {
         const channel = key.slice(2)
@@ -89,7 +91,7 @@ export class LevelJournal implements Journal {
         if (!validMeta(meta)) throw new CorruptJournalError(`bad stream record for ${channel}`)
         if (meta.v === 1) {
           // A channel without history stores no offsets as it goes: it comes back in a new epoch.
-          drop.push(channel)
+          drop.push([channel, meta.o])
           continue
         }
         if (meta.s === undefined || meta.t === undefined) {
@@ -143,7 +145,7 @@ export class LevelJournal implements Journal {
       if (err instanceof CorruptJournalError) throw err
       throw new CorruptJournalError('the data could not be read', { cause: err })
     }
-    for (const channel of drop) await this.drop(channel)
+    for (const [channel, top] of drop) this.drop(channel, top).catch(noop)
     if (unclean) {
       // The last run delivered publications before they were on disk and did not stop cleanly:
       // a client may hold one the crash lost. Every stream goes on in a new epoch (its history
@@ -210,17 +212,21 @@ export class LevelJournal implements Journal {
     return this.#commit()
   }
 
-  async drop(channel: string): Promise<void> {
+  drop(channel: string, top: number): Promise<void> {
+    // Queued now, not after a read: a publication of a new stream on this channel later in the
+    // same turn must land after these deletes.
+    const low = this.#low.get(channel)
+    if (low !== undefined) {
+      for (let offset = low; offset <= top; offset++) {
+        this.#queue({ type: 'del', key: pubKey(channel, offset) })
+      }
+    }
     this.#low.delete(channel)
     this.#limits.delete(channel)
-    for await (const key of this.#db.keys({
-      gte: `p:${channel}\u0000`,
-      lt: `p:${channel}\u0001`,
-    })) {
-      this.#queue({ type: 'del', key })
-    }
     this.#queue({ type: 'del', key: metaKey(channel) })
-    await this.#commit()
+    // A position written after this in the same batch must come after the delete.
+    this.#metaAt.delete(channel)
+    return this.#commit()
   }
 
   async close(): Promise<void> {
@@ -237,7 +243,14 @@ export class LevelJournal implements Journal {
         : volatile
           ? { e: epoch, o: top, v: 1 }
           : { e: epoch, o: top }
-    this.#queue({ type: 'put', key: metaKey(channel), value: packr.pack(rec) })
+    const op: Op = { type: 'put', key: metaKey(channel), value: packr.pack(rec) }
+    // One position per channel per batch: a later one in the same turn replaces it.
+    const at = this.#metaAt.get(channel)
+    if (at !== undefined) this.#ops[at] = op
+    else {
+      this.#metaAt.set(channel, this.#ops.length)
+      this.#ops.push(op)
+    }
   }
 
   #queue(op: Op): void {
@@ -261,6 +274,7 @@ export class LevelJournal implements Journal {
     const ops = this.#ops
     const waiters = this.#waiters
     this.#ops = []
+    this.#metaAt = new Map()
     this.#waiters = []
     if (waiters.length === 0 && ops.length === 0) return
     const writing = ops.length === 0 ? Promise.resolve() : this.#db.batch(ops, { sync: true })
