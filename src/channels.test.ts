@@ -117,3 +117,26 @@ test('app.close() reaches a channel client as the hub shutdown code (3000, recon
   await app.close({ graceful: 500 })
   assert.equal(await closed, 3000)
 })
+
+test('configure() alone mounts the endpoint: a WebSocket upgrade and a POST command reach it before anything touches app.hub', async () => {
+  const app = new Switchboard({ logger: false })
+  app.channels.configure({ path: '/rt' })
+  const { port } = await app.listen({ port: 0 })
+  try {
+    const post = await fetch(`http://127.0.0.1:${port}/rt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 1, type: 'history', channel: 'nope:x' }),
+    })
+    const body = (await post.json()) as { error?: { code?: string } }
+    assert.notEqual(body.error?.code, 'SWB_ERR_NOT_FOUND', 'the command endpoint is mounted')
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/rt`, JSON_SUBPROTOCOL)
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve)
+      ws.once('error', reject)
+    })
+    ws.close()
+  } finally {
+    await app.close()
+  }
+})

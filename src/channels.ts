@@ -69,8 +69,8 @@ function bearer(ctx: Context<unknown>): string | undefined {
 
 /**
  * Channels on an app: the hub (sessions, channels, history, presence, fan-out) and its
- * endpoint. The hub is created, and the endpoint mounted, on first use; call `configure()`
- * before that to choose the broker, auth, limits or path.
+ * endpoint. The hub is created, and the endpoint mounted, on first use, and `configure()` is a
+ * use: call it first, once, to choose the broker, auth, limits or path.
  *
  * @example
  * app.channels.configure({ auth: jwtAuth({ secret }) })
@@ -86,7 +86,8 @@ export class Channels<S> {
     this.#host = host
   }
 
-  /** Sets the hub's options and the endpoint path. Only before the hub is first used. */
+  /** Sets the hub's options and the endpoint path, then starts the hub and mounts the endpoint.
+   * Once, before anything else uses the hub. */
   configure(options: ChannelsOptions): this {
     if (this.#hub !== null) {
       throw new SwitchboardError(
@@ -95,6 +96,9 @@ export class Channels<S> {
       )
     }
     this.#options = { ...options }
+    // Configuring is using: the hub starts and the endpoint is mounted now, so a path set here
+    // answers before anything else touches `app.hub`.
+    void this.hub
     return this
   }
 
