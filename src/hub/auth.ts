@@ -38,6 +38,43 @@ export interface ConnectRequest {
  */
 export type ConnectHook = (request: ConnectRequest) => Identity | Promise<Identity>
 
+/**
+ * Runs the connect hook on a credential (or makes the anonymous identity when there is no
+ * hook) and checks what it returns. Throws `SWB_ERR_AUTH_UNAUTHORIZED` or
+ * `SWB_ERR_AUTH_TOKEN_EXPIRED`.
+ */
+export async function runConnectHook(
+  hook: ConnectHook | null,
+  request: { token?: string | undefined; data?: unknown; transport: string },
+  now: () => number,
+): Promise<Identity> {
+  if (hook === null) return { user: '' }
+  let identity: Identity
+  try {
+    identity = await hook({
+      ...(request.token === undefined ? null : { token: request.token }),
+      ...(request.data === undefined ? null : { data: request.data }),
+      transport: request.transport,
+    })
+  } catch (err) {
+    if (err instanceof SwitchboardError) throw err
+    throw new SwitchboardError('SWB_ERR_AUTH_UNAUTHORIZED', undefined, { cause: err })
+  }
+  if (identity === null || typeof identity !== 'object' || typeof identity.user !== 'string') {
+    throw new SwitchboardError('SWB_ERR_AUTH_UNAUTHORIZED')
+  }
+  if (identity.expiresAt !== undefined && identity.expiresAt <= now()) {
+    throw new SwitchboardError('SWB_ERR_AUTH_TOKEN_EXPIRED')
+  }
+  return identity
+}
+
+/** Whole seconds left of a credential expiring at `expiresAt` (ms since the Unix epoch), never
+ * negative; `undefined` for 0, which means the credential never expires. */
+export function ttlSeconds(expiresAt: number, now: number): number | undefined {
+  return expiresAt === 0 ? undefined : Math.max(0, Math.floor((expiresAt - now) / 1000))
+}
+
 /** JWT algorithms `jwtAuth` accepts. */
 export type JwtAlgorithm = 'HS256' | 'RS256' | 'ES256'
 

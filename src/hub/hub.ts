@@ -1,112 +1,54 @@
 import {
   type Broker,
-  type BrokerHandler,
   type BrokerHealth,
   type BrokerHistoryResult,
-  type ControlMessage,
   MemoryBroker,
 } from '../broker/index.ts'
 import { type ERRORS, SwitchboardError } from '../errors/index.ts'
 import {
   type ClientCommand,
   type ClientInfo,
-  checkCommand,
   DisconnectCode,
   isDisconnectCode,
   type PresenceResult,
-  type Publication,
   type PublishResult,
-  type RefreshCommand,
-  type RefreshResult,
   type Reply,
   reconnectAllowed,
   type StreamPosition,
 } from '../protocol/index.ts'
-import { type ConnectHook, type Identity, StreamTickets } from './auth.ts'
-import type { Caller, CommandEnv, RpcHandler } from './commands.ts'
-import { type Namespace, type NamespaceOptions, Namespaces } from './namespace.ts'
-import { PreparedMessage } from './prepared.ts'
-import { presenceOf } from './presence.ts'
-import { ChannelRegistry } from './registry.ts'
 import {
-  CLOSED,
-  CONNECTED,
-  CONNECTING,
-  Session,
-  type SessionLimits,
-  type SessionOwner,
-} from './session.ts'
+  type ConnectHook,
+  type Identity,
+  runConnectHook,
+  StreamTickets,
+  ttlSeconds,
+} from './auth.ts'
+import type { CommandEnv, RpcHandler } from './commands.ts'
+import { brokerHandler } from './control.ts'
+import { FlushQueue } from './flush-queue.ts'
+import { type HttpCommandEnv, runHttpCommand } from './http-command.ts'
+import {
+  type HubLimits,
+  type HubOptions,
+  type HubPublishOptions,
+  type HubStats,
+  resolveLimits,
+} from './hub-options.ts'
+import { type Namespace, type NamespaceOptions, Namespaces } from './namespace.ts'
+import { presenceOf } from './presence.ts'
+import { publishToBroker } from './publish.ts'
+import { ChannelRegistry } from './registry.ts'
+import { CLOSED, CONNECTED, Session, type SessionLimits, type SessionOwner } from './session.ts'
 import { SessionCommands } from './session-commands.ts'
-import { admitStream, type StreamRequest } from './stream-admission.ts'
+import { SessionTable } from './session-table.ts'
+import { openAdmittedStream, type StreamRequest } from './stream-admission.ts'
 import type { Transport } from './transport.ts'
 
+export type { HubOptions, HubPublishOptions, HubStats } from './hub-options.ts'
 export type { StreamRequest } from './stream-admission.ts'
-
-/** Options of a {@link Hub}; every limit has a safe default. */
-export interface HubOptions {
-  /** Storage and cross-node delivery. Default: a new {@link MemoryBroker}. */
-  broker?: Broker
-  /** Verifies credentials (`jwtAuth(...)` or a custom hook). Default: everyone connects as the
-   * anonymous user `''`. */
-  auth?: ConnectHook
-  /** Namespaces declared up front (same as calling `hub.namespace`). The default namespace `''`
-   * exists with default options unless given here. */
-  namespaces?: Record<string, NamespaceOptions>
-  /** Secret shared by all nodes for stream tickets (≥ 16 bytes). Default: random per process. */
-  ticketSecret?: string
-  /** Bytes queued per session before the slow-consumer policy applies. Default 1 MiB. */
-  maxOutboxBytes?: number
-  /** Largest inbound command in bytes. Default 65 536. */
-  maxCommandBytes?: number
-  /** Subscriptions per session. Default 128. */
-  maxSubscriptions?: number
-  /** Channels per SSE stream. Default 32. */
-  maxStreamChannels?: number
-  /** Commands of one connection processed at once (more get SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS).
-   * Default 64. */
-  maxInflight?: number
-  /** Largest `limit` of a history command. Default 1000. */
-  maxHistoryLimit?: number
-  /** Milliseconds a new WebSocket session has to send `connect`. Default 10 000. */
-  connectTimeout?: number
-  /** Milliseconds between checks of token expiry and connect timeouts. Default 1000. */
-  sweepInterval?: number
-  /** Clock (ms), for tests. Default `Date.now`. */
-  now?: () => number
-  /** Called with errors the hub cannot answer to anyone (broker failures in fan-out). */
-  onError?: (error: unknown) => void
-}
-
-/** Options of `hub.publish`. */
-export interface HubPublishOptions {
-  /** A retried publish with the same key is applied once. */
-  idempotencyKey?: string
-  /** Conflation key. */
-  key?: string
-  /** Publisher shown to subscribers. */
-  info?: ClientInfo
-}
-
-/** Counters of one hub. */
-export interface HubStats {
-  /** Publications accepted through this hub. */
-  published: number
-  /** Publication frames queued to sessions. */
-  delivered: number
-  /** Publications dropped by slow-consumer policies. */
-  dropped: number
-}
 
 function fail(code: keyof typeof ERRORS, message?: string): never {
   throw new SwitchboardError(code, message)
-}
-
-function flushAll(hub: Hub): void {
-  hub.flushNow()
-}
-
-function sweepSessions(hub: Hub): void {
-  hub.sweep()
 }
 
 /**
@@ -130,41 +72,26 @@ export class Hub implements SessionOwner {
   readonly #namespaces = new Namespaces()
   readonly #env: CommandEnv
   readonly #registry: ChannelRegistry
-  readonly #sessions = new Map<string, Session>()
-  readonly #users = new Map<string, Set<Session>>()
+  readonly #sessions = new SessionTable()
+  readonly #http: HttpCommandEnv
   readonly #rpc = new Map<string, RpcHandler>()
   readonly #now: () => number
   readonly #onError: (error: unknown) => void
   readonly #healthy: BrokerHealth = { healthy: true, since: Date.now() }
-  readonly #connectTimeout: number
-  readonly #maxStreamChannels: number
-  readonly #maxHistoryLimit: number
+  readonly #limits: HubLimits
   readonly #ready: Promise<void>
   readonly #commands: SessionCommands
-  #dirty: Session[] = []
-  #flushScheduled = false
+  readonly #flush = new FlushQueue((session, err) => {
+    this.#onError(err)
+    this.disconnectSession(session, DisconnectCode.SERVER_ERROR, 'write failed')
+  })
   #timer: ReturnType<typeof setInterval> | null
   #closed = false
 
   constructor(options: HubOptions = {}) {
-    const positive = (name: keyof HubOptions, fallback: number): number => {
-      const v = options[name] ?? fallback
-      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-        fail('SWB_ERR_INVALID_OPTION', `Hub option ${name} must be a positive integer`)
-      }
-      return v
-    }
-    this.limits = Object.freeze({
-      maxOutboxBytes: positive('maxOutboxBytes', 1 << 20),
-      maxCommandBytes: positive('maxCommandBytes', 65_536),
-      maxSubscriptions: positive('maxSubscriptions', 128),
-      maxRecoveryBuffer: 10_000,
-      maxInflight: positive('maxInflight', 64),
-    })
-    this.#maxStreamChannels = positive('maxStreamChannels', 32)
-    this.#maxHistoryLimit = positive('maxHistoryLimit', 1000)
-    this.#connectTimeout = positive('connectTimeout', 10_000)
-    const sweepInterval = positive('sweepInterval', 1000)
+    const limits = resolveLimits(options)
+    this.#limits = limits
+    this.limits = limits.session
     this.#now = options.now ?? Date.now
     this.#onError = options.onError ?? (() => {})
     this.#auth = options.auth ?? null
@@ -176,12 +103,20 @@ export class Hub implements SessionOwner {
       broker: this.broker,
       namespaces: this.#namespaces,
       rpc: this.#rpc,
-      maxHistoryLimit: this.#maxHistoryLimit,
+      maxHistoryLimit: this.#limits.maxHistoryLimit,
       publish: (ns, channel, data, idempotencyKey, key, info) =>
         this.#publish(ns, channel, data, idempotencyKey, key, info),
       presence: (channel) => this.presence(channel),
     }
-    this.#ready = this.broker.start(this.#brokerHandler())
+    this.#ready = this.broker.start(
+      brokerHandler({
+        registry: this.#registry,
+        namespaces: this.#namespaces,
+        sessions: this.#sessions,
+        disconnectSession: (session, code, reason) => this.disconnectSession(session, code, reason),
+        onError: this.#onError,
+      }),
+    )
     this.#ready.catch(this.#onError)
     this.#registry.ready = this.#ready
     this.#commands = new SessionCommands({
@@ -192,11 +127,19 @@ export class Hub implements SessionOwner {
       env: this.#env,
       now: this.#now,
       authenticate: (request) => this.authenticate(request),
-      register: (session) => this.#register(session),
+      register: (session) => this.#sessions.register(session),
       disconnectSession: (session, code, reason) => this.disconnectSession(session, code, reason),
       onError: this.#onError,
     })
-    this.#timer = setInterval(sweepSessions, sweepInterval, this)
+    this.#http = {
+      broker: this.broker,
+      ready: this.#ready,
+      tickets: this.tickets,
+      commands: this.#commands,
+      authenticate: (request) => this.authenticate(request),
+      ttlOf: (expiresAt) => ttlSeconds(expiresAt, this.#now()),
+    }
+    this.#timer = setInterval(() => this.sweep(), limits.sweepInterval)
     this.#timer.unref?.()
   }
 
@@ -242,9 +185,9 @@ export class Hub implements SessionOwner {
   connect(transport: Transport, options: { identity?: Identity } = {}): Session {
     if (this.#closed) fail('SWB_ERR_HUB_CLOSED')
     const session = new Session(this, transport)
-    session.connectDeadline = this.#now() + this.#connectTimeout
+    session.connectDeadline = this.#now() + this.#limits.connectTimeout
     if (options.identity !== undefined) session.upgradeIdentity = options.identity
-    this.#sessions.set(session.id, session)
+    this.#sessions.add(session)
     return session
   }
 
@@ -260,42 +203,28 @@ export class Hub implements SessionOwner {
    */
   async openStream(request: StreamRequest, createTransport: () => Transport): Promise<Session> {
     if (this.#closed) fail('SWB_ERR_HUB_CLOSED')
-    const { identity, channels, cursors } = await admitStream(request, {
-      maxStreamChannels: this.#maxStreamChannels,
-      tickets: this.tickets,
-      namespaces: this.#namespaces,
-      authenticate: (r) => this.authenticate(r),
-    })
-    const session = new Session(this, createTransport())
-    session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
-    this.#register(session)
-    // Who the stream is, before any channel push: the client refreshes its credential over
-    // HTTP POST with this `client` id (a stream cannot carry commands).
-    const ttl = this.#ttlOf(session.expiresAt)
-    session.enqueue(
-      session.format.prepare({
-        type: 'connected',
-        client: session.id,
-        user: session.user,
-        ...(ttl === undefined ? null : { ttl }),
-      }),
+    return openAdmittedStream(
+      {
+        maxStreamChannels: this.#limits.maxStreamChannels,
+        tickets: this.tickets,
+        namespaces: this.#namespaces,
+        authenticate: (r) => this.authenticate(r),
+      },
+      request,
+      (identity) => {
+        const session = new Session(this, createTransport())
+        session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
+        this.#sessions.register(session)
+        return { session, ttl: ttlSeconds(session.expiresAt, this.#now()) }
+      },
+      (session, channel, cursor) =>
+        this.#registry.serverSubscribe(session, channel, this.#namespaces.of(channel), cursor),
+      (session, err) => {
+        // The response has started: end the stream with a reconnect code rather than throw.
+        this.#onError(err)
+        this.disconnectSession(session, DisconnectCode.SERVER_ERROR, 'subscribe failed')
+      },
     )
-    try {
-      for (const channel of channels) {
-        if (session.isClosed) break
-        await this.#registry.serverSubscribe(
-          session,
-          channel,
-          this.#namespaces.of(channel),
-          cursors?.get(channel),
-        )
-      }
-    } catch (err) {
-      // The response has started: end the stream with a reconnect code rather than throw.
-      this.#onError(err)
-      this.disconnectSession(session, DisconnectCode.SERVER_ERROR, 'subscribe failed')
-    }
-    return session
   }
 
   /**
@@ -307,25 +236,7 @@ export class Hub implements SessionOwner {
     data?: unknown
     transport: string
   }): Promise<Identity> {
-    if (this.#auth === null) return { user: '' }
-    let identity: Identity
-    try {
-      identity = await this.#auth({
-        ...(request.token === undefined ? null : { token: request.token }),
-        ...(request.data === undefined ? null : { data: request.data }),
-        transport: request.transport,
-      })
-    } catch (err) {
-      if (err instanceof SwitchboardError) throw err
-      throw new SwitchboardError('SWB_ERR_AUTH_UNAUTHORIZED', undefined, { cause: err })
-    }
-    if (identity === null || typeof identity !== 'object' || typeof identity.user !== 'string') {
-      fail('SWB_ERR_AUTH_UNAUTHORIZED')
-    }
-    if (identity.expiresAt !== undefined && identity.expiresAt <= this.#now()) {
-      fail('SWB_ERR_AUTH_TOKEN_EXPIRED')
-    }
-    return identity
+    return runConnectHook(this.#auth, request, this.#now)
   }
 
   /**
@@ -358,43 +269,7 @@ export class Hub implements SessionOwner {
     body: unknown,
     credentials: { token?: string | undefined; ticket?: string | undefined } = {},
   ): Promise<{ status: number; body: Reply }> {
-    const id = (body as { id?: unknown } | null)?.id
-    const replyId = typeof id === 'number' ? id : 0
-    try {
-      let command: ClientCommand
-      try {
-        command = checkCommand(body)
-      } catch (err) {
-        throw new SwitchboardError('SWB_ERR_PROTOCOL_BAD_COMMAND', (err as Error).message)
-      }
-      if (command.type === 'refresh') {
-        return { status: 200, body: { id: replyId, result: await this.#refreshStream(command) } }
-      }
-      if (!['publish', 'rpc', 'presence', 'history', 'ping'].includes(command.type)) {
-        fail('SWB_ERR_PROTOCOL_BAD_COMMAND', `${command.type} is not available over HTTP`)
-      }
-      const identity =
-        credentials.ticket !== undefined
-          ? this.tickets.verify(credentials.ticket)
-          : await this.authenticate({ token: credentials.token, transport: 'http' })
-      const caller: Caller = {
-        user: identity.user,
-        client: '',
-        info: identity.info,
-        session: null,
-        clientInfo: {
-          user: identity.user,
-          client: '',
-          ...(identity.info === undefined ? null : { info: identity.info }),
-        },
-      }
-      const result = await this.#commands.runStateless(caller, command)
-      return { status: 200, body: { id: replyId, result } }
-    } catch (err) {
-      const error = this.#commands.toReplyError(err)
-      const status = err instanceof SwitchboardError ? err.status : 500
-      return { status, body: { id: replyId, error } }
-    }
+    return runHttpCommand(this.#http, body, credentials)
   }
 
   // ------------------------------------------------------------------------------------------
@@ -491,8 +366,7 @@ export class Hub implements SessionOwner {
 
   /** Number of presence members of a channel. */
   async presenceCount(channel: string): Promise<number> {
-    const ns = this.#namespaces.of(channel)
-    if (!ns.presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
+    if (!this.#namespaces.of(channel).presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
     await this.#ready
     return this.broker.presenceCount(channel)
   }
@@ -519,7 +393,7 @@ export class Hub implements SessionOwner {
 
   /** Distinct signed-in users connected to this node. */
   get userCount(): number {
-    return this.#users.size
+    return this.#sessions.userCount
   }
 
   /** Local subscribers of a channel. */
@@ -534,7 +408,7 @@ export class Hub implements SessionOwner {
 
   /** The sessions of a user on this node. */
   sessionsOf(user: string): Session[] {
-    return [...(this.#users.get(user) ?? [])]
+    return [...(this.#sessions.ofUser(user) ?? [])]
   }
 
   /** Disconnects every session with 3000 (shutdown, reconnect) and closes the broker. */
@@ -543,7 +417,7 @@ export class Hub implements SessionOwner {
     this.#closed = true
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
-    for (const session of [...this.#sessions.values()]) {
+    for (const session of this.#sessions.all()) {
       this.disconnectSession(session, DisconnectCode.SHUTDOWN, 'server shutting down')
     }
     await this.broker.close()
@@ -554,26 +428,7 @@ export class Hub implements SessionOwner {
 
   /** @internal Queues a session for the flush at the end of this event-loop turn. */
   scheduleFlush(session: Session): void {
-    this.#dirty.push(session)
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true
-      setImmediate(flushAll, this)
-    }
-  }
-
-  /** @internal Writes every dirty session's outbox (once per event-loop turn). */
-  flushNow(): void {
-    this.#flushScheduled = false
-    const dirty = this.#dirty
-    this.#dirty = []
-    for (const session of dirty) {
-      try {
-        session.flush()
-      } catch (err) {
-        this.#onError(err)
-        this.disconnectSession(session, DisconnectCode.SERVER_ERROR, 'write failed')
-      }
-    }
+    this.#flush.schedule(session)
   }
 
   /** @internal Ends a session: a `disconnect` push, the transport closed with `code`. */
@@ -603,12 +458,7 @@ export class Hub implements SessionOwner {
     if (session.state === CLOSED) return
     session.state = CLOSED
     session.discard()
-    this.#sessions.delete(session.id)
-    const mine = this.#users.get(session.user)
-    if (mine !== undefined) {
-      mine.delete(session)
-      if (mine.size === 0) this.#users.delete(session.user)
-    }
+    this.#sessions.remove(session)
     for (const channel of [...session.subs.keys()])
       this.#registry.unsubscribe(session, channel, false)
   }
@@ -620,20 +470,11 @@ export class Hub implements SessionOwner {
 
   /** @internal Disconnects sessions whose token expired or that never connected. */
   sweep(): void {
-    const now = this.#now()
-    for (const session of this.#sessions.values()) {
-      if (session.state === CONNECTED) {
-        if (session.expiresAt !== 0 && session.expiresAt <= now) {
-          this.disconnectSession(session, DisconnectCode.TOKEN_EXPIRED, 'token expired')
-        }
-      } else if (
-        session.state === CONNECTING &&
-        !session.connecting &&
-        session.connectDeadline <= now
-      ) {
-        this.disconnectSession(session, DisconnectCode.STALE, 'connect timeout')
-      }
-    }
+    this.#sessions.sweep(
+      this.#now(),
+      (s) => this.disconnectSession(s, DisconnectCode.TOKEN_EXPIRED, 'token expired'),
+      (s) => this.disconnectSession(s, DisconnectCode.STALE, 'connect timeout'),
+    )
   }
 
   // ------------------------------------------------------------------------------------------
@@ -648,119 +489,8 @@ export class Hub implements SessionOwner {
     info: ClientInfo | undefined,
   ): Promise<PublishResult> {
     await this.#ready
-    const res = await this.broker.publish(channel, data, {
-      history: ns.history,
-      idempotencyWindow: ns.idempotencyWindow,
-      ...(idempotencyKey === undefined ? null : { idempotencyKey }),
-      ...(key === undefined ? null : { key }),
-      ...(info === undefined ? null : { info }),
-    })
-    if (!res.duplicate) this.stats.published++
-    return res.duplicate
-      ? { offset: res.offset, epoch: res.epoch, duplicate: true }
-      : { offset: res.offset, epoch: res.epoch }
-  }
-
-  /** Seconds left of a credential expiring at `expiresAt` (ms; 0 = never: undefined). */
-  #ttlOf(expiresAt: number): number | undefined {
-    return expiresAt === 0 ? undefined : Math.max(0, Math.floor((expiresAt - this.#now()) / 1000))
-  }
-
-  /** `refresh` over HTTP: authenticate the new token, then let the node holding the stream's
-   * session extend it (see `#control`). */
-  async #refreshStream(command: RefreshCommand): Promise<RefreshResult> {
-    if (command.client === undefined) {
-      fail('SWB_ERR_PROTOCOL_BAD_COMMAND', 'refresh over HTTP needs client (the stream session id)')
-    }
-    const identity = await this.authenticate({ token: command.token, transport: 'http' })
-    const expiresAt = identity.expiresAt ?? 0
-    await this.#ready
-    await this.broker.publishControl({
-      type: 'refresh',
-      user: identity.user,
-      client: command.client,
-      expiresAt,
-    })
-    const ttl = this.#ttlOf(expiresAt)
-    return ttl === undefined ? {} : { ttl }
-  }
-
-  #register(session: Session): void {
-    this.#sessions.set(session.id, session)
-    if (session.user === '') return
-    let set = this.#users.get(session.user)
-    if (set === undefined) {
-      set = new Set()
-      this.#users.set(session.user, set)
-    }
-    set.add(session)
-  }
-
-  #brokerHandler(): BrokerHandler {
-    const registry = this.#registry
-    const hub = this
-    return {
-      onPublication(channel: string, publication: Publication, epoch: string): void {
-        registry.publish(channel, publication, epoch)
-      },
-      onJoin(channel: string, info: ClientInfo): void {
-        registry.pushJoinLeave(channel, new PreparedMessage({ type: 'join', channel, info }))
-      },
-      onLeave(channel: string, info: ClientInfo): void {
-        registry.pushJoinLeave(channel, new PreparedMessage({ type: 'leave', channel, info }))
-      },
-      onControl(message: ControlMessage): void {
-        hub.#control(message)
-      },
-      onError: this.#onError,
-    }
-  }
-
-  #serverSubscribeSafe(session: Session, channel: string): void {
-    let ns: Namespace
-    try {
-      ns = this.#namespaces.of(channel)
-    } catch (err) {
-      this.#onError(err)
-      return
-    }
-    this.#registry.serverSubscribe(session, channel, ns, undefined).catch(this.#onError)
-  }
-
-  #control(message: ControlMessage): void {
-    const sessions = message.user === undefined ? null : this.#users.get(message.user)
-    switch (message.type) {
-      case 'user-message': {
-        if (sessions === undefined || sessions === null) return
-        const prepared = new PreparedMessage({ type: 'message', data: message.data })
-        for (const s of sessions) s.enqueue(prepared.frame(s.format))
-        return
-      }
-      case 'disconnect': {
-        const targets = [...(sessions ?? [])]
-        if (message.client !== undefined) {
-          const s = this.#sessions.get(message.client)
-          if (s !== undefined) targets.push(s)
-        }
-        for (const s of targets) this.disconnectSession(s, message.code, message.reason)
-        return
-      }
-      case 'subscribe':
-        for (const s of [...(sessions ?? [])]) {
-          if (!s.subs.has(message.channel)) this.#serverSubscribeSafe(s, message.channel)
-        }
-        return
-      case 'unsubscribe':
-        for (const s of [...(sessions ?? [])]) this.#registry.unsubscribe(s, message.channel, true)
-        return
-      case 'refresh': {
-        // Only the session's own user may extend it: a token for someone else changes nothing.
-        const s = this.#sessions.get(message.client)
-        if (s !== undefined && s.state === CONNECTED && s.user === message.user) {
-          s.expiresAt = message.expiresAt
-        }
-        return
-      }
-    }
+    const res = await publishToBroker(this.broker, ns, channel, data, { idempotencyKey, key, info })
+    if (res.duplicate !== true) this.stats.published++
+    return res
   }
 }

@@ -4,6 +4,7 @@ import { SwitchboardError } from '../errors/index.ts'
 import { parseSseId, type StreamPosition } from '../protocol/index.ts'
 import type { Identity, StreamTickets } from './auth.ts'
 import type { Namespaces } from './namespace.ts'
+import type { Session } from './session.ts'
 
 /** A parsed stream request, returned by `hub.openStream` before the transport exists. */
 export interface StreamRequest {
@@ -99,4 +100,42 @@ export function namingChannel(err: unknown, channel: string): unknown {
 
 function fail(code: 'SWB_ERR_PROTOCOL_BAD_COMMAND', message: string): never {
   throw new SwitchboardError(code, message)
+}
+
+/**
+ * Admits a stream, then makes its session (`create`), says who it is in a `connected` push
+ * before any channel push (the client refreshes its credential over HTTP POST with this
+ * `client` id, as a stream cannot carry commands), and subscribes each channel from its cursor.
+ * A subscribe failure after the response started goes to `failed`, which ends the stream.
+ */
+export async function openAdmittedStream(
+  host: StreamAdmissionHost,
+  request: StreamRequest,
+  create: (identity: Identity) => { session: Session; ttl: number | undefined },
+  subscribe: (
+    session: Session,
+    channel: string,
+    cursor: StreamPosition | undefined,
+  ) => Promise<void>,
+  failed: (session: Session, error: unknown) => void,
+): Promise<Session> {
+  const { identity, channels, cursors } = await admitStream(request, host)
+  const { session, ttl } = create(identity)
+  session.enqueue(
+    session.format.prepare({
+      type: 'connected',
+      client: session.id,
+      user: session.user,
+      ...(ttl === undefined ? null : { ttl }),
+    }),
+  )
+  try {
+    for (const channel of channels) {
+      if (session.isClosed) break
+      await subscribe(session, channel, cursors?.get(channel))
+    }
+  } catch (err) {
+    failed(session, err)
+  }
+  return session
 }

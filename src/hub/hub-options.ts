@@ -1,0 +1,97 @@
+import type { Broker } from '../broker/index.ts'
+import { SwitchboardError } from '../errors/index.ts'
+import type { ClientInfo } from '../protocol/index.ts'
+import type { ConnectHook } from './auth.ts'
+import type { NamespaceOptions } from './namespace.ts'
+import type { SessionLimits } from './session.ts'
+
+/** Options of a {@link Hub}; every limit has a safe default. */
+export interface HubOptions {
+  /** Storage and cross-node delivery. Default: a new {@link MemoryBroker}. */
+  broker?: Broker
+  /** Verifies credentials (`jwtAuth(...)` or a custom hook). Default: everyone connects as the
+   * anonymous user `''`. */
+  auth?: ConnectHook
+  /** Namespaces declared up front (same as calling `hub.namespace`). The default namespace `''`
+   * exists with default options unless given here. */
+  namespaces?: Record<string, NamespaceOptions>
+  /** Secret shared by all nodes for stream tickets (≥ 16 bytes). Default: random per process. */
+  ticketSecret?: string
+  /** Bytes queued per session before the slow-consumer policy applies. Default 1 MiB. */
+  maxOutboxBytes?: number
+  /** Largest inbound command in bytes. Default 65 536. */
+  maxCommandBytes?: number
+  /** Subscriptions per session. Default 128. */
+  maxSubscriptions?: number
+  /** Channels per SSE stream. Default 32. */
+  maxStreamChannels?: number
+  /** Commands of one connection processed at once (more get SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS).
+   * Default 64. */
+  maxInflight?: number
+  /** Largest `limit` of a history command. Default 1000. */
+  maxHistoryLimit?: number
+  /** Milliseconds a new WebSocket session has to send `connect`. Default 10 000. */
+  connectTimeout?: number
+  /** Milliseconds between checks of token expiry and connect timeouts. Default 1000. */
+  sweepInterval?: number
+  /** Clock (ms), for tests. Default `Date.now`. */
+  now?: () => number
+  /** Called with errors the hub cannot answer to anyone (broker failures in fan-out). */
+  onError?: (error: unknown) => void
+}
+
+/** Options of `hub.publish`. */
+export interface HubPublishOptions {
+  /** A retried publish with the same key is applied once. */
+  idempotencyKey?: string
+  /** Conflation key. */
+  key?: string
+  /** Publisher shown to subscribers. */
+  info?: ClientInfo
+}
+
+/** Counters of one hub. */
+export interface HubStats {
+  /** Publications accepted through this hub. */
+  published: number
+  /** Publication frames queued to sessions. */
+  delivered: number
+  /** Publications dropped by slow-consumer policies. */
+  dropped: number
+}
+
+/** A hub's limits, each checked and given its default. */
+export interface HubLimits {
+  readonly session: SessionLimits
+  readonly maxStreamChannels: number
+  readonly maxHistoryLimit: number
+  readonly connectTimeout: number
+  readonly sweepInterval: number
+}
+
+/** Checks the numeric options of a hub (positive integers) and fills in their defaults. */
+export function resolveLimits(options: HubOptions): HubLimits {
+  const positive = (name: keyof HubOptions, fallback: number): number => {
+    const v = options[name] ?? fallback
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+      throw new SwitchboardError(
+        'SWB_ERR_INVALID_OPTION',
+        `Hub option ${name} must be a positive integer`,
+      )
+    }
+    return v
+  }
+  return {
+    session: Object.freeze({
+      maxOutboxBytes: positive('maxOutboxBytes', 1 << 20),
+      maxCommandBytes: positive('maxCommandBytes', 65_536),
+      maxSubscriptions: positive('maxSubscriptions', 128),
+      maxRecoveryBuffer: 10_000,
+      maxInflight: positive('maxInflight', 64),
+    }),
+    maxStreamChannels: positive('maxStreamChannels', 32),
+    maxHistoryLimit: positive('maxHistoryLimit', 1000),
+    connectTimeout: positive('connectTimeout', 10_000),
+    sweepInterval: positive('sweepInterval', 1000),
+  }
+}
