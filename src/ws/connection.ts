@@ -574,8 +574,13 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   }
 
   onPing(data: Buffer): void {
-    // RFC 6455 §5.5.2/§5.5.3: answer a ping with a pong carrying the same payload.
-    if (this.readyState === OPEN) this.append(frame(OP_PONG, data, false))
+    // RFC 6455 §5.5.2/§5.5.3: answer a ping with a pong carrying the same payload. The pong
+    // counts against maxBackpressure like any send: a peer that pings without reading must not
+    // make the server hold its answers (over the limit: 1013, or dropped under 'drop').
+    if (this.readyState === OPEN) {
+      if (this.bufferedAmount > this.route.maxBackpressure) this.overLimit()
+      else this.append(frame(OP_PONG, data, false))
+    }
     if (this.route.ping !== null) this.call(this.route.ping, data, undefined)
   }
 
