@@ -42,6 +42,33 @@ const COMMAND_TYPES = new Set([
 /** Upper bound on a command id: 2^31 - 1 (a client wraps back to 1). */
 export const MAX_COMMAND_ID = 0x7fffffff
 
+/**
+ * Deepest nesting of arrays and objects a command's `data` may have (serde_json's default). The
+ * JSON and MessagePack encoders recurse, so a publication nested some thousands deep, which
+ * `JSON.parse` accepts, would be stored and then fail every subscriber's encode.
+ */
+export const MAX_DATA_DEPTH = 128
+
+/** Whether `root` nests arrays/objects deeper than `max` levels; iterative, so never overflows. */
+function deeperThan(root: unknown, max: number): boolean {
+  if (typeof root !== 'object' || root === null) return false
+  const values: object[] = [root]
+  const depths: number[] = [1]
+  while (values.length > 0) {
+    const v = values.pop()!
+    const d = depths.pop()!
+    if (d > max) return true
+    if (ArrayBuffer.isView(v)) continue
+    for (const x of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof x === 'object' && x !== null) {
+        values.push(x)
+        depths.push(d + 1)
+      }
+    }
+  }
+  return false
+}
+
 function isPosition(v: unknown): boolean {
   if (typeof v !== 'object' || v === null) return false
   const p = v as { offset?: unknown; epoch?: unknown }
@@ -106,6 +133,9 @@ export function checkCommand(value: unknown): ClientCommand {
       optionalString(c, 'token')
       optionalString(c, 'name')
       break
+  }
+  if (deeperThan(c.data, MAX_DATA_DEPTH)) {
+    throw new ProtocolDecodeError(`data nests deeper than ${MAX_DATA_DEPTH} levels`)
   }
   return value as ClientCommand
 }
