@@ -107,9 +107,24 @@ export interface UpgradeEvent {
   readonly probes: number
 }
 
+/** Payload of the `reconnecting` event: a reconnect attempt is scheduled. */
+export interface ReconnectingEvent {
+  /** Milliseconds until the attempt (the jittered backoff, plus any delay the server asked for).
+   * Becoming visible may start it sooner; a connection banner counts this down. */
+  readonly delay: number
+  /** Attempts scheduled since the client was last connected (1: the first retry). */
+  readonly attempt: number
+  /** The code and reason of the close that led here, as in the `state` event. */
+  readonly code: number
+  readonly reason: string
+}
+
 /** Events of a {@link SwitchboardClient}. */
 export interface ClientEvents {
   state: [StateEvent]
+  /** A reconnect is scheduled, after every failed attempt (the state stays `connecting`, so
+   * `state` fires only for the first). */
+  reconnecting: [ReconnectingEvent]
   connected: [ConnectResult | null]
   fallback: [FallbackEvent]
   /** One background WebSocket probe finished (only while on the SSE fallback of `'auto'`). */
@@ -727,6 +742,7 @@ export class SwitchboardClient<
     const advertised = (server as { delay?: unknown } | null)?.delay
     const delay = this.#backoff.next(typeof advertised === 'number' ? advertised : 0)
     this.#reconnectTimer = setTimeout(this.#reconnect, delay)
+    this.emit('reconnecting', { delay, attempt: this.#backoff.attempt, code, reason })
   }
 
   /**

@@ -3,6 +3,7 @@ export {
   type ClientEvents,
   type ConnectionState,
   type FallbackEvent,
+  type ReconnectingEvent,
   StateCode,
   type StateEvent,
   SwitchboardClient,
