@@ -17,6 +17,7 @@ export { idempotencyKey, Outbox, type OutboxEntry } from './outbox.ts'
 export {
   type GapContext,
   type PublicationContext,
+  type ResetContext,
   type SubscribedContext,
   type SubscribeOptions,
   Subscription,

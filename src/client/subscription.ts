@@ -3,6 +3,7 @@ import type {
   GapPush,
   HistoryResult,
   PresenceResult,
+  Publication,
   PublicationPush,
   PublishResult,
   StreamPosition,
@@ -10,10 +11,28 @@ import type {
   UnsubscribePush,
 } from '../protocol/messages.ts'
 import { Emitter } from './emitter.ts'
-import type { ClientError } from './errors.ts'
+import { ClientError, ClientErrorCode } from './errors.ts'
+import type {
+  PublicationContext,
+  ResetContext,
+  SubscribedContext,
+  SubscribeOptions,
+  SubscriptionEvents,
+  SubscriptionHost,
+  SubscriptionState,
+} from './subscription-types.ts'
 
-/** A subscription's states. */
-export type SubscriptionState = 'unsubscribed' | 'subscribing' | 'subscribed'
+export type {
+  GapContext,
+  PublicationContext,
+  ResetContext,
+  SubscribedContext,
+  SubscribeOptions,
+  SubscriptionEvents,
+  SubscriptionHost,
+  SubscriptionState,
+  SubscriptionStateEvent,
+} from './subscription-types.ts'
 
 /**
  * Codes of subscription state changes made by the client. A change caused by the server carries
@@ -32,109 +51,44 @@ export const SubscriptionCode = {
   SUBSCRIBED: 0,
 } as const
 
-/** One publication as the application receives it. */
-export interface PublicationContext<T = unknown> {
-  readonly channel: string
-  readonly offset: number
-  readonly epoch: string
-  readonly data: T
-  readonly info?: ClientInfo | undefined
-  readonly key?: string | undefined
-  /** When the broker stored it (ms since the Unix epoch): only in namespaces with `timestamps`. */
-  readonly time?: number | undefined
-  /** True when the publication was missed while disconnected and came back through recovery. */
+/** Most live publications held while a (re)subscribe reply or a history read is awaited. */
+const MAX_EARLY = 10_000
+/** History reads of one start or reset that may find the stream replaced before one answers. */
+const MAX_READS = 3
+
+/** A publication held while the history read of a start or reset is in flight. */
+interface Held {
+  readonly p: Publication
+  /** The epoch it names (`undefined`: the one followed when it is delivered). */
+  readonly epoch: string | undefined
   readonly recovered: boolean
 }
 
-/** A subscription became active. */
-export interface SubscribedContext {
-  readonly channel: string
-  /** Whether `since` was sent (a resubscribe after a reconnect, or the `since` option). */
-  readonly wasRecovering: boolean
-  /** With `wasRecovering`: true when every missed publication was delivered, false when some
-   * are gone (history trimmed, expired, or the stream's epoch changed). `undefined` otherwise. */
-  readonly recovered: boolean | undefined
-  /** Whether the channel keeps history (so a later resume can work). */
-  readonly recoverable: boolean
-  readonly offset: number
-  readonly epoch: string
-}
-
 /**
- * Publications the application did not receive. `reason` is `'dropped'` when the server says so
- * with a `gap` push (slow-consumer drop, conflation, a cross-node delivery lost for good;
- * offsets `from`..`to`, `count` of them dropped) and `'unrecovered'` when what was missed cannot
- * be told by offsets: a resubscribe could not recover what was missed while disconnected, or the
- * stream was replaced under a live subscription (history lost on the server, for example Redis
- * restarted empty). `to`/`count` are `null` when the stream's epoch changed, because the old
- * offsets then mean nothing. Recover with `history` or treat the local state as stale.
+ * A history read in flight: the history start (`'initial'`) or a reset. Live publications are
+ * held meanwhile and delivered after the read, deduplicated by offset.
  */
-export interface GapContext {
-  readonly channel: string
-  readonly reason: 'dropped' | 'unrecovered'
-  readonly epoch: string
-  readonly from: number
-  readonly to: number | null
-  readonly count: number | null
+interface Load {
+  readonly kind: 'initial' | ResetContext['reason']
+  /** Where the live stream continues: the read covers publications up to here. */
+  anchor: StreamPosition
+  held: Held[]
+  reads: number
 }
-
-/** A state change of a subscription. */
-export interface SubscriptionStateEvent {
-  readonly channel: string
-  readonly state: SubscriptionState
-  readonly previous: SubscriptionState
-  readonly code: number
-  readonly reason: string
-}
-
-/** Events of a {@link Subscription}. */
-export interface SubscriptionEvents<T> {
-  state: [SubscriptionStateEvent]
-  subscribed: [SubscribedContext]
-  publication: [PublicationContext<T>]
-  join: [ClientInfo]
-  leave: [ClientInfo]
-  gap: [GapContext]
-  error: [ClientError]
-}
-
-/** Callbacks and options of `client.subscribe`. */
-export interface SubscribeOptions<T = unknown> {
-  /** Resume from this position (a position the application stored earlier). */
-  since?: StreamPosition
-  onPublication?: (publication: PublicationContext<T>) => void
-  onJoin?: (info: ClientInfo) => void
-  onLeave?: (info: ClientInfo) => void
-  onGap?: (gap: GapContext) => void
-  onSubscribed?: (context: SubscribedContext) => void
-  onState?: (event: SubscriptionStateEvent) => void
-  onError?: (error: ClientError) => void
-}
-
-/** What a subscription asks of its client. */
-export interface SubscriptionHost {
-  _activate(sub: Subscription<unknown, unknown>): void
-  _deactivate(sub: Subscription<unknown, unknown>): void
-  publish(channel: string, data: unknown, options?: { key?: string }): Promise<PublishResult>
-  presence(channel: string): Promise<PresenceResult>
-  history(
-    channel: string,
-    options?: { since?: StreamPosition; limit?: number },
-  ): Promise<HistoryResult>
-}
-
-/** Most live publications held while a (re)subscribe reply is awaited. */
-const MAX_EARLY = 10_000
 
 /**
  * One channel subscription. It keeps the position of the last publication it delivered, so after
  * a reconnect the client resubscribes with `since` and the server sends what was missed; offsets
  * at or below that position are dropped as duplicates, so the application sees every publication
- * once, in order.
+ * once, in order. With `history`, it starts with the channel's recent publications, and when
+ * continuity is lost for good it emits one `reset` carrying a fresh read of them.
  *
  * @example
- * const sub = client.subscribe('chat:lobby', { onPublication: (p) => render(p.data) })
- * sub.on('gap', (g) => reload(g.channel))
+ * const sub = client.subscribe('chat:lobby', {
+ *   history: { limit: 50 },
+ *   onPublication: (p) => messages.push(p.data),
+ *   onReset: (r) => messages.splice(0, Infinity, ...r.publications.map((p) => p.data)),
+ * })
  * await sub.publish({ text: 'hi' })
  * sub.unsubscribe()
  */
@@ -144,16 +98,20 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
   #host: SubscriptionHost
   #position: StreamPosition | null
   #recoverable = false
+  readonly #historyLimit: number
   /** The `since` of the subscribe in flight (set by the client when it sends one). */
   _sentSince: StreamPosition | undefined
   #early: PublicationPush[] | null = null
+  #load: Load | null = null
 
   constructor(host: SubscriptionHost, channel: string, options: SubscribeOptions<T> = {}) {
     super()
     this.#host = host
     this.channel = channel
     this.#position = options.since ?? null
+    this.#historyLimit = historyLimit(options.history)
     if (options.onPublication) this.on('publication', options.onPublication)
+    if (options.onReset) this.on('reset', options.onReset)
     if (options.onJoin) this.on('join', options.onJoin)
     if (options.onLeave) this.on('leave', options.onLeave)
     if (options.onGap) this.on('gap', options.onGap)
@@ -201,9 +159,10 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
     return this.#host.history(this.channel, options)
   }
 
-  /** @internal The `since` a (re)subscribe should send. */
+  /** @internal The `since` a (re)subscribe should send: during a history read, where the live
+   * stream continues after it (what lies before is being read). */
   _since(): StreamPosition | undefined {
-    return this.#position ?? undefined
+    return this.#load?.anchor ?? this.#position ?? undefined
   }
 
   /** @internal */
@@ -212,6 +171,9 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
     if (previous === state) return
     this.#state = state
     this.#early = state === 'subscribing' ? [] : null
+    // An unsubscribed subscription reads nothing more; `subscribe()` starts over from the
+    // position delivered last (none: the history start again).
+    if (state === 'unsubscribed') this.#load = null
     this.emit('state', { channel: this.channel, state, previous, code, reason })
   }
 
@@ -224,11 +186,11 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
     this.#recoverable = result.recoverable
     const wasRecovering = since !== undefined
     const recovered = wasRecovering ? result.recovered === true : undefined
+    const top = { offset: result.offset, epoch: result.epoch }
     this._setState('subscribed', SubscriptionCode.SUBSCRIBED, 'subscribed')
     if (wasRecovering && !recovered) {
       const sameEpoch = since.epoch === result.epoch
       const from = since.offset + 1
-      this.#position = { offset: result.offset, epoch: result.epoch }
       this.emit('subscribed', this.#context(true, false, result))
       if (!sameEpoch || result.offset >= from) {
         this.emit('gap', {
@@ -240,12 +202,16 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
           count: sameEpoch ? result.offset - since.offset : null,
         })
       }
+      this.#lost(sameEpoch ? 'unrecovered' : 'epoch-changed', top)
     } else {
       this.emit('subscribed', this.#context(wasRecovering, recovered, result))
-      for (const p of result.publications ?? []) this.#deliver(p, result.epoch, true)
-      const pos = this.#position
-      if (pos === null || pos.epoch !== result.epoch || pos.offset < result.offset) {
-        this.#position = { offset: result.offset, epoch: result.epoch }
+      if (!wasRecovering && this.#historyLimit > 0 && result.recoverable) {
+        this.#read('initial', top)
+      } else {
+        for (const p of result.publications ?? []) this.#offer(p, result.epoch, true)
+        const pos = this.#position
+        const stale = pos === null || pos.epoch !== result.epoch || pos.offset < result.offset
+        if (this.#load === null && stale) this.#position = top
       }
     }
     for (const p of early) this._onPublication(p)
@@ -274,18 +240,35 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
     }
     if (this.#state !== 'subscribed') return
     // A push names its epoch only when it may be news; otherwise it is the one we follow.
-    this.#deliver(push, push.epoch ?? this.#position?.epoch ?? '', false)
+    this.#offer(push, push.epoch, false)
   }
 
+  /** Delivers a publication, or holds it while a history read is in flight. */
+  #offer(p: Publication, epoch: string | undefined, recovered: boolean): void {
+    const load = this.#load
+    if (load === null) {
+      this.#deliver(p, epoch ?? this.#position?.epoch ?? '', recovered)
+      return
+    }
+    if (load.held.length < MAX_EARLY) {
+      load.held.push({ p, epoch, recovered })
+      return
+    }
+    // Too much arrived during the read: read again up to this publication, drop what was held.
+    this.#read(load.kind, { offset: p.offset, epoch: epoch ?? load.anchor.epoch })
+  }
+
+  /** Emits a publication unless it was delivered already; returns it (or null: a duplicate). */
   #deliver(
-    p: { offset: number; data: unknown; info?: ClientInfo; key?: string; time?: number },
+    p: Publication,
     epoch: string,
     recovered: boolean,
-  ): void {
+    emit = true,
+  ): PublicationContext<T> | null {
     const pos = this.#position
-    if (pos !== null && pos.epoch === epoch && p.offset <= pos.offset) return // duplicate
+    if (pos !== null && pos.epoch === epoch && p.offset <= pos.offset) return null // duplicate
     this.#position = { offset: p.offset, epoch }
-    this.emit('publication', {
+    const context: PublicationContext<T> = {
       channel: this.channel,
       offset: p.offset,
       epoch,
@@ -294,16 +277,88 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
       key: p.key,
       time: p.time,
       recovered,
-    })
+    }
+    if (emit) this.emit('publication', context)
+    return context
+  }
+
+  /**
+   * Continuity is lost for good; the live stream continues after `top`. With `history`, a fresh
+   * read of the recent publications up to `top` goes out, and the reset carries it; without, the
+   * reset is emitted now with no publications and the stream resumes at `resume`.
+   */
+  #lost(reason: ResetContext['reason'], top: StreamPosition, resume = top): void {
+    if (this.#historyLimit > 0 && this.#recoverable) {
+      // Nothing reached the application yet: the start it waits for is still a start.
+      this.#read(this.#load?.kind === 'initial' ? 'initial' : reason, top)
+      return
+    }
+    this.#load = null
+    this.#position = resume
+    this.emit('reset', { channel: this.channel, reason, publications: [] })
+  }
+
+  /** Reads the `limit` publications up to `anchor`, holding live ones meanwhile. */
+  #read(kind: Load['kind'], anchor: StreamPosition, reads = 1): void {
+    const load: Load = { kind, anchor, held: [], reads }
+    this.#load = load
+    const limit = this.#historyLimit
+    const since = { offset: Math.max(0, anchor.offset - limit), epoch: anchor.epoch }
+    this.#host.history(this.channel, { since, limit }).then(
+      (r) => this.#onRead(load, since, r),
+      (error: unknown) => {
+        if (this.#load !== load) return
+        if (error instanceof ClientError && error.code === ClientErrorCode.CLOSED) {
+          this.#load = null // the client stopped; the next connect starts over
+          return
+        }
+        this.emit('error', error as ClientError)
+        const empty = { offset: anchor.offset, epoch: anchor.epoch, publications: [] }
+        this.#onRead(load, since, empty)
+      },
+    )
+  }
+
+  #onRead(load: Load, since: StreamPosition, r: HistoryResult): void {
+    if (this.#load !== load) return
+    if (r.epoch !== since.epoch && load.reads < MAX_READS) {
+      // The stream was replaced between the subscribe answer and this read: read the new one.
+      const kind = load.kind === 'initial' ? 'initial' : 'epoch-changed'
+      this.#read(kind, { offset: r.offset, epoch: r.epoch }, load.reads + 1)
+      return
+    }
+    this.#load = null
+    const fresh: PublicationContext<T>[] = []
+    this.#position = since
+    if (r.epoch === since.epoch) {
+      for (const p of r.publications) {
+        const context = this.#deliver(p, since.epoch, true, load.kind === 'initial')
+        if (context !== null) fresh.push(context)
+      }
+    }
+    const pos = this.#position
+    if (pos.epoch !== load.anchor.epoch || pos.offset < load.anchor.offset) {
+      this.#position = load.anchor
+    }
+    if (load.kind !== 'initial') {
+      this.emit('reset', { channel: this.channel, reason: load.kind, publications: fresh })
+    }
+    for (const h of load.held) {
+      // A reset emitted above may have started another read: later ones wait for it.
+      this.#offer(h.p, h.epoch, h.recovered)
+    }
   }
 
   /** @internal */
   _onGap(push: GapPush): void {
-    const pos = this.#position
+    const pos = this.#load?.anchor ?? this.#position
     if (pos !== null && pos.epoch !== push.epoch) {
       // The stream was replaced (history lost on the server side): what followed our position
       // in the old epoch is gone, and what follows belongs to the new epoch, after the range.
-      this.#position = { offset: push.from - 1, epoch: push.epoch }
+      // Without a read, the resume point is just before the range: under conflation, offsets
+      // inside it may still arrive.
+      const resume = { offset: push.from - 1, epoch: push.epoch }
+      const top = { offset: Math.max(resume.offset, push.to), epoch: push.epoch }
       this.emit('gap', {
         channel: this.channel,
         reason: 'unrecovered',
@@ -312,6 +367,7 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
         to: null,
         count: null,
       })
+      this.#lost('epoch-changed', top, resume)
       return
     }
     this.emit('gap', {
@@ -322,6 +378,11 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
       to: push.to,
       count: push.count,
     })
+    // With `history` the SDK refills its state; without, a drop (or conflation: the latest value
+    // of each key still follows) is only reported.
+    if (this.#historyLimit > 0 && this.#recoverable && (pos === null || push.to > pos.offset)) {
+      this.#lost('dropped', { offset: push.to, epoch: push.epoch })
+    }
   }
 
   /** @internal */
@@ -353,4 +414,17 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
     if (resubscribe) this._setState('subscribing', push.code, push.reason)
     else this._setState('unsubscribed', push.code, push.reason)
   }
+}
+
+/** The `history.limit` option, validated (0: no history start). */
+function historyLimit(history: SubscribeOptions['history']): number {
+  if (history === undefined) return 0
+  const limit = history?.limit
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
+    throw new ClientError(
+      ClientErrorCode.INVALID_OPTION,
+      'subscribe: history.limit must be a positive integer',
+    )
+  }
+  return limit
 }

@@ -52,6 +52,10 @@ export class FakeServer {
   readonly applied = new Map<string, { offset: number; epoch: string }>()
   readonly subscribers = new Map<string, Set<Peer>>()
   rpc: (method: string, data: unknown) => unknown = (method, data) => ({ method, data })
+  /** History commands run (answered or not). */
+  historyReads = 0
+  /** Answers history commands instead of the model (`null`: never answer this one). */
+  historyAnswer: ((cmd: ClientCommand & { type: 'history' }) => Reply | null) | null = null
   #epochs = 0
 
   channel(name: string): Channel {
@@ -129,8 +133,15 @@ export class FakeServer {
       case 'presence':
         return { id: cmd.id, result: { count: 0, members: [] } }
       case 'history': {
+        this.historyReads++
+        if (this.historyAnswer !== null) return this.historyAnswer(cmd)
+        // As the memory broker: after `since` in its epoch (none in another), oldest first.
         const c = this.channel(cmd.channel)
-        return { id: cmd.id, result: { offset: c.top, epoch: c.epoch, publications: c.pubs } }
+        const since = cmd.since
+        let pubs = since === undefined ? c.pubs : c.pubs.filter((p) => p.offset > since.offset)
+        if (since !== undefined && since.epoch !== c.epoch) pubs = []
+        if (cmd.limit !== undefined) pubs = pubs.slice(0, cmd.limit)
+        return { id: cmd.id, result: { offset: c.top, epoch: c.epoch, publications: pubs } }
       }
       default:
         return { id: cmd.id, result: {} }
