@@ -26,6 +26,9 @@ app.ws('/', {
   // An echo of 16 MiB messages to a slow reader must not be cut: allow several in flight.
   maxBackpressure: 64 * MiB,
   compression: { threshold: 0 },
+  // A public echo server with no credentials: pages of any origin (the conformance suite's
+  // browser page, behind its sniffing proxy) may connect.
+  allowedOrigins: 'any',
   message(ws, data, isBinary) {
     ws.send(data, isBinary)
   },

@@ -4,6 +4,7 @@ import { SwitchboardError } from './errors/index.ts'
 import type { Context } from './http/context.ts'
 import {
   defineWireFormat,
+  type HttpRequestInfo,
   Hub,
   type HubOptions,
   type Namespace,
@@ -19,6 +20,12 @@ import {
 import { msgpackCodec } from './protocol/index.ts'
 import type { WsBehaviour } from './ws/index.ts'
 import { prepareMessage } from './ws/index.ts'
+import {
+  type OriginOption,
+  type OriginPolicy,
+  originAllowed,
+  resolveOriginPolicy,
+} from './ws/origin.ts'
 
 /** Options of `app.channels.configure()`: the hub's options plus where the endpoint lives. */
 export interface ChannelsOptions extends HubOptions {
@@ -31,8 +38,14 @@ export interface ChannelsOptions extends HubOptions {
   maxPayload?: number
   /** Seconds of silence before a WebSocket is pinged and then closed. Default 60. */
   idleTimeout?: number
-  /** Allowed `Origin`s of WebSocket upgrades (default: any). */
-  allowedOrigins?: string[] | ((origin: string) => boolean)
+  /**
+   * Which page origins may use the endpoint with what a browser sends by itself (cookies):
+   * every WebSocket upgrade, and SSE streams, POST commands and ticket requests that carry a
+   * cookie but no bearer token and no ticket (when `auth` is set). Default `'same-origin'`; a list of origins
+   * or a predicate allows exactly those; `'any'` allows every origin (see docs/security.md).
+   * Refused: 403 `SWB_ERR_WS_ORIGIN_FORBIDDEN` (upgrade), `SWB_ERR_AUTH_ORIGIN_FORBIDDEN` (others).
+   */
+  allowedOrigins?: OriginOption
 }
 
 /** What the app gives the channel endpoint: route registration. */
@@ -65,6 +78,40 @@ function clientBundlePath(): string | null {
 function bearer(ctx: Context<unknown>): string | undefined {
   const auth = ctx.headers.authorization
   return typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined
+}
+
+/** The request as the connect hook sees it (`ConnectRequest.request`). */
+function requestInfo(ctx: Context<unknown>): HttpRequestInfo {
+  let headers = ctx.headers as Record<string, string | string[] | undefined>
+  if (Array.isArray(headers['set-cookie'])) {
+    // The one header Node keeps as an array; a request has no use for it.
+    const { 'set-cookie': _drop, ...rest } = headers
+    headers = rest
+  }
+  return {
+    headers: headers as Readonly<Record<string, string | undefined>>,
+    cookies: ctx.cookies as Readonly<Record<string, string>>,
+    remoteAddress: ctx.ip,
+    origin: ctx.headers.origin,
+    url: ctx.req.url ?? '/',
+  }
+}
+
+/**
+ * Whether a request that only what the browser attaches by itself could authenticate (a cookie,
+ * or HTTP Basic credentials: no bearer token, no ticket) comes from an allowed origin. Browsers
+ * send `Origin` on every cross-origin `EventSource` and `fetch` and on every POST; without one,
+ * `Sec-Fetch-Site` (sent by current browsers on every request) tells a cross-site image or link
+ * from a same-origin `EventSource`, and a client that sends neither is not a browser page. A
+ * request with no such credential has nothing to hijack and is not checked.
+ */
+function ambientAllowed(policy: OriginPolicy, ctx: Context<unknown>): boolean {
+  if (policy === null) return true
+  if (ctx.headers.cookie === undefined && ctx.headers.authorization === undefined) return true
+  const origin = ctx.headers.origin
+  if (origin !== undefined) return originAllowed(policy, origin, ctx.headers.host)
+  const site = ctx.headers['sec-fetch-site']
+  return site === undefined || site === 'same-origin' || site === 'none'
 }
 
 /**
@@ -151,6 +198,17 @@ export class Channels<S> {
         native: prepareMessage,
       }),
     }
+    const origins = resolveOriginPolicy(options.allowedOrigins, 'channels option "allowedOrigins"')
+    const hasAuth = options.auth !== undefined
+    /** The connect hook's view of a request, after the origin check when only cookies could
+     * authenticate it (`explicit`: it carries a bearer token or a ticket). */
+    const authRequest = (ctx: Context<S>, explicit: boolean): HttpRequestInfo | undefined => {
+      if (!hasAuth) return undefined
+      if (!explicit && !ambientAllowed(origins, ctx)) {
+        throw new SwitchboardError('SWB_ERR_AUTH_ORIGIN_FORBIDDEN')
+      }
+      return requestInfo(ctx)
+    }
     const outbox = options.maxOutboxBytes ?? 1024 * 1024
     const sseOptions = {
       // The hub's slow-consumer policy acts first; the stream's own mark is a backstop above it.
@@ -165,13 +223,16 @@ export class Channels<S> {
       const lastEventId =
         typeof header === 'string' && header !== '' ? header : ctx.query.lastEventId
       const token = bearer(ctx)
+      const ticket = ctx.query.ticket
+      const request = authRequest(ctx, token !== undefined || ticket !== undefined)
       let stream: ReturnType<Context<S>['sse']> | null = null
       const session: Session = await hub.openStream(
         {
           channels,
           ...(lastEventId === undefined ? null : { lastEventId }),
-          ...(ctx.query.ticket === undefined ? null : { ticket: ctx.query.ticket }),
+          ...(ticket === undefined ? null : { ticket }),
           ...(token === undefined ? null : { token }),
+          ...(request === undefined ? null : { request }),
         },
         () => {
           const s = ctx.sse(sseOptions)
@@ -195,7 +256,8 @@ export class Channels<S> {
       opened.closed.then(() => session.closed())
     }
 
-    this.#host.ws<Session | null>(
+    // `ws.data` is the upgrade request until `open` replaces it with the session.
+    this.#host.ws<Session | HttpRequestInfo | null>(
       path,
       {
         subprotocols: [...SUBPROTOCOLS],
@@ -203,35 +265,44 @@ export class Channels<S> {
         idleTimeout: options.idleTimeout ?? 60,
         // Above the hub's outbox: the hub's slow-consumer policy decides, not a 1013 close.
         maxBackpressure: outbox * 2,
-        ...(options.allowedOrigins === undefined
-          ? null
-          : { allowedOrigins: options.allowedOrigins }),
-        upgrade: () => null,
+        // The handshake checks Origin (same-origin by default) before the hook runs.
+        allowedOrigins: options.allowedOrigins ?? 'same-origin',
+        upgrade: hasAuth ? (ctx: Context<S>) => requestInfo(ctx) : () => null,
         open(ws) {
           const format = wireFormatFor(ws.protocol, formats) ?? formats.json
-          ws.data = hub.connect(new WsTransport(ws, format))
+          const request = ws.data as HttpRequestInfo | null
+          ws.data = hub.connect(
+            new WsTransport(ws, format),
+            request === null ? undefined : { request },
+          )
         },
         message(ws, data) {
-          ws.data?.receive(data)
+          ;(ws.data as Session | null)?.receive(data)
         },
         drain(ws) {
-          ws.data?.drain()
+          ;(ws.data as Session | null)?.drain()
         },
         close(ws) {
-          ws.data?.closed()
+          ;(ws.data as Session | null)?.closed()
         },
       },
       openStream,
     )
     this.#host.post(path, async (ctx) => {
+      const token = bearer(ctx)
+      const ticket = ctx.query.ticket
+      const request = authRequest(ctx, token !== undefined || ticket !== undefined)
       const { status, body } = await hub.httpCommand(await ctx.readJson(), {
-        ...(bearer(ctx) === undefined ? null : { token: bearer(ctx) }),
-        ...(ctx.query.ticket === undefined ? null : { ticket: ctx.query.ticket }),
+        ...(token === undefined ? null : { token }),
+        ...(ticket === undefined ? null : { ticket }),
+        ...(request === undefined ? null : { request }),
       })
       return ctx.status(status).json(body)
     })
     this.#host.post(`${base}/ticket`, async (ctx) => {
-      const identity = await hub.authenticate({ token: bearer(ctx), transport: 'http' })
+      const token = bearer(ctx)
+      const request = authRequest(ctx, token !== undefined)
+      const identity = await hub.authenticate({ token, transport: 'http', request })
       return ctx.json({ ticket: hub.issueTicket(identity) })
     })
     this.#host.get(`${base}/client.js`, async (ctx) => {

@@ -27,8 +27,10 @@ export type { Hook, RouteOptions } from './http/router.ts'
 export type { FileOptions, StaticOptions } from './http/static.ts'
 export { serveStatic } from './http/static.ts'
 export type {
+  AuthenticateRequest,
   ConnectHook,
   ConnectRequest,
+  HttpRequestInfo,
   HubOptions,
   HubPublishOptions,
   Identity,
@@ -69,3 +71,4 @@ export type {
   WsMessage,
 } from './ws/index.ts'
 export { BUFFERED, DROPPED, prepareMessage, SENT, ServerWebSocket } from './ws/index.ts'
+export type { OriginOption } from './ws/origin.ts'

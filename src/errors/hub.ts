@@ -28,6 +28,10 @@ export const hubErrors = defineErrors({
     message: 'The credential was refused',
   },
   SWB_ERR_AUTH_TOKEN_EXPIRED: { status: 401, closeCode: 3002, message: 'The credential expired' },
+  SWB_ERR_AUTH_ORIGIN_FORBIDDEN: {
+    status: 403,
+    message: 'Requests that rely on cookies are not accepted from this origin',
+  },
   SWB_ERR_CHANNEL_INVALID_NAME: { status: 400, message: 'The channel name is invalid' },
   SWB_ERR_CHANNEL_UNKNOWN_NAMESPACE: {
     status: 404,

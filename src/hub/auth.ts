@@ -15,14 +15,45 @@ export interface Identity {
   readonly channels?: readonly string[]
 }
 
+/**
+ * The HTTP request that opened a connection: the WebSocket upgrade, the SSE stream request, or
+ * the POST of a command. A connect hook reads a session cookie from it, so a cookie login
+ * authenticates WebSocket, SSE and POST alike with no token in any URL.
+ */
+export interface HttpRequestInfo {
+  /** Request headers, names in lower case (repeated headers joined as Node joins them). */
+  readonly headers: Readonly<Record<string, string | undefined>>
+  /** Cookies of the `Cookie` header, decoded. */
+  readonly cookies: Readonly<Record<string, string>>
+  /** The client's address: the socket's peer, or the forwarded one when the app's `trustProxy`
+   * trusts the hops (the same value as `ctx.ip`). */
+  readonly remoteAddress: string
+  /** The `Origin` header. The endpoint has already checked it against `allowedOrigins`. */
+  readonly origin: string | undefined
+  /** The request target (path and query, as sent). */
+  readonly url: string
+}
+
+/** What `hub.authenticate()` is given: a credential and where it came from. */
+export interface AuthenticateRequest {
+  readonly token?: string | undefined
+  readonly data?: unknown
+  readonly transport: string
+  readonly request?: HttpRequestInfo | undefined
+}
+
 /** What the connect hook is given. */
 export interface ConnectRequest {
-  /** The credential: `connect.token`, a `refresh` token, or a bearer token over HTTP. */
+  /** The credential: `connect.token`, a `refresh` token, or a bearer token over HTTP. Absent
+   * when the client sent none: the hook may then identify it from `request` (a cookie). */
   readonly token?: string
   /** `connect.data`. */
   readonly data?: unknown
   /** The transport's wire format name ('ws-json', 'ws-msgpack', 'sse', 'http'). */
   readonly transport: string
+  /** The HTTP request that opened the connection (the WebSocket upgrade, the SSE stream request,
+   * the POST of a command), when the connection came through the channel endpoint. */
+  readonly request?: HttpRequestInfo
 }
 
 /**
@@ -30,8 +61,9 @@ export interface ConnectRequest {
  * with `SWB_ERR_AUTH_UNAUTHORIZED` unless it is a `SwitchboardError` with its own code).
  *
  * @example
- * const auth: ConnectHook = async ({ token }) => {
- *   const user = await sessions.lookup(token)
+ * const auth: ConnectHook = async ({ token, request }) => {
+ *   // A bearer token when the client sent one, else the session cookie of the opening request.
+ *   const user = await sessions.lookup(token ?? request?.cookies.sid)
  *   if (!user) throw new SwitchboardError('SWB_ERR_AUTH_UNAUTHORIZED')
  *   return { user: user.id, info: { name: user.name } }
  * }
@@ -45,7 +77,7 @@ export type ConnectHook = (request: ConnectRequest) => Identity | Promise<Identi
  */
 export async function runConnectHook(
   hook: ConnectHook | null,
-  request: { token?: string | undefined; data?: unknown; transport: string },
+  request: AuthenticateRequest,
   now: () => number,
 ): Promise<Identity> {
   if (hook === null) return { user: '' }
@@ -55,6 +87,7 @@ export async function runConnectHook(
       ...(request.token === undefined ? null : { token: request.token }),
       ...(request.data === undefined ? null : { data: request.data }),
       transport: request.transport,
+      ...(request.request === undefined ? null : { request: request.request }),
     })
   } catch (err) {
     if (err instanceof SwitchboardError) throw err

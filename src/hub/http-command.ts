@@ -7,7 +7,7 @@ import {
   type RefreshResult,
   type Reply,
 } from '../protocol/index.ts'
-import type { Identity, StreamTickets } from './auth.ts'
+import type { AuthenticateRequest, HttpRequestInfo, Identity, StreamTickets } from './auth.ts'
 import type { Caller } from './commands.ts'
 import type { SessionCommands } from './session-commands.ts'
 
@@ -17,10 +17,7 @@ export interface HttpCommandEnv {
   readonly ready: Promise<void>
   readonly tickets: StreamTickets
   readonly commands: SessionCommands
-  readonly authenticate: (request: {
-    token?: string | undefined
-    transport: string
-  }) => Promise<Identity>
+  readonly authenticate: (request: AuthenticateRequest) => Promise<Identity>
   /** Seconds left of a credential expiring at `expiresAt` (0 = never: undefined). */
   readonly ttlOf: (expiresAt: number) => number | undefined
 }
@@ -31,7 +28,11 @@ const HTTP_COMMANDS = new Set(['publish', 'rpc', 'presence', 'history', 'ping'])
 export async function runHttpCommand(
   env: HttpCommandEnv,
   body: unknown,
-  credentials: { token?: string | undefined; ticket?: string | undefined },
+  credentials: {
+    token?: string | undefined
+    ticket?: string | undefined
+    request?: HttpRequestInfo | undefined
+  },
 ): Promise<{ status: number; body: Reply }> {
   const id = (body as { id?: unknown } | null)?.id
   const replyId = typeof id === 'number' ? id : 0
@@ -54,7 +55,11 @@ export async function runHttpCommand(
     const identity =
       credentials.ticket !== undefined
         ? env.tickets.verify(credentials.ticket)
-        : await env.authenticate({ token: credentials.token, transport: 'http' })
+        : await env.authenticate({
+            token: credentials.token,
+            transport: 'http',
+            request: credentials.request,
+          })
     const caller: Caller = {
       user: identity.user,
       client: '',

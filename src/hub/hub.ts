@@ -17,7 +17,9 @@ import {
   type StreamPosition,
 } from '../protocol/index.ts'
 import {
+  type AuthenticateRequest,
   type ConnectHook,
+  type HttpRequestInfo,
   type Identity,
   runConnectHook,
   StreamTickets,
@@ -175,18 +177,23 @@ export class Hub implements SessionOwner {
 
   /**
    * Makes a session for a new bidirectional connection (a WebSocket). The session waits for a
-   * `connect` command; the transport feeds it with `receive`, `drain` and `closed`. An
-   * `identity` established during the upgrade (a session cookie checked in the ws `upgrade`
-   * hook) is used when the `connect` command carries no token.
+   * `connect` command; the transport feeds it with `receive`, `drain` and `closed`. The upgrade
+   * `request` is given to the connect hook with the `connect` command's token (if any), so a
+   * hook can identify the connection from its session cookie. An `identity` established during
+   * the upgrade is used as is when the `connect` command carries no token.
    *
    * @example
-   * const session = hub.connect(new WsTransport(conn, wireFormatFor(conn.protocol)!))
+   * const session = hub.connect(new WsTransport(conn, wireFormatFor(conn.protocol)!), { request })
    */
-  connect(transport: Transport, options: { identity?: Identity } = {}): Session {
+  connect(
+    transport: Transport,
+    options: { identity?: Identity; request?: HttpRequestInfo } = {},
+  ): Session {
     if (this.#closed) fail('SWB_ERR_HUB_CLOSED')
     const session = new Session(this, transport)
     session.connectDeadline = this.#now() + this.#limits.connectTimeout
     if (options.identity !== undefined) session.upgradeIdentity = options.identity
+    if (options.request !== undefined) session.upgradeRequest = options.request
     this.#sessions.add(session)
     return session
   }
@@ -231,11 +238,7 @@ export class Hub implements SessionOwner {
    * Runs the connect hook on a credential (or makes the anonymous identity when the hub has no
    * hook). Throws `SWB_ERR_AUTH_UNAUTHORIZED` or `SWB_ERR_AUTH_TOKEN_EXPIRED`.
    */
-  async authenticate(request: {
-    token?: string | undefined
-    data?: unknown
-    transport: string
-  }): Promise<Identity> {
+  async authenticate(request: AuthenticateRequest): Promise<Identity> {
     return runConnectHook(this.#auth, request, this.#now)
   }
 
@@ -267,7 +270,11 @@ export class Hub implements SessionOwner {
    */
   async httpCommand(
     body: unknown,
-    credentials: { token?: string | undefined; ticket?: string | undefined } = {},
+    credentials: {
+      token?: string | undefined
+      ticket?: string | undefined
+      request?: HttpRequestInfo | undefined
+    } = {},
   ): Promise<{ status: number; body: Reply }> {
     return runHttpCommand(this.#http, body, credentials)
   }

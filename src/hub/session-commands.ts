@@ -6,7 +6,7 @@ import {
   type ReplyError,
   type SubscribeResult,
 } from '../protocol/index.ts'
-import type { Identity } from './auth.ts'
+import type { AuthenticateRequest, Identity } from './auth.ts'
 import type { Subscription } from './channel-state.ts'
 import {
   type Caller,
@@ -29,11 +29,7 @@ export interface SessionCommandHost {
   readonly registry: ChannelRegistry
   readonly env: CommandEnv
   now(): number
-  authenticate(request: {
-    token?: string | undefined
-    data?: unknown
-    transport: string
-  }): Promise<Identity>
+  authenticate(request: AuthenticateRequest): Promise<Identity>
   /** Indexes a session that just connected (by id and user). */
   register(session: Session): void
   disconnectSession(session: Session, code: number, reason: string): void
@@ -121,10 +117,12 @@ export class SessionCommands {
           token: command.token,
           data: command.data,
           transport: session.format.name,
+          request: session.upgradeRequest ?? undefined,
         })
       }
     } catch (err) {
       session.connecting = false
+      session.upgradeRequest = null
       session.replyError(command.id, this.toReplyError(err))
       const close =
         err instanceof SwitchboardError
@@ -135,6 +133,7 @@ export class SessionCommands {
       return
     }
     session.connecting = false
+    session.upgradeRequest = null
     if (session.isClosed) return
     session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
     this.#host.register(session)

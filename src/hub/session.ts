@@ -10,7 +10,7 @@ import {
   type ReplyError,
   type ServerMessage,
 } from '../protocol/index.ts'
-import type { Identity } from './auth.ts'
+import type { HttpRequestInfo, Identity } from './auth.ts'
 import type { ChannelTurn, Subscription } from './channel-state.ts'
 import { type DropPolicy, Outbox } from './outbox.ts'
 import type { Frame, FrameSink, Transport, WireFormat } from './transport.ts'
@@ -107,6 +107,8 @@ export class Session implements DropPolicy {
   connecting = false
   /** Identity established at the upgrade, used by a `connect` without a token. */
   upgradeIdentity: Identity | null = null
+  /** The upgrade request, given to the connect hook; dropped once `connect` has run. */
+  upgradeRequest: HttpRequestInfo | null = null
   /** Commands being processed (bounded by `maxInflight`). */
   inflight = 0
   /** Commands received while `connect` was in flight, run after it. */

@@ -2,7 +2,7 @@
 // so that every refusal is still an HTTP error with its status and code.
 import { SwitchboardError } from '../errors/index.ts'
 import { parseSseId, type StreamPosition } from '../protocol/index.ts'
-import type { Identity, StreamTickets } from './auth.ts'
+import type { AuthenticateRequest, HttpRequestInfo, Identity, StreamTickets } from './auth.ts'
 import type { Namespaces } from './namespace.ts'
 import type { Session } from './session.ts'
 
@@ -16,6 +16,8 @@ export interface StreamRequest {
   readonly ticket?: string
   /** Bearer token (for clients that can send headers). */
   readonly token?: string
+  /** The stream's HTTP request, for the connect hook (a session cookie). */
+  readonly request?: HttpRequestInfo
 }
 
 /** What admission needs of its hub. */
@@ -23,7 +25,7 @@ export interface StreamAdmissionHost {
   readonly maxStreamChannels: number
   readonly tickets: StreamTickets
   readonly namespaces: Namespaces
-  authenticate(request: { token?: string | undefined; transport: string }): Promise<Identity>
+  authenticate(request: AuthenticateRequest): Promise<Identity>
 }
 
 /** An admitted stream: who it is, every channel it carries (the URL's, then the identity's
@@ -59,7 +61,11 @@ export async function admitStream(
   const identity =
     request.ticket !== undefined
       ? host.tickets.verify(request.ticket)
-      : await host.authenticate({ token: request.token, transport: 'sse' })
+      : await host.authenticate({
+          token: request.token,
+          transport: 'sse',
+          request: request.request,
+        })
   for (const extra of identity.channels ?? []) if (!channels.includes(extra)) channels.push(extra)
   const explicit = new Set(request.channels)
   for (const channel of channels) {

@@ -173,6 +173,22 @@ test('enforces allowedOrigins as a list (case-insensitive) and as a predicate', 
   )
 })
 
+test('refuses a cross-origin upgrade by default, and allows the same origin and a client without Origin', () => {
+  const def = rules({})
+  const check = (headers: Record<string, string | undefined>) =>
+    checkHandshake(req(headers), def, false).error
+  assert.equal(check({ origin: 'https://evil.example' }), 'SWB_ERR_WS_ORIGIN_FORBIDDEN')
+  assert.equal(check({ origin: 'null' }), 'SWB_ERR_WS_ORIGIN_FORBIDDEN')
+  assert.equal(check({ origin: 'http://example.com:8080' }), 'SWB_ERR_WS_ORIGIN_FORBIDDEN')
+  assert.equal(check({ origin: 'https://example.com' }), undefined)
+  assert.equal(check({ origin: 'https://EXAMPLE.com', host: 'example.com:443' }), undefined)
+  assert.equal(check({ origin: 'http://127.0.0.1:8080', host: '127.0.0.1:8080' }), undefined)
+  assert.equal(check({}), undefined) // Node clients send no Origin: not a browser page
+  const any = rules({ allowedOrigins: 'any' })
+  assert.equal(checkHandshake(req({ origin: 'https://evil.example' }), any, false).error, undefined)
+  assert.throws(() => rules({ allowedOrigins: '*' as never }), { code: 'SWB_ERR_INVALID_OPTION' })
+})
+
 test('answers only with a subprotocol the client offered, in the client order', () => {
   const r = rules({ subprotocols: ['v2', 'v1'] })
   const pick = (offer: string) =>

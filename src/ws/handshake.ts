@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import type { WsErrorCode } from '../errors/ws.ts'
 import { WS_GUID } from './constants.ts'
 import { type DeflateConfig, type DeflateParams, negotiateDeflate } from './deflate-params.ts'
+import { type OriginPolicy, originAllowed } from './origin.ts'
 
 /** RFC 7230 §3.2.6 tchar, as a lookup table (header lists are parsed in one linear pass). */
 const TCHAR = new Uint8Array(128)
@@ -129,8 +130,8 @@ export function parseExtensions(value: string): ExtensionOffer[] | null {
 /** What the handshake checks need from a route (its resolved options). */
 export interface HandshakeRules {
   readonly subprotocols: readonly string[] | null
-  /** Lower-cased allowed origins, or a predicate, or null for any origin. */
-  readonly origins: ReadonlySet<string> | ((origin: string) => boolean) | null
+  /** Lower-cased allowed origins, a predicate, `'same-origin'`, or null for any origin. */
+  readonly origins: OriginPolicy
   readonly compression: DeflateConfig | null
 }
 
@@ -197,14 +198,10 @@ export function checkHandshake(
   const key = h['sec-websocket-key']
   if (key === undefined || !KEY.test(key)) return { error: 'SWB_ERR_WS_INVALID_KEY' }
   // RFC 6455 §4.2.2 item 4 / §10.2: the server may refuse origins it does not accept.
-  const origins = rules.origins
-  if (origins !== null) {
-    const origin = h.origin
-    const ok =
-      origin !== undefined &&
-      (typeof origins === 'function' ? origins(origin) : origins.has(origin.toLowerCase()))
-    if (!ok) return { error: 'SWB_ERR_WS_ORIGIN_FORBIDDEN' }
-  }
+  // Browsers send cookies with an upgrade from any site (cross-site WebSocket hijacking), so the
+  // default is same-origin; a missing Origin is a non-browser client (see ./origin.ts).
+  if (!originAllowed(rules.origins, h.origin, h.host))
+    return { error: 'SWB_ERR_WS_ORIGIN_FORBIDDEN' }
   // RFC 6455 §4.2.2 item 5 (subprotocol): answer only with a protocol the client offered.
   let protocol = ''
   const offered = h['sec-websocket-protocol']

@@ -2,6 +2,7 @@ import { SwitchboardError } from '../errors/index.ts'
 import type { ServerWebSocket } from './connection.ts'
 import type { CompressionOptions, DeflateConfig } from './deflate-params.ts'
 import type { HandshakeRules } from './handshake.ts'
+import { type OriginOption, resolveOriginPolicy } from './origin.ts'
 import type { ReceiverLimits } from './receiver.ts'
 
 /**
@@ -55,8 +56,13 @@ export interface WsBehaviour<Data = undefined, C = unknown> {
   compression?: boolean | CompressionOptions
   /** Subprotocols the route speaks; the first one the client offers (in its order) is chosen. */
   subprotocols?: string[]
-  /** Origins allowed to connect (exact, case-insensitive) or a predicate; 403 otherwise. Default: any. */
-  allowedOrigins?: string[] | ((origin: string) => boolean)
+  /**
+   * Which page origins may connect; 403 `SWB_ERR_WS_ORIGIN_FORBIDDEN` otherwise. Default
+   * `'same-origin'`: `Origin` must name the `Host` the upgrade was sent to, or be absent (a
+   * non-browser client). A list of origins (exact, case-insensitive) or a predicate allows only
+   * those (a missing `Origin` is then refused); `'any'` allows every origin (see {@link OriginOption}).
+   */
+  allowedOrigins?: OriginOption
   /** How long the `upgrade` hook may take, ms (503 after). Default 10,000. */
   upgradeTimeout?: number
   /** How long to wait for the peer's close frame / TCP close after ours, ms. Default 5,000. */
@@ -127,15 +133,7 @@ export function resolveWsRoute(b: WsBehaviour<any, any>): WsRoute {
     }
     subprotocols = [...b.subprotocols]
   }
-  let origins: HandshakeRules['origins'] = null
-  const ao = b.allowedOrigins
-  if (typeof ao === 'function') origins = ao
-  else if (ao !== undefined) {
-    if (!Array.isArray(ao) || !ao.every((o) => typeof o === 'string')) {
-      invalid('allowedOrigins', 'an array of origins or a function', ao)
-    }
-    origins = new Set(ao.map((o) => o.toLowerCase()))
-  }
+  const origins = resolveOriginPolicy(b.allowedOrigins, 'WebSocket option "allowedOrigins"')
   let compression: DeflateConfig | null = null
   const c = b.compression
   if (c === true || (typeof c === 'object' && c !== null)) {
