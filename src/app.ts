@@ -23,6 +23,7 @@ import { Routable } from './http/routable.ts'
 import { type GroupRecord, type RouteRecord, Router } from './http/router.ts'
 import { type StaticOptions, serveStatic } from './http/static.ts'
 import type { Hub } from './hub/index.ts'
+import { type MetricsRecorder, NO_METRICS } from './hub/recorder.ts'
 import { createLogger } from './logger.ts'
 import { type ResolvedOptions, resolveOptions, type SwitchboardOptions } from './options.ts'
 import {
@@ -104,6 +105,7 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
   #closing: Promise<void> | null = null
   readonly #idPrefix = randomBytes(4).toString('hex')
   #idCounter = 0
+  #recorder: MetricsRecorder = NO_METRICS
 
   constructor(options?: SwitchboardOptions) {
     super()
@@ -118,6 +120,26 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
           : typeof tp === 'number'
             ? (_addr, i) => i < tp
             : proxyaddr.compile(tp as string | string[])
+  }
+
+  // ---- metrics -------------------------------------------------------------------------
+
+  /**
+   * Where the app's layers report what metrics count: disconnects by code, limit refusals,
+   * recoveries, broker calls, HTTP requests (see {@link MetricsRecorder}). It records nothing
+   * until metrics are turned on; calling it costs a no-op call then.
+   *
+   * @example
+   * if (tooManyFrom(ip)) { app.recorder.limitRefused('connections_per_ip'); return refuse() }
+   */
+  get recorder(): MetricsRecorder {
+    return this.#recorder
+  }
+
+  /** @internal Sets the recorder of the app and of its hub (now, or when the hub is made). */
+  useRecorder(recorder: MetricsRecorder): void {
+    this.#recorder = recorder
+    this.#channels?.useRecorder(recorder)
   }
 
   // ---- registration --------------------------------------------------------------------

@@ -17,6 +17,7 @@ import {
   wireFormatFor,
   wsJsonFormat,
 } from './hub/index.ts'
+import type { MetricsRecorder } from './hub/recorder.ts'
 import { msgpackCodec } from './protocol/index.ts'
 import type { WsBehaviour } from './ws/index.ts'
 import { prepareMessage } from './ws/index.ts'
@@ -61,6 +62,8 @@ export interface ChannelsHost<S> {
     closer: (graceful: number) => void | Promise<void>,
     phase?: 'sessions' | 'transports',
   ): void
+  /** The app's metrics recorder of the moment, given to the hub when it is made. */
+  readonly recorder: MetricsRecorder
 }
 
 /**
@@ -165,9 +168,15 @@ export class Channels<S> {
         ...hubOptions
       } = this.#options
       this.#hub = new Hub(hubOptions)
+      this.#hub.recorder = this.#host.recorder
       this.#mount(this.#hub)
     }
     return this.#hub
+  }
+
+  /** @internal Sets the hub's metrics recorder, if the hub is made (else it takes the host's). */
+  useRecorder(recorder: MetricsRecorder): void {
+    if (this.#hub !== null) this.#hub.recorder = recorder
   }
 
   /** Declares a namespace (the part of a channel name before `:`). See docs/channels.md. */

@@ -33,6 +33,7 @@ export type {
   HttpRequestInfo,
   HubOptions,
   HubPublishOptions,
+  HubStats,
   Identity,
   JwtAuthOptions,
   Namespace,
@@ -43,6 +44,13 @@ export type {
   StandardSchemaV1,
 } from './hub/index.ts'
 export { Hub, jwtAuth } from './hub/index.ts'
+export type {
+  BrokerOperation,
+  DropReason,
+  MetricsRecorder,
+  RecoveryOutcome,
+} from './hub/recorder.ts'
+export { NO_METRICS } from './hub/recorder.ts'
 export type { SwitchboardOptions } from './options.ts'
 export type { SignalOptions } from './signals.ts'
 export { closeOnSignals } from './signals.ts'

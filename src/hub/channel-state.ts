@@ -1,6 +1,7 @@
 // The channel side of fan-out: a channel's state on this node, the publications it fanned out
 // in the current event-loop turn (and the sessions riding them), and one session's subscription.
 import type { Publication } from '../protocol/index.ts'
+import type { HubStats } from './hub-options.ts'
 import type { Namespace } from './namespace.ts'
 import { PreparedPublication, pushFields } from './prepared.ts'
 import type { Session } from './session.ts'
@@ -50,7 +51,7 @@ export class ChannelTurn {
    * or were removed: the fan-out skips those). */
   readonly others: Subscription[] = []
   readonly #riderList: Session[] = []
-  #stats: { delivered: number } | null = null
+  #stats: HubStats | null = null
   // Per wire format the riders use: bytes of its frames from the publication its first rider
   // joined with up to `rideEnd`, and how far that count may go before some rider of the format
   // would be over the outbox limit (the least room among them).
@@ -162,7 +163,7 @@ export class Subscription {
       // Past the bound the publication is left out; the offset hole becomes a gap marker.
       if (buffer !== null && buffer.length < this.session.owner.limits.maxRecoveryBuffer) {
         buffer.push(pub)
-      }
+      } else this.session.owner.stats.limitDropped++
       return
     }
     const offset = pub.offset
@@ -173,6 +174,7 @@ export class Subscription {
       this.epoch = pub.epoch
       this.offset = 0
       if (offset === 1) {
+        this.session.owner.stats.gaps++
         this.session.send({
           type: 'gap',
           channel: this.channel.name,
@@ -188,6 +190,7 @@ export class Subscription {
       // A delivery lost on its way from the broker: the marker goes in line, before this one.
       const from = this.offset + 1
       const to = offset - 1
+      this.session.owner.stats.gaps++
       this.session.send({
         type: 'gap',
         channel: this.channel.name,

@@ -10,6 +10,7 @@ import {
 } from '../protocol/index.ts'
 import type { Namespace, Namespaces } from './namespace.ts'
 import { clientPublications } from './prepared.ts'
+import type { MetricsRecorder } from './recorder.ts'
 import type { Session } from './session.ts'
 
 /** Context passed to rpc handlers. */
@@ -51,6 +52,8 @@ export interface CommandEnv {
   readonly namespaces: Namespaces
   readonly rpc: ReadonlyMap<string, RpcHandler>
   readonly maxHistoryLimit: number
+  /** Counts rpc calls (through the hub's recorder of the moment). */
+  readonly metrics: { readonly recorder: MetricsRecorder }
   publish(
     ns: Namespace,
     channel: string,
@@ -94,6 +97,8 @@ export async function runCommand(
           `No rpc method ${JSON.stringify(command.method)}`,
         )
       }
+      const recorder = env.metrics.recorder
+      const start = recorder.enabled ? performance.now() : 0
       try {
         const data = await handler(command.data, {
           user: caller.user,
@@ -101,8 +106,11 @@ export async function runCommand(
           info: caller.info,
           session: caller.session,
         })
+        if (recorder.enabled) recorder.rpc(command.method, true, (performance.now() - start) / 1000)
         return { data }
       } catch (err) {
+        if (recorder.enabled)
+          recorder.rpc(command.method, false, (performance.now() - start) / 1000)
         if (err instanceof SwitchboardError) throw err
         throw new SwitchboardError('SWB_ERR_RPC_FAILED', undefined, { cause: err })
       }

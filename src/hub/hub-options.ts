@@ -50,14 +50,35 @@ export interface HubPublishOptions {
   info?: ClientInfo
 }
 
-/** Counters of one hub. */
+/** Counters of one hub, bumped in place on the fan-out path (metrics read them when scraped). */
 export interface HubStats {
   /** Publications accepted through this hub. */
   published: number
+  /** Publications this node fanned out to its subscribers (from any node). */
+  fannedOut: number
   /** Publication frames queued to sessions. */
   delivered: number
-  /** Publications dropped by slow-consumer policies. */
+  /** Publications dropped by slow-consumer policies (`conflated` included). */
   dropped: number
+  /** Of `dropped`: publications replaced by a newer one with the same key (`conflate`). */
+  conflated: number
+  /** Publications left out because a bound was reached (a subscription's recovery buffer). */
+  limitDropped: number
+  /** Gap markers sent to sessions. */
+  gaps: number
+}
+
+/** A new {@link HubStats}, every counter at 0. */
+export function newStats(): HubStats {
+  return {
+    published: 0,
+    fannedOut: 0,
+    delivered: 0,
+    dropped: 0,
+    conflated: 0,
+    limitDropped: 0,
+    gaps: 0,
+  }
 }
 
 /** A hub's limits, each checked and given its default. */

@@ -7,7 +7,6 @@ import {
 import { type ERRORS, SwitchboardError } from '../errors/index.ts'
 import {
   type ClientCommand,
-  type ClientInfo,
   DisconnectCode,
   isDisconnectCode,
   type PresenceResult,
@@ -25,7 +24,7 @@ import {
   StreamTickets,
   ttlSeconds,
 } from './auth.ts'
-import type { CommandEnv, RpcHandler } from './commands.ts'
+import type { RpcHandler } from './commands.ts'
 import { brokerHandler } from './control.ts'
 import { FlushQueue } from './flush-queue.ts'
 import { type HttpCommandEnv, runHttpCommand } from './http-command.ts'
@@ -34,16 +33,20 @@ import {
   type HubOptions,
   type HubPublishOptions,
   type HubStats,
+  newStats,
   resolveLimits,
 } from './hub-options.ts'
+import { commandPaths } from './hub-wiring.ts'
 import { type Namespace, type NamespaceOptions, Namespaces } from './namespace.ts'
 import { presenceOf } from './presence.ts'
-import { publishToBroker } from './publish.ts'
+import { type PublishHost, publishToBroker } from './publish.ts'
+import { type MetricsRecorder, NO_METRICS } from './recorder.ts'
 import { ChannelRegistry } from './registry.ts'
 import { CLOSED, CONNECTED, Session, type SessionLimits, type SessionOwner } from './session.ts'
-import { SessionCommands } from './session-commands.ts'
+import type { SessionCommands } from './session-commands.ts'
 import { SessionTable } from './session-table.ts'
 import { openAdmittedStream, type StreamRequest } from './stream-admission.ts'
+import { TimedBroker } from './timed-broker.ts'
 import type { Transport } from './transport.ts'
 
 export type { HubOptions, HubPublishOptions, HubStats } from './hub-options.ts'
@@ -68,18 +71,21 @@ function fail(code: keyof typeof ERRORS, message?: string): never {
 export class Hub implements SessionOwner {
   readonly broker: Broker
   readonly limits: SessionLimits
-  readonly stats: HubStats = { published: 0, delivered: 0, dropped: 0 }
+  readonly stats: HubStats = newStats()
+  /** Where connection, recovery, broker and rpc events are counted (`app.metrics()` sets it;
+   * see {@link MetricsRecorder}). Per-delivery counts are in `stats`, never here. */
+  recorder: MetricsRecorder = NO_METRICS
   readonly tickets: StreamTickets
   readonly #auth: ConnectHook | null
   readonly #namespaces = new Namespaces()
-  readonly #env: CommandEnv
   readonly #registry: ChannelRegistry
   readonly #sessions = new SessionTable()
   readonly #http: HttpCommandEnv
   readonly #rpc = new Map<string, RpcHandler>()
   readonly #now: () => number
   readonly #onError: (error: unknown) => void
-  readonly #healthy: BrokerHealth = { healthy: true, since: Date.now() }
+  readonly #broker: TimedBroker
+  readonly #publishing: PublishHost
   readonly #limits: HubLimits
   readonly #ready: Promise<void>
   readonly #commands: SessionCommands
@@ -99,18 +105,12 @@ export class Hub implements SessionOwner {
     this.#auth = options.auth ?? null
     this.tickets = new StreamTickets({ secret: options.ticketSecret, now: this.#now })
     this.broker = options.broker ?? new MemoryBroker()
+    // The hub's own calls go through a timing wrapper (a forwarder while metrics are off).
+    const broker = new TimedBroker(this.broker, this)
+    this.#broker = broker
     for (const [name, ns] of Object.entries(options.namespaces ?? {})) this.namespace(name, ns)
-    this.#registry = new ChannelRegistry(this.broker, this.#onError)
-    this.#env = {
-      broker: this.broker,
-      namespaces: this.#namespaces,
-      rpc: this.#rpc,
-      maxHistoryLimit: this.#limits.maxHistoryLimit,
-      publish: (ns, channel, data, idempotencyKey, key, info) =>
-        this.#publish(ns, channel, data, idempotencyKey, key, info),
-      presence: (channel) => this.presence(channel),
-    }
-    this.#ready = this.broker.start(
+    this.#registry = new ChannelRegistry(broker, this.#onError, this)
+    this.#ready = broker.start(
       brokerHandler({
         registry: this.#registry,
         namespaces: this.#namespaces,
@@ -121,26 +121,28 @@ export class Hub implements SessionOwner {
     )
     this.#ready.catch(this.#onError)
     this.#registry.ready = this.#ready
-    this.#commands = new SessionCommands({
-      limits: this.limits,
-      ready: this.#ready,
+    this.#publishing = { broker, ready: this.#ready, stats: this.stats }
+    const paths = commandPaths({
+      broker,
       namespaces: this.#namespaces,
+      rpc: this.#rpc,
+      limits: this.limits,
+      maxHistoryLimit: limits.maxHistoryLimit,
+      ready: this.#ready,
       registry: this.#registry,
-      env: this.#env,
+      tickets: this.tickets,
+      metrics: this,
       now: this.#now,
+      publish: (ns, channel, data, idempotencyKey, key, info) =>
+        publishToBroker(this.#publishing, ns, channel, data, { idempotencyKey, key, info }),
+      presence: (channel) => this.presence(channel),
       authenticate: (request) => this.authenticate(request),
       register: (session) => this.#sessions.register(session),
       disconnectSession: (session, code, reason) => this.disconnectSession(session, code, reason),
       onError: this.#onError,
     })
-    this.#http = {
-      broker: this.broker,
-      ready: this.#ready,
-      tickets: this.tickets,
-      commands: this.#commands,
-      authenticate: (request) => this.authenticate(request),
-      ttlOf: (expiresAt) => ttlSeconds(expiresAt, this.#now()),
-    }
+    this.#commands = paths.commands
+    this.#http = paths.http
     this.#timer = setInterval(() => this.sweep(), limits.sweepInterval)
     this.#timer.unref?.()
   }
@@ -296,7 +298,7 @@ export class Hub implements SessionOwner {
   ): Promise<PublishResult> {
     const ns = this.#namespaces.of(channel)
     const value = await this.#namespaces.validate(ns, data)
-    return this.#publish(ns, channel, value, options.idempotencyKey, options.key, options.info)
+    return publishToBroker(this.#publishing, ns, channel, value, options)
   }
 
   /**
@@ -307,7 +309,7 @@ export class Hub implements SessionOwner {
    */
   async sendToUser(user: string, data: unknown): Promise<void> {
     await this.#ready
-    await this.broker.publishControl({ type: 'user-message', user, data })
+    await this.#broker.publishControl({ type: 'user-message', user, data })
   }
 
   /**
@@ -328,7 +330,7 @@ export class Hub implements SessionOwner {
       return
     }
     await this.#ready
-    await this.broker.publishControl({ type: 'disconnect', user: target, code, reason })
+    await this.#broker.publishControl({ type: 'disconnect', user: target, code, reason })
   }
 
   /**
@@ -343,7 +345,7 @@ export class Hub implements SessionOwner {
       return
     }
     await this.#ready
-    await this.broker.publishControl({ type: 'subscribe', user: target, channel })
+    await this.#broker.publishControl({ type: 'subscribe', user: target, channel })
   }
 
   /** Unsubscribes a session, or a user's sessions on every node, with an `unsubscribe` push
@@ -354,7 +356,7 @@ export class Hub implements SessionOwner {
       return
     }
     await this.#ready
-    await this.broker.publishControl({ type: 'unsubscribe', user: target, channel })
+    await this.#broker.publishControl({ type: 'unsubscribe', user: target, channel })
   }
 
   /** The presence of a channel (counts only above the namespace's member threshold). */
@@ -362,20 +364,20 @@ export class Hub implements SessionOwner {
     const ns = this.#namespaces.of(channel)
     if (!ns.presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
     await this.#ready
-    return presenceOf(this.broker, ns, channel)
+    return presenceOf(this.#broker, ns, channel)
   }
 
   /** Whether the broker works end to end now (a broker that does not report health is always
    * healthy). A readiness endpoint should answer 503 while it is not. */
   brokerHealth(): BrokerHealth {
-    return this.broker.health?.() ?? this.#healthy
+    return this.#broker.health()
   }
 
   /** Number of presence members of a channel. */
   async presenceCount(channel: string): Promise<number> {
     if (!this.#namespaces.of(channel).presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
     await this.#ready
-    return this.broker.presenceCount(channel)
+    return this.#broker.presenceCount(channel)
   }
 
   /** A channel's history, oldest first. */
@@ -385,7 +387,7 @@ export class Hub implements SessionOwner {
   ): Promise<BrokerHistoryResult> {
     this.#namespaces.of(channel)
     await this.#ready
-    return this.broker.history(channel, options)
+    return this.#broker.history(channel, options)
   }
 
   /** Connections on this node. */
@@ -401,6 +403,11 @@ export class Hub implements SessionOwner {
   /** Distinct signed-in users connected to this node. */
   get userCount(): number {
     return this.#sessions.userCount
+  }
+
+  /** Subscriptions on this node, all channels together. */
+  get subscriptionCount(): number {
+    return this.#registry.subscriptionCount
   }
 
   /** Local subscribers of a channel. */
@@ -442,6 +449,7 @@ export class Hub implements SessionOwner {
   disconnectSession(session: Session, code: number, reason: string): void {
     if (session.state === CLOSED) return
     session.discard()
+    this.recorder.disconnect(code)
     try {
       session.transport.write([
         session.format.prepare({
@@ -452,7 +460,7 @@ export class Hub implements SessionOwner {
         }),
       ])
     } catch {}
-    this.sessionClosed(session)
+    this.#forget(session)
     try {
       session.transport.close(code, reason)
     } catch (err) {
@@ -463,6 +471,11 @@ export class Hub implements SessionOwner {
   /** @internal The transport is gone: unsubscribe everything, forget the session. */
   sessionClosed(session: Session): void {
     if (session.state === CLOSED) return
+    this.recorder.disconnect('client')
+    this.#forget(session)
+  }
+
+  #forget(session: Session): void {
     session.state = CLOSED
     session.discard()
     this.#sessions.remove(session)
@@ -482,22 +495,5 @@ export class Hub implements SessionOwner {
       (s) => this.disconnectSession(s, DisconnectCode.TOKEN_EXPIRED, 'token expired'),
       (s) => this.disconnectSession(s, DisconnectCode.STALE, 'connect timeout'),
     )
-  }
-
-  // ------------------------------------------------------------------------------------------
-  // Channels
-
-  async #publish(
-    ns: Namespace,
-    channel: string,
-    data: unknown,
-    idempotencyKey: string | undefined,
-    key: string | undefined,
-    info: ClientInfo | undefined,
-  ): Promise<PublishResult> {
-    await this.#ready
-    const res = await publishToBroker(this.broker, ns, channel, data, { idempotencyKey, key, info })
-    if (res.duplicate !== true) this.stats.published++
-    return res
   }
 }

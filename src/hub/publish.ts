@@ -1,5 +1,6 @@
 import type { Broker } from '../broker/index.ts'
 import type { ClientInfo, PublishResult } from '../protocol/index.ts'
+import type { HubStats } from './hub-options.ts'
 import type { Namespace } from './namespace.ts'
 
 /** Options of one publication on its way to the broker. */
@@ -9,26 +10,36 @@ export interface PublishRequest {
   readonly info?: ClientInfo | undefined
 }
 
+/** What publishing needs of its hub. */
+export interface PublishHost {
+  readonly broker: Broker
+  /** Settles once the broker has started. */
+  readonly ready: Promise<void>
+  readonly stats: HubStats
+}
+
 /**
- * Appends a validated publication through the broker with its namespace's history settings, and
- * answers its position (`duplicate: true` when the idempotency key was seen in the window).
+ * Appends a validated publication through the broker with its namespace's history settings,
+ * counts it, and answers its position (`duplicate: true` when the idempotency key was seen in
+ * the window).
  */
 export async function publishToBroker(
-  broker: Broker,
+  host: PublishHost,
   ns: Namespace,
   channel: string,
   data: unknown,
   request: PublishRequest,
 ): Promise<PublishResult> {
   const { idempotencyKey, key, info } = request
-  const res = await broker.publish(channel, data, {
+  await host.ready
+  const res = await host.broker.publish(channel, data, {
     history: ns.history,
     idempotencyWindow: ns.idempotencyWindow,
     ...(idempotencyKey === undefined ? null : { idempotencyKey }),
     ...(key === undefined ? null : { key }),
     ...(info === undefined ? null : { info }),
   })
-  return res.duplicate
-    ? { offset: res.offset, epoch: res.epoch, duplicate: true }
-    : { offset: res.offset, epoch: res.epoch }
+  if (res.duplicate) return { offset: res.offset, epoch: res.epoch, duplicate: true }
+  host.stats.published++
+  return { offset: res.offset, epoch: res.epoch }
 }

@@ -7,6 +7,7 @@ import {
   type SubscribeResult,
 } from '../protocol/index.ts'
 import { ChannelState, ChannelTurn, Subscription } from './channel-state.ts'
+import type { HubStats } from './hub-options.ts'
 import type { Namespace } from './namespace.ts'
 import {
   clientPublications,
@@ -15,6 +16,7 @@ import {
   pushFields,
 } from './prepared.ts'
 import { enterPresence, leavePresence } from './presence.ts'
+import type { MetricsRecorder } from './recorder.ts'
 import type { Session } from './session.ts'
 
 /** A subscribe answer with the recovered publications it may carry. */
@@ -39,10 +41,12 @@ export class ChannelRegistry {
   #turned: ChannelState[] = []
   readonly #broker: Broker
   readonly #onError: (error: unknown) => void
+  readonly #host: RegistryHost
 
-  constructor(broker: Broker, onError: (error: unknown) => void) {
+  constructor(broker: Broker, onError: (error: unknown) => void, host: RegistryHost) {
     this.#broker = broker
     this.#onError = onError
+    this.#host = host
   }
 
   /** Channels with at least one local subscriber. */
@@ -53,6 +57,13 @@ export class ChannelRegistry {
   /** Local subscribers of a channel. */
   subscriberCount(channel: string): number {
     return this.#channels.get(channel)?.subs.size ?? 0
+  }
+
+  /** Local subscriptions of every channel (counted when asked: metrics scrapes). */
+  get subscriptionCount(): number {
+    let n = 0
+    for (const state of this.#channels.values()) n += state.subs.size
+    return n
   }
 
   /**
@@ -69,6 +80,7 @@ export class ChannelRegistry {
   ): Promise<{ sub: Subscription; result: SubscribeAnswer }> {
     if (session.subs.has(channel)) fail('SWB_ERR_CHANNEL_ALREADY_SUBSCRIBED')
     if (session.subs.size >= session.owner.limits.maxSubscriptions) {
+      this.#host.recorder.limitRefused('subscriptions')
       fail('SWB_ERR_CHANNEL_TOO_MANY_SUBSCRIPTIONS')
     }
     if (check !== null) await check()
@@ -98,6 +110,9 @@ export class ChannelRegistry {
         fail('SWB_ERR_CHANNEL_NOT_SUBSCRIBED', 'Unsubscribed while subscribing')
       }
       const recovered = since === undefined ? undefined : isRecovered(since, res)
+      if (recovered !== undefined) {
+        this.#host.recorder.recovery(recovered ? 'recovered' : 'not_recovered')
+      }
       await enterPresence(this.#broker, ns, channel, session.clientInfo)
       return {
         sub,
@@ -172,6 +187,11 @@ export class ChannelRegistry {
   publish(channel: string, publication: Publication, epoch: string): void {
     const state = this.#channels.get(channel)
     if (state === undefined) return
+    const host = this.#host
+    host.stats.fannedOut++
+    if (host.recorder.enabled && publication.time !== undefined) {
+      host.recorder.fannedOut((Date.now() - publication.time) / 1000)
+    }
     const prepared = new PreparedPublication(
       channel,
       publication,
@@ -242,6 +262,12 @@ export class ChannelRegistry {
       if (sub.live) sub.session.enqueue(prepared.frame(sub.session.format))
     }
   }
+}
+
+/** What the registry counts into: the hub's stats and its metrics recorder of the moment. */
+export interface RegistryHost {
+  readonly stats: HubStats
+  readonly recorder: MetricsRecorder
 }
 
 function endTurn(registry: ChannelRegistry): void {

@@ -81,6 +81,7 @@ export class SessionCommands {
       return
     }
     if (session.inflight >= this.#host.limits.maxInflight) {
+      this.#host.env.metrics.recorder.limitRefused('inflight')
       session.replyError(command.id, {
         ...this.toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS')),
         temporary: true,

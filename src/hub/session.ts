@@ -12,6 +12,7 @@ import {
 } from '../protocol/index.ts'
 import type { HttpRequestInfo, Identity } from './auth.ts'
 import type { ChannelTurn, Subscription } from './channel-state.ts'
+import type { HubStats } from './hub-options.ts'
 import { type DropPolicy, Outbox } from './outbox.ts'
 import type { Frame, FrameSink, Transport, WireFormat } from './transport.ts'
 
@@ -32,7 +33,7 @@ export interface SessionLimits {
 /** What a session needs from its hub (the hub implements it; tests may fake it). */
 export interface SessionOwner {
   readonly limits: SessionLimits
-  readonly stats: { dropped: number; delivered: number }
+  readonly stats: HubStats
   scheduleFlush(session: Session): void
   dispatch(session: Session, command: ClientCommand): void
   disconnectSession(session: Session, code: number, reason: string): void
@@ -268,7 +269,10 @@ export class Session implements DropPolicy {
     if (policy === 'conflate' && frame.key !== undefined) {
       if (this.blocked || outbox.bytes + frame.byteLength > limit) {
         const old = outbox.takeConflated(sub.channel.name, frame.key)
-        if (old !== null) this.#dropped(old)
+        if (old !== null) {
+          this.owner.stats.conflated++
+          this.#dropped(old)
+        }
       }
     }
     if (outbox.bytes + frame.byteLength > limit) {
@@ -351,6 +355,7 @@ export class Session implements DropPolicy {
           count: g.count,
         }
         frames.push(this.format.prepare(push))
+        this.owner.stats.gaps++
       }
       for (const f of this.outbox.take()) frames.push(f)
     } else {
