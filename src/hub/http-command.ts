@@ -74,7 +74,11 @@ export async function runHttpCommand(
     const result = await env.commands.runStateless(caller, command)
     return { status: 200, body: { id: replyId, result } }
   } catch (err) {
-    const error = env.commands.toReplyError(err)
+    const b = body as { type?: unknown; channel?: unknown } | null
+    const error = env.commands.toReplyError(err, {
+      channel: typeof b?.channel === 'string' ? b.channel : undefined,
+      op: typeof b?.type === 'string' ? `http ${b.type}` : 'http',
+    })
     const status = err instanceof SwitchboardError ? err.status : 500
     return { status, body: { id: replyId, error } }
   }

@@ -3,6 +3,7 @@ import { SwitchboardError } from '../errors/index.ts'
 import type { ClientInfo } from '../protocol/index.ts'
 import type { ConnectHook } from './auth.ts'
 import type { NamespaceOptions } from './namespace.ts'
+import type { HubLogger } from './report.ts'
 import type { SessionLimits } from './session.ts'
 
 /** Options of a {@link Hub}; every limit has a safe default. */
@@ -36,8 +37,13 @@ export interface HubOptions {
   sweepInterval?: number
   /** Clock (ms), for tests. Default `Date.now`. */
   now?: () => number
-  /** Called with errors the hub cannot answer to anyone (broker failures in fan-out). */
+  /** Called with errors the hub catches that are not a client's refusal: broker failures in
+   * fan-out, throwing hooks and rpc handlers (the client got SWB_ERR_HUB_INTERNAL or
+   * SWB_ERR_RPC_FAILED). */
   onError?: (error: unknown) => void
+  /** Where caught errors are logged with their session, user, channel and code (`app.channels`
+   * gives the app's pino logger). Default: none. See docs/operations.md#logging. */
+  logger?: HubLogger
 }
 
 /** Options of `hub.publish`. */

@@ -42,6 +42,7 @@ import { presenceOf } from './presence.ts'
 import { type PublishHost, publishToBroker } from './publish.ts'
 import { type MetricsRecorder, NO_METRICS } from './recorder.ts'
 import { ChannelRegistry } from './registry.ts'
+import { errorReporter, type Report } from './report.ts'
 import { CLOSED, CONNECTED, Session, type SessionLimits, type SessionOwner } from './session.ts'
 import type { SessionCommands } from './session-commands.ts'
 import { SessionTable } from './session-table.ts'
@@ -83,14 +84,14 @@ export class Hub implements SessionOwner {
   readonly #http: HttpCommandEnv
   readonly #rpc = new Map<string, RpcHandler>()
   readonly #now: () => number
-  readonly #onError: (error: unknown) => void
+  readonly #onError: Report
   readonly #broker: TimedBroker
   readonly #publishing: PublishHost
   readonly #limits: HubLimits
   readonly #ready: Promise<void>
   readonly #commands: SessionCommands
   readonly #flush = new FlushQueue((session, err) => {
-    this.#onError(err)
+    this.#onError(err, { session, op: 'write' })
     this.disconnectSession(session, DisconnectCode.SERVER_ERROR, 'write failed')
   })
   #timer: ReturnType<typeof setInterval> | null
@@ -101,7 +102,7 @@ export class Hub implements SessionOwner {
     this.#limits = limits
     this.limits = limits.session
     this.#now = options.now ?? Date.now
-    this.#onError = options.onError ?? (() => {})
+    this.#onError = errorReporter(options.logger ?? null, options.onError ?? (() => {}))
     this.#auth = options.auth ?? null
     this.tickets = new StreamTickets({ secret: options.ticketSecret, now: this.#now })
     this.broker = options.broker ?? new MemoryBroker()
@@ -230,7 +231,7 @@ export class Hub implements SessionOwner {
         this.#registry.serverSubscribe(session, channel, this.#namespaces.of(channel), cursor),
       (session, err) => {
         // The response has started: end the stream with a reconnect code rather than throw.
-        this.#onError(err)
+        this.#onError(err, { session, op: 'subscribe' })
         this.disconnectSession(session, DisconnectCode.SERVER_ERROR, 'subscribe failed')
       },
     )

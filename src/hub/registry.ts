@@ -17,6 +17,7 @@ import {
 } from './prepared.ts'
 import { enterPresence, leavePresence } from './presence.ts'
 import type { MetricsRecorder } from './recorder.ts'
+import type { Report } from './report.ts'
 import type { Session } from './session.ts'
 
 /** A subscribe answer with the recovered publications it may carry. */
@@ -40,10 +41,10 @@ export class ChannelRegistry {
   /** Channels that published this event-loop turn (their `turn` is reset at its end). */
   #turned: ChannelState[] = []
   readonly #broker: Broker
-  readonly #onError: (error: unknown) => void
+  readonly #onError: Report
   readonly #host: RegistryHost
 
-  constructor(broker: Broker, onError: (error: unknown) => void, host: RegistryHost) {
+  constructor(broker: Broker, onError: Report, host: RegistryHost) {
     this.#broker = broker
     this.#onError = onError
     this.#host = host
@@ -168,10 +169,12 @@ export class ChannelRegistry {
       const ready = state.ready ?? Promise.resolve()
       ready
         .then(() => (this.#channels.has(channel) ? undefined : this.#broker.unsubscribe(channel)))
-        .catch(this.#onError)
+        .catch((err: unknown) => this.#onError(err, { channel, op: 'broker unsubscribe' }))
     }
     if (state.ns.presence) {
-      leavePresence(this.#broker, state.ns, channel, session.clientInfo).catch(this.#onError)
+      leavePresence(this.#broker, state.ns, channel, session.clientInfo).catch((err: unknown) =>
+        this.#onError(err, { session, channel, op: 'leave presence' }),
+      )
     }
     if (push && !session.isClosed) {
       session.send({
@@ -239,7 +242,7 @@ export class ChannelRegistry {
       sub.deliver(prepared, turn)
     } catch (err) {
       // A value one wire format cannot carry must not stop delivery to everyone else.
-      this.#onError(err)
+      this.#onError(err, { session: sub.session, channel: prepared.channel, op: 'fan-out' })
       const pub = prepared.publication
       sub.session.noteGap(prepared.channel, prepared.epoch, pub.offset, pub.offset, 1)
     }

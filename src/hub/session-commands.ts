@@ -18,6 +18,7 @@ import {
 } from './commands.ts'
 import type { Namespaces } from './namespace.ts'
 import type { ChannelRegistry } from './registry.ts'
+import type { ErrorScope } from './report.ts'
 import { CONNECTED, CONNECTING, type Session, type SessionLimits } from './session.ts'
 
 /** What the command path needs of its hub. */
@@ -33,7 +34,7 @@ export interface SessionCommandHost {
   /** Indexes a session that just connected (by id and user). */
   register(session: Session): void
   disconnectSession(session: Session, code: number, reason: string): void
-  onError(error: unknown): void
+  onError(error: unknown, scope?: ErrorScope): void
 }
 
 function fail(code: keyof typeof ERRORS, message?: string): never {
@@ -70,20 +71,29 @@ export class SessionCommands {
         else
           session.replyError(
             command.id,
-            this.toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_NOT_CONNECTED')),
+            this.toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_NOT_CONNECTED'), {
+              session,
+              op: command.type,
+            }),
           )
         return
       }
       session.replyError(
         command.id,
-        this.toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_NOT_CONNECTED')),
+        this.toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_NOT_CONNECTED'), {
+          session,
+          op: command.type,
+        }),
       )
       return
     }
     if (session.inflight >= this.#host.limits.maxInflight) {
       this.#host.env.metrics.recorder.limitRefused('inflight')
       session.replyError(command.id, {
-        ...this.toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS')),
+        ...this.toReplyError(new SwitchboardError('SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS'), {
+          session,
+          op: command.type,
+        }),
         temporary: true,
       })
       return
@@ -124,7 +134,7 @@ export class SessionCommands {
     } catch (err) {
       session.connecting = false
       session.upgradeRequest = null
-      session.replyError(command.id, this.toReplyError(err))
+      session.replyError(command.id, this.toReplyError(err, { session, op: 'connect' }))
       const close =
         err instanceof SwitchboardError
           ? (err.closeCode ?? DisconnectCode.UNAUTHORIZED)
@@ -152,7 +162,7 @@ export class SessionCommands {
         subs[channel] = result
         live.push([sub, result])
       } catch (err) {
-        this.#host.onError(err)
+        this.#host.onError(err, { session, channel, op: 'subscribe' })
       }
     }
     if (session.isClosed) return
@@ -213,7 +223,8 @@ export class SessionCommands {
       }
       session.reply(command.id, await this.runStateless(callerOf(session), command))
     } catch (err) {
-      session.replyError(command.id, this.toReplyError(err))
+      const channel = (command as { channel?: string }).channel
+      session.replyError(command.id, this.toReplyError(err, { session, channel, op: command.type }))
     } finally {
       session.inflight--
     }
@@ -225,11 +236,13 @@ export class SessionCommands {
     return runCommand(this.#host.env, caller, command)
   }
 
-  /** A reply error for anything thrown; unknown errors are reported and hidden. */
-  toReplyError(err: unknown): ReplyError {
+  /** A reply error for anything thrown, reported with its `scope` (see `errorReporter`: refusals
+   * at debug level); unknown errors are hidden from the client. */
+  toReplyError(err: unknown, scope?: ErrorScope): ReplyError {
     const known = replyErrorOf(err)
+    if (scope !== undefined) this.#host.onError(err, scope)
     if (known !== null) return known
-    this.#host.onError(err)
+    if (scope === undefined) this.#host.onError(err)
     return { code: 'SWB_ERR_HUB_INTERNAL', message: ERRORS.SWB_ERR_HUB_INTERNAL.message }
   }
 }
