@@ -25,6 +25,8 @@ import { type StaticOptions, serveStatic } from './http/static.ts'
 import type { Hub } from './hub/index.ts'
 import { type MetricsRecorder, NO_METRICS } from './hub/recorder.ts'
 import { createLogger } from './logger.ts'
+import { type MetricsOptions, PrometheusMetrics } from './ops/prometheus.ts'
+import { serveMetrics } from './ops/serve.ts'
 import { type ResolvedOptions, resolveOptions, type SwitchboardOptions } from './options.ts'
 import {
   HeartbeatRegistry,
@@ -106,6 +108,10 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
   readonly #idPrefix = randomBytes(4).toString('hex')
   #idCounter = 0
   #recorder: MetricsRecorder = NO_METRICS
+  #metrics: PrometheusMetrics | null = null
+  /** Where `listen()` starts the separate metrics server (the `metrics: { port }` option). */
+  #metricsPort: { port: number; host: string; path: string } | null = null
+  #metricsServer: Server | null = null
 
   constructor(options?: SwitchboardOptions) {
     super()
@@ -120,6 +126,17 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
           : typeof tp === 'number'
             ? (_addr, i) => i < tp
             : proxyaddr.compile(tp as string | string[])
+    const m = this.settings.metrics
+    if (m !== false) {
+      const options: MetricsOptions = m === true ? {} : m
+      const metrics = this.metrics(options)
+      const path = options.path ?? '/metrics'
+      if (options.port !== undefined) {
+        this.#metricsPort = { port: options.port, host: options.host ?? '127.0.0.1', path }
+      } else {
+        this.get(path, async (ctx) => ctx.send(await metrics.text(), 200, metrics.contentType))
+      }
+    }
   }
 
   // ---- metrics -------------------------------------------------------------------------
@@ -134,6 +151,39 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
    */
   get recorder(): MetricsRecorder {
     return this.#recorder
+  }
+
+  /**
+   * Turns Prometheus metrics on (once; later calls return the same object) and returns them:
+   * `text()` is what a scrape answers, `registry` the prom-client registry. Serve them with the
+   * `metrics` option, or on a route of your own. The list is in docs/operations.md.
+   *
+   * @example
+   * const metrics = app.metrics()
+   * app.get('/metrics', async (ctx) => ctx.send(await metrics.text(), 200, metrics.contentType))
+   */
+  metrics(options?: MetricsOptions): PrometheusMetrics {
+    if (this.#metrics === null) {
+      const metrics = new PrometheusMetrics(
+        {
+          connections: () => ({
+            websocket: this.#ws?.connections.size ?? 0,
+            sse: this.#sse?.registry.size ?? 0,
+          }),
+          hub: () => this.#channels?.made ?? null,
+        },
+        options,
+      )
+      this.#metrics = metrics
+      this.useRecorder(metrics)
+      this.onClose(() => metrics.stop())
+    }
+    return this.#metrics
+  }
+
+  /** The address of the separate metrics server (`metrics: { port }`) once listening. */
+  metricsAddress(): ListenAddress | null {
+    return this.#metricsServer?.listening ? addressOf(this.#metricsServer) : null
   }
 
   /** @internal Sets the recorder of the app and of its hub (now, or when the hub is made). */
@@ -435,7 +485,9 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
       this.#fail(ctx, new SwitchboardError('SWB_ERR_SERVER_CLOSING'))
       return
     }
-    if (this.#onResponse !== null || this.settings.logRequests) this.#watchResponse(ctx)
+    if (this.#onResponse !== null || this.settings.logRequests || this.#recorder.enabled) {
+      this.#watchResponse(ctx)
+    }
     if (this.#onRequest !== null) {
       this.#runRequestHooks(ctx).then(
         () => (ctx.finalized ? this.#finish(ctx) : this.#route(ctx)),
@@ -460,6 +512,7 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
       run = this.#missFor(ctx)
     } else {
       ctx.params = found.params
+      ctx.route = found.record.path
       if (found.record.bodyLimit !== undefined) ctx.bodyLimit = found.record.bodyLimit
       run = found.record.run
     }
@@ -565,10 +618,15 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
   }
 
   #watchResponse(ctx: Context<S>): void {
-    const start = this.settings.logRequests ? performance.now() : 0
+    const recorder = this.#recorder
+    const start = this.settings.logRequests || recorder.enabled ? performance.now() : 0
     const done = () => {
       ctx.res.off('finish', done)
       ctx.res.off('close', done)
+      if (recorder.enabled) {
+        const seconds = (performance.now() - start) / 1000
+        recorder.httpRequest(ctx.method, ctx.route, ctx.res.statusCode, seconds)
+      }
       if (this.settings.logRequests) {
         this.log.info(
           {
@@ -632,6 +690,9 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
         where.host ?? this.settings.host,
         this.settings.backlog,
       )
+      if (this.#metricsPort !== null && this.#metrics !== null) {
+        this.#metricsServer = await serveMetrics(this.#metrics, this.#metricsPort)
+      }
       this.log.debug({ url: address.url }, 'listening')
       return address
     } catch (err) {
@@ -723,6 +784,13 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
         server.closeAllConnections()
         await stopped
       }
+    }
+    if (this.#metricsServer !== null) {
+      const ms = this.#metricsServer
+      await new Promise<void>((resolve) => {
+        ms.close(() => resolve())
+        ms.closeAllConnections()
+      })
     }
     if (this.#attached) {
       const { server: s, previous } = this.#attached

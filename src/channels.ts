@@ -18,6 +18,7 @@ import {
   wsJsonFormat,
 } from './hub/index.ts'
 import type { MetricsRecorder } from './hub/recorder.ts'
+import type { HubLogger } from './hub/report.ts'
 import { msgpackCodec } from './protocol/index.ts'
 import type { WsBehaviour } from './ws/index.ts'
 import { prepareMessage } from './ws/index.ts'
@@ -62,6 +63,8 @@ export interface ChannelsHost<S> {
     closer: (graceful: number) => void | Promise<void>,
     phase?: 'sessions' | 'transports',
   ): void
+  /** The app's logger: the hub logs what it catches there. */
+  readonly log: HubLogger
   /** The app's metrics recorder of the moment, given to the hub when it is made. */
   readonly recorder: MetricsRecorder
 }
@@ -167,10 +170,15 @@ export class Channels<S> {
         allowedOrigins: _o,
         ...hubOptions
       } = this.#options
-      this.#hub = new Hub(hubOptions)
+      this.#hub = new Hub({ logger: this.#host.log, ...hubOptions })
       this.#hub.recorder = this.#host.recorder
       this.#mount(this.#hub)
     }
+    return this.#hub
+  }
+
+  /** The hub if it was made (metrics read it without making one). */
+  get made(): Hub | null {
     return this.#hub
   }
 

@@ -1,5 +1,6 @@
 import type { Logger, LoggerOptions } from 'pino'
 import { SwitchboardError } from './errors/index.ts'
+import type { MetricsOptions } from './ops/prometheus.ts'
 
 /**
  * Options of `new Switchboard(options)`. Every field is optional; the defaults are safe for a
@@ -38,6 +39,12 @@ export interface SwitchboardOptions {
   logRequests?: boolean
   /** Incoming header whose well-formed value becomes `ctx.requestId`; false to always generate. Default `'x-request-id'`. */
   requestIdHeader?: string | false
+  /**
+   * Prometheus metrics (see docs/operations.md): `true` serves `GET /metrics` on the app's port;
+   * `{ path, port, host, defaultMetrics, labels }` chooses the path or a separate port. Default
+   * false: nothing is measured until `app.metrics()` is called.
+   */
+  metrics?: boolean | MetricsOptions
 }
 
 export type ResolvedOptions = Readonly<Required<Omit<SwitchboardOptions, 'logger'>>> & {
@@ -59,6 +66,7 @@ const DEFAULTS: ResolvedOptions = {
   logger: undefined,
   logRequests: false,
   requestIdHeader: 'x-request-id',
+  metrics: false,
 }
 
 function invalid(name: string, expected: string, value: unknown): never {
@@ -104,6 +112,19 @@ export function resolveOptions(options: SwitchboardOptions = {}): ResolvedOption
     (typeof o.requestIdHeader !== 'string' || o.requestIdHeader === '')
   ) {
     invalid('requestIdHeader', 'a header name or false', o.requestIdHeader)
+  }
+  const m = o.metrics
+  if (typeof m !== 'boolean' && (typeof m !== 'object' || m === null || Array.isArray(m))) {
+    invalid('metrics', 'a boolean or an object of metrics options', m)
+  }
+  if (typeof m === 'object') {
+    if (m.path !== undefined && (typeof m.path !== 'string' || !m.path.startsWith('/'))) {
+      invalid('metrics.path', 'a path starting with /', m.path)
+    }
+    if (m.port !== undefined) checkInteger('metrics.port', m.port, 0, 65_535)
+    if (m.host !== undefined && (typeof m.host !== 'string' || m.host === '')) {
+      invalid('metrics.host', 'a non-empty string', m.host)
+    }
   }
   const tp = o.trustProxy
   if (

@@ -66,6 +66,8 @@ export class Context<S = Record<string, unknown>> {
   finalized = false
   /** Whether the caller took over `res` (SSE, manual streaming); the framework then writes nothing. */
   takenOver = false
+  /** The pattern of the route that took the request (`'/users/:id'`), '' when none did. */
+  route = ''
 
   #host: ContextHost
   #rawQuery: string
