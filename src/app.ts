@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
+import type { Span } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import proxyaddr from 'proxy-addr'
 import { Channels } from './channels.ts'
@@ -25,6 +26,7 @@ import { type StaticOptions, serveStatic } from './http/static.ts'
 import type { Hub } from './hub/index.ts'
 import { type MetricsRecorder, NO_METRICS } from './hub/recorder.ts'
 import { createLogger } from './logger.ts'
+import { endWithResponse } from './ops/http-span.ts'
 import { type MetricsOptions, PrometheusMetrics } from './ops/prometheus.ts'
 import { serveMetrics } from './ops/serve.ts'
 import { type ResolvedOptions, resolveOptions, type SwitchboardOptions } from './options.ts'
@@ -35,6 +37,7 @@ import {
   type SseOptions,
   type SseStream,
 } from './sse/index.ts'
+import { contextOf, SpanKind, startSpan, withSpan } from './tracing.ts'
 import {
   plainRequestError,
   resolveWsRoute,
@@ -473,12 +476,21 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
     return (group && this.#groupMiss.get(group)) || this.#miss
   }
 
-  /** The node:http request listener. Usable directly: `http.createServer(app.handle)`. */
+  /** The node:http request listener. Usable directly: `http.createServer(app.handle)`. With an
+   * OpenTelemetry SDK registered, each request is a server span (parent: the `traceparent`
+   * header), active while its handler runs. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const span = startSpan('HTTP', SpanKind.SERVER, contextOf(req.headers))
+    if (span === null) this.#handle(req, res, null)
+    else withSpan(span, () => this.#handle(req, res, span))
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse, span: Span | null): void {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
     const ctx = new Context<S>(this, req, res, path, q === -1 ? '' : url.slice(q + 1))
+    if (span !== null) endWithResponse(span, ctx)
     if (this.#router.dirty) this.#compile()
     if (this.#closing !== null) {
       res.shouldKeepAlive = false

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { ClientInfo, Publication } from '../protocol/index.ts'
 import { isValidEpoch } from '../protocol/index.ts'
-import { type Broker, type BrokerHandler, type ControlMessage, isRecovered } from './broker.ts'
+import {
+  type Broker,
+  type BrokerHandler,
+  type ControlMessage,
+  isRecovered,
+  type TracedPublication,
+} from './broker.ts'
 
 /** What a conformance run records from the broker's live events. */
 class Recorder implements BrokerHandler {
@@ -109,6 +115,26 @@ export function runBrokerCases(
       await broker.publish('live', 'late', { history })
       await settle()
       assert.equal(rec.pubs.length, 5)
+    } finally {
+      await broker.close()
+    }
+  })
+
+  test(`${name}: a publish's trace context reaches onPublication, and never history or an untraced publication`, async () => {
+    const { broker, rec } = await open()
+    try {
+      await broker.subscribe('traced')
+      const trace = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }
+      await broker.publish('traced', 1, { history, trace })
+      await broker.publish('traced', 2, { history })
+      await settle()
+      const live = rec.pubs.map((p) => (p.pub as TracedPublication).trace)
+      assert.deepEqual(live, [trace, undefined])
+      const { publications } = await broker.history('traced', {
+        since: { offset: 0, epoch: rec.pubs[0]!.epoch },
+      })
+      assert.equal(publications.length, 2)
+      for (const p of publications) assert.equal('trace' in p, false)
     } finally {
       await broker.close()
     }

@@ -96,6 +96,7 @@ export interface BrokerHealth {
 
 /** Where a broker delivers live events. */
 export interface BrokerHandler {
+  /** A live publication (a {@link TracedPublication} when its publish was traced). */
   onPublication(channel: string, publication: Publication, epoch: string): void
   onJoin(channel: string, info: ClientInfo): void
   onLeave(channel: string, info: ClientInfo): void
@@ -145,6 +146,16 @@ export interface BrokerPublishOptions {
   readonly info?: ClientInfo
   /** Conflation key, stored with the publication. */
   readonly key?: string
+  /** The W3C trace context of the publish (`traceparent`, `tracestate`), when something traces:
+   * carried with the publication to every node's `onPublication` (as {@link TracedPublication}
+   * `trace`), never stored in history. */
+  readonly trace?: Readonly<Record<string, string>>
+}
+
+/** A publication as `onPublication` gets it: with the trace context its publish carried, if
+ * any. History answers never carry `trace`, and the hub never sends it to clients. */
+export interface TracedPublication extends Publication {
+  readonly trace?: Readonly<Record<string, string>>
 }
 
 export interface BrokerPublishResult extends StreamPosition {

@@ -9,6 +9,7 @@ import {
   type BrokerPublishResult,
   type ControlMessage,
   randomEpoch,
+  type TracedPublication,
 } from './broker.ts'
 import type { Journal } from './journal.ts'
 
@@ -244,7 +245,7 @@ export class MemoryBroker implements Broker {
       // marked it volatile on disk (it comes back after a restart in a new epoch, so its offsets
       // need not be stored), nothing waits for the disk.
       stream.committed = offset
-      this.#deliver(channel, pub, epoch)
+      this.#deliver(channel, traced(pub, options.trace), epoch)
       return { offset, epoch, duplicate: false }
     }
     if (!kept) stream.volatile = true
@@ -259,7 +260,7 @@ export class MemoryBroker implements Broker {
       // Delivered at once and answered once on disk; the journal gives every stream a new epoch
       // after an unclean stop, since a client may have seen what the crash lost.
       stream.committed = offset
-      this.#deliver(channel, pub, epoch)
+      this.#deliver(channel, traced(pub, options.trace), epoch)
     }
     try {
       await committed
@@ -273,7 +274,7 @@ export class MemoryBroker implements Broker {
       // Delivered and answered only once on stable storage, so nothing a client saw can be
       // missing after a crash (the restarted node keeps the epoch).
       if (offset > stream.committed) stream.committed = offset
-      this.#deliver(channel, pub, epoch)
+      this.#deliver(channel, traced(pub, options.trace), epoch)
     }
     return { offset, epoch, duplicate: false }
   }
@@ -446,6 +447,15 @@ export class MemoryBroker implements Broker {
       }
     }
   }
+}
+
+/** The publication delivered live: with its publish's trace context, if it carried one (the
+ * stored one never has it). */
+function traced(
+  pub: Publication,
+  trace: Readonly<Record<string, string>> | undefined,
+): Publication {
+  return trace === undefined ? pub : ({ ...pub, trace } as TracedPublication)
 }
 
 function sweep(broker: MemoryBroker): void {

@@ -8,6 +8,7 @@ import {
   type PublishResult,
   type ReplyError,
 } from '../protocol/index.ts'
+import { SpanKind, traced } from '../tracing.ts'
 import type { Namespace, Namespaces } from './namespace.ts'
 import { clientPublications } from './prepared.ts'
 import type { MetricsRecorder } from './recorder.ts'
@@ -100,12 +101,18 @@ export async function runCommand(
       const recorder = env.metrics.recorder
       const start = recorder.enabled ? performance.now() : 0
       try {
-        const data = await handler(command.data, {
-          user: caller.user,
-          client: caller.client,
-          info: caller.info,
-          session: caller.session,
-        })
+        const data = await traced(
+          `switchboard rpc ${command.method}`,
+          SpanKind.SERVER,
+          { 'rpc.system': 'switchboard', 'rpc.method': command.method },
+          async () =>
+            handler(command.data, {
+              user: caller.user,
+              client: caller.client,
+              info: caller.info,
+              session: caller.session,
+            }),
+        )
         if (recorder.enabled) recorder.rpc(command.method, true, (performance.now() - start) / 1000)
         return { data }
       } catch (err) {

@@ -1,5 +1,6 @@
 import type { Broker } from '../broker/index.ts'
 import type { ClientInfo, PublishResult } from '../protocol/index.ts'
+import { SpanKind, traced } from '../tracing.ts'
 import type { HubStats } from './hub-options.ts'
 import type { Namespace } from './namespace.ts'
 
@@ -23,7 +24,22 @@ export interface PublishHost {
  * counts it, and answers its position (`duplicate: true` when the idempotency key was seen in
  * the window).
  */
-export async function publishToBroker(
+export function publishToBroker(
+  host: PublishHost,
+  ns: Namespace,
+  channel: string,
+  data: unknown,
+  request: PublishRequest,
+): Promise<PublishResult> {
+  return traced(
+    'switchboard publish',
+    SpanKind.PRODUCER,
+    { 'messaging.system': 'switchboard', 'messaging.destination.name': channel },
+    () => publishCounted(host, ns, channel, data, request),
+  )
+}
+
+async function publishCounted(
   host: PublishHost,
   ns: Namespace,
   channel: string,

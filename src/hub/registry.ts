@@ -1,3 +1,4 @@
+import type { TracedPublication } from '../broker/index.ts'
 import { type Broker, isRecovered } from '../broker/index.ts'
 import { SwitchboardError } from '../errors/index.ts'
 import {
@@ -6,6 +7,7 @@ import {
   type StreamPosition,
   type SubscribeResult,
 } from '../protocol/index.ts'
+import { contextOf, SpanKind, startSpan } from '../tracing.ts'
 import { ChannelState, ChannelTurn, Subscription } from './channel-state.ts'
 import type { HubStats } from './hub-options.ts'
 import type { Namespace } from './namespace.ts'
@@ -186,8 +188,33 @@ export class ChannelRegistry {
     }
   }
 
-  /** Fans a publication out: prepared once per wire format, queued to every subscriber. */
+  /** Fans a publication out: prepared once per wire format, queued to every subscriber. A
+   * publication whose publish was traced gets a fan-out span, child of its broker span. */
   publish(channel: string, publication: Publication, epoch: string): void {
+    const trace = (publication as TracedPublication).trace
+    if (trace === undefined) {
+      this.#fanOut(channel, publication, epoch)
+      return
+    }
+    const span = startSpan('switchboard fan-out', SpanKind.CONSUMER, contextOf(trace))
+    if (span === null) {
+      this.#fanOut(channel, publication, epoch)
+      return
+    }
+    try {
+      this.#fanOut(channel, publication, epoch)
+      span.setAttributes({
+        'messaging.system': 'switchboard',
+        'messaging.destination.name': channel,
+        'switchboard.offset': publication.offset,
+        'switchboard.subscribers': this.subscriberCount(channel),
+      })
+    } finally {
+      span.end()
+    }
+  }
+
+  #fanOut(channel: string, publication: Publication, epoch: string): void {
     const state = this.#channels.get(channel)
     if (state === undefined) return
     const host = this.#host

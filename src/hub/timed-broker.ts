@@ -9,6 +9,7 @@ import type {
   ControlMessage,
 } from '../broker/index.ts'
 import type { ClientInfo } from '../protocol/index.ts'
+import { currentCarrier, failSpan, SpanKind, startSpan, withSpan } from '../tracing.ts'
 import type { BrokerOperation, MetricsRecorder } from './recorder.ts'
 
 /** Where a {@link TimedBroker} finds the recorder of the moment (metrics may be turned on after
@@ -56,9 +57,31 @@ export class TimedBroker implements Broker {
   publish(
     channel: string,
     data: unknown,
-    options?: BrokerPublishOptions,
+    options: BrokerPublishOptions = {},
   ): Promise<BrokerPublishResult> {
-    return this.#timed('publish', this.inner.publish(channel, data, options))
+    const span = startSpan('switchboard broker publish', SpanKind.CLIENT)
+    if (span === null) return this.#timed('publish', this.inner.publish(channel, data, options))
+    // Traced: the publication carries this span's context, so every node's fan-out descends from it.
+    span.setAttributes({
+      'messaging.system': 'switchboard',
+      'messaging.destination.name': channel,
+      'switchboard.broker': this.name,
+    })
+    return withSpan(span, () => {
+      const trace = currentCarrier()
+      const traced = trace === undefined ? options : { ...options, trace }
+      return this.#timed('publish', this.inner.publish(channel, data, traced))
+    }).then(
+      (res) => {
+        span.setAttribute('switchboard.offset', res.offset)
+        span.end()
+        return res
+      },
+      (err: unknown) => {
+        failSpan(span, err)
+        throw err
+      },
+    )
   }
 
   history(channel: string, options?: BrokerHistoryOptions): Promise<BrokerHistoryResult> {

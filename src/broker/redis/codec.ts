@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr'
 import type { ClientInfo, Publication } from '../../protocol/index.ts'
-import type { ControlMessage } from '../broker.ts'
+import type { ControlMessage, TracedPublication } from '../broker.ts'
 
 /**
  * The bytes the Redis broker stores and sends. A publication's body (data, publisher, key) is
@@ -20,29 +20,47 @@ const J = 0x6a // 'j'
 const L = 0x6c // 'l'
 const NL = 0x0a
 
-/** Packs a publication's body. */
+type Trace = Readonly<Record<string, string>>
+
+/** Packs a publication's body; `trace` (the publish's W3C trace context) travels in it too. */
 export function packBody(
   data: unknown,
   info: ClientInfo | undefined,
   key: string | undefined,
+  trace?: Trace,
 ): Buffer {
-  const body: { d: unknown; i?: ClientInfo; k?: string } = { d: data }
+  const body: { d: unknown; i?: ClientInfo; k?: string; t?: Trace } = { d: data }
   if (info !== undefined) body.i = info
   if (key !== undefined) body.k = key
+  if (trace !== undefined) body.t = trace
   return packr.pack(body)
 }
 
-/** A publication rebuilt from its body, offset and storage time. */
-export function unpackPublication(body: Buffer, offset: number, time: number): Publication {
-  const b = packr.unpack(body) as { d: unknown; i?: ClientInfo; k?: string }
-  const pub: { offset: number; data: unknown; time: number; info?: ClientInfo; key?: string } = {
+/** A publication rebuilt from its body, offset and storage time; with `live`, it keeps the
+ * trace context the body carries (history answers leave it out). */
+export function unpackPublication(
+  body: Buffer,
+  offset: number,
+  time: number,
+  live = false,
+): Publication {
+  const b = packr.unpack(body) as { d: unknown; i?: ClientInfo; k?: string; t?: Trace }
+  const pub: {
+    offset: number
+    data: unknown
+    time: number
+    info?: ClientInfo
+    key?: string
+    trace?: Trace
+  } = {
     offset,
     data: b.d,
     time,
   }
   if (b.i !== undefined) pub.info = b.i
   if (b.k !== undefined) pub.key = b.k
-  return pub
+  if (live && b.t !== undefined) pub.trace = b.t
+  return pub as TracedPublication
 }
 
 /** A stream entry as XRANGE returns it: `[id, [field, value, …]]`, with the id `<offset>-<ms>`. */
@@ -92,7 +110,7 @@ export function decodeTopicMessage(
   return {
     kind: 'publication',
     epoch,
-    publication: unpackPublication(msg.subarray(c + 1), offset, time),
+    publication: unpackPublication(msg.subarray(c + 1), offset, time, true),
   }
 }
 

@@ -142,7 +142,7 @@ export class RedisBroker implements Broker {
           idem === undefined ? meta : this.#key(channel, `i:${idem}`),
         ],
         [
-          packBody(data, options.info, options.key),
+          packBody(data, options.info, options.key, options.trace),
           String(history?.size ?? 0),
           String(history?.ttl ?? 0),
           String(window),
@@ -161,14 +161,21 @@ export class RedisBroker implements Broker {
       // This node's own subscribers need not wait for the Pub/Sub echo: the publication goes to
       // them now, in order (a publication of another node still in flight is read as a hole),
       // and the echo is skipped undecoded.
-      const pub: { offset: number; data: unknown; time: number; info?: ClientInfo; key?: string } =
-        {
-          offset,
-          data,
-          time: Number(res[3]),
-        }
+      const pub: {
+        offset: number
+        data: unknown
+        time: number
+        info?: ClientInfo
+        key?: string
+        trace?: Readonly<Record<string, string>>
+      } = {
+        offset,
+        data,
+        time: Number(res[3]),
+      }
       if (options.info !== undefined) pub.info = options.info
       if (options.key !== undefined) pub.key = options.key
+      if (options.trace !== undefined) pub.trace = options.trace
       this.#live.accept(channel, epoch, pub)
     }
     return { offset, epoch, duplicate }
