@@ -189,7 +189,11 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
     return this.#metricsServer?.listening ? addressOf(this.#metricsServer) : null
   }
 
-  /** @internal Sets the recorder of the app and of its hub (now, or when the hub is made). */
+  /**
+   * Sets where the app and its hub report metric events (now, and for a hub made later).
+   * `app.metrics()` sets its Prometheus metrics; pass your own {@link MetricsRecorder} to send the
+   * same events elsewhere.
+   */
   useRecorder(recorder: MetricsRecorder): void {
     this.#recorder = recorder
     this.#channels?.useRecorder(recorder)

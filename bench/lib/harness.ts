@@ -114,6 +114,7 @@ async function startPeerSet(p: Peer, fds: number): Promise<PeerSet> {
       BENCH_REDIS_URL: set.redis?.url ?? '',
       BENCH_DURABLE_DIR: set.durableDir ?? '',
       BENCH_DURABLE_DELIVERY: p.durableDelivery ?? 'committed',
+      BENCH_METRICS: p.metrics === true ? '1' : '',
     }
     const started = await Promise.allSettled(
       Array.from({ length: p.nodes ?? 1 }, () => startPeer(p, fds, env)),

@@ -20,6 +20,8 @@ export interface Peer {
   durable?: boolean
   /** With `durable`: the broker's `delivery` option (default 'committed'). */
   durableDelivery?: 'committed' | 'immediate'
+  /** Prometheus metrics on (`metrics: true`), scraped once a second by the peer itself. */
+  metrics?: boolean
 }
 
 const peer = (
@@ -81,6 +83,15 @@ export const DURABLE_PEERS = {
     durableDelivery: 'immediate',
   },
   memory: peer('switchboard channels memory', 'switchboard.ts', 'ws-channel', 'channel-ws'),
+} satisfies Record<string, Peer>
+
+/** The channels hub with Prometheus metrics on, against the same hub with them off. */
+export const METRICS_PEERS = {
+  on: {
+    ...peer('switchboard channels metrics on', 'switchboard.ts', 'ws-channel', 'channel-ws'),
+    metrics: true,
+  },
+  off: peer('switchboard channels metrics off', 'switchboard.ts', 'ws-channel', 'channel-ws'),
 } satisfies Record<string, Peer>
 
 /** The name of the peer whose ratios against every other peer the report gives. */
@@ -421,6 +432,34 @@ export const SCENARIOS: Scenario[] = [
     ],
     saturates: true,
     subjects: DURABLE_SUBJECTS,
+  },
+  {
+    name: 'metrics-fanout',
+    title:
+      'Channel fan-out at max rate, 5,000 WebSocket subscribers: Prometheus metrics on (scraped every second) vs off',
+    gen: {
+      kind: 'fanout-max',
+      connections: 5000,
+      warmupMs: 1000,
+      durationMs: 5000,
+      window: 32,
+      rate: 0,
+    },
+    peers: [METRICS_PEERS.on, METRICS_PEERS.off],
+    ratioMetrics: [
+      m('deliveriesPerCpuSec', 'deliveries per server CPU-second', true),
+      m('deliveriesPerSec', 'deliveries/s', true),
+    ],
+    columns: [
+      'deliveriesPerSec',
+      'deliveriesPerCpuSec',
+      'cpuUsPerDelivery',
+      'serverCpuPct',
+      'genCpuPct',
+      'lost',
+    ],
+    saturates: true,
+    subjects: [METRICS_PEERS.on.name],
   },
 ]
 

@@ -8,14 +8,21 @@
 //         with BENCH_DURABLE_DIR a DurableBroker on that directory (durable scenarios; GET
 //         /__commits answers how many sync batches it has written). The `bench` namespace keeps
 //         100 publications of history either way (the default, spelled out: without history
-//         the durable broker has nothing to write).
+//         the durable broker has nothing to write). BENCH_METRICS=1 turns Prometheus metrics on
+//         (the metrics-fanout scenario), scraped by the peer once a second.
 import { RedisBroker } from '../../src/broker/redis/index.ts'
 import { Switchboard } from '../../src/index.ts'
 import { prepareEvent, type SseStream } from '../../src/sse/index.ts'
 import { prepareMessage, type ServerWebSocket } from '../../src/ws/index.ts'
 import { announce, durableDir, gc, kind, redisUrl } from './common.ts'
 
-const app = new Switchboard({ logger: false, backlog: 4096 })
+const metrics = process.env.BENCH_METRICS === '1'
+const app = new Switchboard({ logger: false, backlog: 4096, metrics })
+if (metrics) {
+  // Scraped once a second (Prometheus usually scrapes every 15 s): collection is counted too.
+  const scrape = setInterval(() => void app.metrics().text(), 1000)
+  scrape.unref()
+}
 
 app.get('/__gc', (ctx) => {
   gc()

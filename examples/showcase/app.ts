@@ -23,7 +23,7 @@ export function createShowcase(
   options: SwitchboardOptions = {},
   cluster: ShowcaseCluster = {},
 ): Switchboard {
-  const app = new Switchboard(options)
+  const app = new Switchboard({ metrics: true, ...options }) // GET /metrics (docs/operations.md)
   const startedAt = Date.now()
   const errors = new ErrorLog(app)
   const node = cluster.node ?? DEFAULT_NODE

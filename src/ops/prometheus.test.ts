@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
 import WebSocket from 'ws'
 import { Switchboard } from '../app.ts'
@@ -199,4 +200,22 @@ test('an app without the metrics option serves no /metrics and records nothing',
 test('the metrics option is checked: a bad value names it', () => {
   assert.throws(() => new Switchboard({ metrics: 'yes' as never }), /"metrics"/)
   assert.throws(() => new Switchboard({ metrics: { path: 'metrics' } }), /"metrics.path"/)
+})
+
+test('docs/operations.md lists every metric the app exposes, and the Grafana dashboard queries only those', async () => {
+  const root = new URL('../../', import.meta.url)
+  const app = new Switchboard({ logger: false })
+  const exposed = (await app.metrics().registry.getMetricsAsJSON()).map((m) => m.name).sort()
+  await app.close()
+  const docs = await readFile(new URL('docs/operations.md', root), 'utf8')
+  const listed = [...docs.matchAll(/^\| `(switchboard_[a-z_]+)` \|/gm)].map((m) => m[1]!).sort()
+  assert.deepEqual(listed, exposed)
+  const dashboard = await readFile(new URL('docs/grafana-dashboard.json', root), 'utf8')
+  const queried = new Set(
+    [...dashboard.matchAll(/switchboard_[a-z_]+/g)].map((m) =>
+      m[0].replace(/_(bucket|count|sum)$/, ''),
+    ),
+  )
+  for (const name of queried) assert.ok(exposed.includes(name), `${name} is exposed`)
+  assert.ok(queried.size >= 15, `the dashboard shows ${queried.size} metrics`)
 })
