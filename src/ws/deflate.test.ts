@@ -202,3 +202,20 @@ test('the limiter runs at most `concurrency` jobs and starts the rest in order',
   assert.deepEqual(started, [0, 1, 2, 3])
   assert.equal(l.active, 0)
 })
+
+test('a message ending in a BFINAL block is followed by a fresh stream, never an empty message (RFC 7692 §7.2.3.3; found by fuzzing)', async () => {
+  const { pmd, events, next } = harness()
+  // The first message ends its DEFLATE stream (BFINAL=1); the next one starts a new stream.
+  let p = next()
+  pmd.inflate(deflateRawSync(Buffer.from('first')), true, 1000)
+  await p
+  p = next()
+  pmd.inflate(compress('second'), true, 1000)
+  await p
+  assert.deepEqual(events, [
+    ['inflated', 'first'],
+    ['inflated', 'second'],
+  ])
+  pmd.destroy()
+  assert.equal(zlibLimiter.active, 0)
+})

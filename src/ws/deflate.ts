@@ -175,6 +175,13 @@ export class PerMessageDeflate {
 
   private startInflate(): void {
     let z = this.inflater
+    // RFC 7692 §7.2.3.3: a message may end its DEFLATE stream with a BFINAL block; what follows
+    // is a new stream. An ended zlib stream would drop it silently, so start a fresh one.
+    if (z !== null && z.readableEnded) {
+      this.inflater = null
+      z.close()
+      z = null
+    }
     if (z === null) {
       // Inflating with the window the client may use (RFC 7692 §7.1.2.2).
       z = createInflateRaw({ windowBits: this.params.clientMaxWindowBits }) as OwnedInflate
@@ -231,7 +238,8 @@ export class PerMessageDeflate {
     this.inChunks = []
     const out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.inTotal)
     // RFC 7692 §7.1.1.2: without client context takeover, nothing carries over; free the window.
-    if (this.inFin && this.params.clientNoContextTakeover) {
+    // A stream that ended (BFINAL) is freed too: the next message starts a new one.
+    if ((this.inFin && this.params.clientNoContextTakeover) || z.readableEnded) {
       this.inflater = null
       z.close()
     }
