@@ -109,7 +109,14 @@ export class WebSocketTransport implements ClientTransport {
       return
     }
     this.#received = true
-    this.#handler.onMessage(value)
+    try {
+      this.#handler.onMessage(value)
+    } catch {
+      // A message of the right shape on the outside with fields the client cannot apply (say a
+      // `publications` that is no list): as unreadable as any other, and never thrown out of
+      // `onmessage`, where Node's `ws` would make it an uncaught exception.
+      this.#fail(1002, 'unreadable server message')
+    }
   }
 
   #onClose = (event: { code: number; reason: string }): void => {

@@ -177,7 +177,7 @@ export class PerMessageDeflate {
     let z = this.inflater
     // RFC 7692 §7.2.3.3: a message may end its DEFLATE stream with a BFINAL block; what follows
     // is a new stream. An ended zlib stream would drop it silently, so start a fresh one.
-    if (z !== null && z.readableEnded) {
+    if (z?.readableEnded) {
       this.inflater = null
       z.close()
       z = null
