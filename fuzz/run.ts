@@ -24,7 +24,7 @@ const WORK = WORK_DIR
 const require = createRequire(import.meta.url)
 
 type Engine = 'jsfuzz' | 'mutate' | 'props'
-const SHARE: Record<Engine, number> = { jsfuzz: 0.45, mutate: 0.4, props: 0.15 }
+const SHARE: Record<Engine, number> = { jsfuzz: 0.3, mutate: 0.6, props: 0.1 }
 
 export interface EngineResult {
   engine: Engine
