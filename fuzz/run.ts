@@ -35,7 +35,28 @@ export interface EngineResult {
   reproducer?: string
 }
 
-/** Watches a child: progress from stdout lines, killed at `deadline` or after 20 s of silence. */
+/** Silence that counts as a hang once a child has started reporting (it reports every second). */
+const HANG_MS = 60_000
+/** Time a child may take to load before its first line (tsx compiling on a loaded machine). */
+const STARTUP_MS = 300_000
+
+/** The process group of the running child, stopped with the runner on Ctrl-C. */
+let current: number | null = null
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (current !== null) {
+      try {
+        process.kill(-current, 'SIGKILL')
+      } catch {}
+    }
+    process.exit(130)
+  })
+}
+
+/**
+ * Watches a child: progress from stdout lines; stopped at `deadline`; killed as hung after
+ * `HANG_MS` without output once it has started (or `STARTUP_MS` before its first line).
+ */
 function supervise(
   cmd: string,
   args: string[],
@@ -48,11 +69,14 @@ function supervise(
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
+    current = child.pid ?? null
     let last = Date.now()
+    let started = false
     let hung = false
     let stopping = false
     const onData = (buf: Buffer) => {
       last = Date.now()
+      started = true
       const text = buf.toString()
       output = (output + text).slice(-20000)
       for (const line of text.split('\n')) if (line.trim() !== '') opts.onLine(line)
@@ -72,7 +96,7 @@ function supervise(
         stopping = true
         kill('SIGINT')
         setTimeout(() => kill('SIGKILL'), 5000).unref()
-      } else if (!stopping && now - last > 20_000) {
+      } else if (!stopping && now - last > (started ? HANG_MS : STARTUP_MS)) {
         hung = true
         stopping = true
         kill('SIGKILL')
@@ -80,6 +104,7 @@ function supervise(
     }, 500)
     child.on('exit', (code, signal) => {
       clearInterval(timer)
+      current = null
       resolve({ code, signal, hung, output })
     })
   })
@@ -108,7 +133,7 @@ async function runJsfuzz(target: string, ms: number): Promise<EngineResult> {
       '--exact-artifact-path',
       artifact,
       '--timeout',
-      '10',
+      '60',
       '--rss-limit-mb',
       '1536',
     ],
