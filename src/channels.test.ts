@@ -83,7 +83,13 @@ test('the ticket endpoint issues a stream ticket the SSE stream accepts', async 
   app.channels.configure({ path: '/rt' }).namespace('news')
   const { port } = await app.listen({ port: 0 })
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/rt/ticket`, { method: 'POST' })
+    const none = await fetch(`http://127.0.0.1:${port}/rt/ticket`, { method: 'POST' })
+    assert.equal(none.status, 400, 'a ticket names the channels of its stream')
+    const res = await fetch(`http://127.0.0.1:${port}/rt/ticket`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channels: ['news:today'] }),
+    })
     const { ticket } = (await res.json()) as { ticket: string }
     assert.equal(typeof ticket, 'string')
     const sse = await sseReader(

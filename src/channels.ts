@@ -7,6 +7,7 @@ import {
   type HttpRequestInfo,
   Hub,
   type HubOptions,
+  MAX_CHANNEL_LENGTH,
   type Namespace,
   type NamespaceOptions,
   type RpcHandler,
@@ -84,6 +85,34 @@ function clientBundlePath(): string | null {
 function bearer(ctx: Context<unknown>): string | undefined {
   const auth = ctx.headers.authorization
   return typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined
+}
+
+/**
+ * The channels a ticket request names: `?channel=…` parameters, or `{ "channels": [...] }` as a
+ * JSON body. A ticket opens a stream of those channels only, so naming none is an error.
+ */
+async function ticketChannels(ctx: Context<unknown>, max: number): Promise<string[]> {
+  let channels: unknown = ctx.searchParams.getAll('channel')
+  if ((channels as string[]).length === 0 && isJsonRequest(ctx)) {
+    channels = (await ctx.readJson<{ channels?: unknown } | null>())?.channels
+  }
+  if (
+    !Array.isArray(channels) ||
+    channels.length === 0 ||
+    channels.length > max ||
+    !channels.every((c) => typeof c === 'string' && c.length <= MAX_CHANNEL_LENGTH)
+  ) {
+    throw new SwitchboardError(
+      'SWB_ERR_PROTOCOL_BAD_COMMAND',
+      `A ticket is for the channels of one stream: name 1 to ${max} of them (?channel=… or {"channels":[…]})`,
+    )
+  }
+  return channels as string[]
+}
+
+function isJsonRequest(ctx: Context<unknown>): boolean {
+  const type = ctx.headers['content-type']
+  return typeof type === 'string' && /^application\/json\b/i.test(type)
 }
 
 /** The request as the connect hook sees it (`ConnectRequest.request`). */
@@ -320,7 +349,8 @@ export class Channels<S> {
       const token = bearer(ctx)
       const request = authRequest(ctx, token !== undefined)
       const identity = await hub.authenticate({ token, transport: 'http', request })
-      return ctx.json({ ticket: hub.issueTicket(identity) })
+      const channels = await ticketChannels(ctx, options.maxStreamChannels ?? 32)
+      return ctx.json({ ticket: hub.issueTicket(identity, { channels }) })
     })
     this.#host.get(`${base}/client.js`, async (ctx) => {
       const file = clientBundlePath()

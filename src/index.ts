@@ -42,8 +42,10 @@ export type {
   RpcHandler,
   SlowConsumerPolicy,
   StandardSchemaV1,
+  TicketOptions,
+  TicketUse,
 } from './hub/index.ts'
-export { Hub, jwtAuth } from './hub/index.ts'
+export { Hub, jwtAuth, StreamTickets } from './hub/index.ts'
 export type {
   BrokerOperation,
   DropReason,

@@ -483,9 +483,10 @@ export class SwitchboardClient<
       .then(async (token) => {
         const own = this.#options.streamTicket
         let ticket: string | undefined
-        if (own !== undefined) ticket = await own()
+        const names = channels.map((c) => c.channel)
+        if (own !== undefined) ticket = await own(names)
         else if (token !== undefined && channels.length > 0) {
-          ticket = await fetchTicket(fetchFn as FetchLike, this.#o.ticketUrl, token)
+          ticket = await fetchTicket(fetchFn as FetchLike, this.#o.ticketUrl, token, names)
         }
         return [token, ticket] as const
       })

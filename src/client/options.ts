@@ -19,10 +19,12 @@ export interface ClientOptions {
   /** Credential for `connect` (WebSocket) and `Authorization: Bearer` (SSE POSTs); a function
    * is called before every connect, so it can refresh. */
   token?: string | (() => string | Promise<string>)
-  /** Gets a short-lived stream ticket for the SSE stream (`EventSource` sends no headers).
-   * Default: with a `token`, POST to `ticketUrl` with `Authorization: Bearer <token>` and read
-   * `{ ticket }`; without a token, none (the stream is anonymous). */
-  streamTicket?: () => string | Promise<string>
+  /** Gets a short-lived stream ticket for the SSE stream (`EventSource` sends no headers),
+   * given the channels the stream will carry (a ticket is valid for those channels only).
+   * Default: with a `token`, POST `{ channels }` to `ticketUrl` with `Authorization: Bearer
+   * <token>` and read `{ ticket }`; without a token, none (the stream is anonymous, or a cookie
+   * identifies it). */
+  streamTicket?: (channels: string[]) => string | Promise<string>
   /** Where the default `streamTicket` gets tickets. Default: `<postUrl>/ticket` (the server's
    * `<channels path>/ticket`). */
   ticketUrl?: string
@@ -142,16 +144,22 @@ export function resolveToken(token: ClientOptions['token']): Promise<string | un
 }
 
 /**
- * Gets a stream ticket: POST to `url` with the bearer token, answer `{ ticket }`.
+ * Gets a stream ticket for `channels`: POST `{ channels }` to `url` with the bearer token,
+ * answer `{ ticket }`.
  *
  * @example
- * const ticket = await fetchTicket(fetch, 'https://x/switchboard/ticket', token)
+ * const ticket = await fetchTicket(fetch, 'https://x/switchboard/ticket', token, ['chat:lobby'])
  */
-export async function fetchTicket(fetchFn: FetchLike, url: string, token: string): Promise<string> {
+export async function fetchTicket(
+  fetchFn: FetchLike,
+  url: string,
+  token: string,
+  channels: readonly string[],
+): Promise<string> {
   const response = await fetchFn(url, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: '{}',
+    body: JSON.stringify({ channels }),
   })
   const text = await response.text()
   if (response.status === 401) {

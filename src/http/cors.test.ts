@@ -460,7 +460,7 @@ describe('groups, SSE and the channel endpoint', () => {
         ((await refused.json()) as { error: { code: string } }).error.code,
         'SWB_ERR_AUTH_UNAUTHORIZED',
       )
-      const ticket = await fetch(`${base}/ticket`, {
+      const ticket = await fetch(`${base}/ticket?channel=news:today`, {
         method: 'POST',
         headers: { origin: APP, authorization: 'Bearer ada' },
       })

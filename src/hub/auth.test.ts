@@ -3,10 +3,11 @@ import { test } from 'node:test'
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose'
 import { SwitchboardError } from '../errors/index.ts'
 import type { ConnectResult, PublicationPush } from '../protocol/index.ts'
-import { jwtAuth, StreamTickets } from './auth.ts'
 import { Hub } from './hub.ts'
+import { jwtAuth } from './jwt-auth.ts'
 import { MemoryTransport } from './memory-transport.ts'
 import { TestClient, turn } from './test-client.ts'
+import { StreamTickets } from './tickets.ts'
 
 const secret = 'a-test-secret-of-decent-length!!'
 
@@ -16,8 +17,8 @@ function hs256(claims: Record<string, unknown>, exp?: number): Promise<string> {
   return jwt.sign(new TextEncoder().encode(secret))
 }
 
-test('jwtAuth verifies HS256 and maps sub, exp, info and channels', async () => {
-  const auth = jwtAuth({ secret })
+test('jwtAuth verifies HS256 and maps sub, exp, info and a configured channels claim', async () => {
+  const auth = jwtAuth({ secret, channelsClaim: 'channels' })
   const exp = Math.floor(Date.now() / 1000) + 60
   const token = await hs256({ sub: 'u1', info: { name: 'Ann' }, channels: ['news'] }, exp)
   const id = await auth({ token, transport: 'ws-json' })
@@ -26,6 +27,7 @@ test('jwtAuth verifies HS256 and maps sub, exp, info and channels', async () => 
     info: { name: 'Ann' },
     expiresAt: exp * 1000,
     channels: ['news'],
+    authorizeChannels: true,
   })
   const forged = await new SignJWT({ sub: 'u1' })
     .setProtectedHeader({ alg: 'HS256' })
@@ -41,9 +43,15 @@ for (const alg of ['RS256', 'ES256'] as const) {
     const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true })
     const other = await generateKeyPair(alg)
     const auth = jwtAuth({ publicKey: await exportSPKI(publicKey), algorithms: [alg] })
-    const good = await new SignJWT({ sub: 'u2' }).setProtectedHeader({ alg }).sign(privateKey)
+    const good = await new SignJWT({ sub: 'u2' })
+      .setProtectedHeader({ alg })
+      .setExpirationTime('1m')
+      .sign(privateKey)
     assert.equal((await auth({ token: good, transport: 'sse' })).user, 'u2')
-    const bad = await new SignJWT({ sub: 'u2' }).setProtectedHeader({ alg }).sign(other.privateKey)
+    const bad = await new SignJWT({ sub: 'u2' })
+      .setProtectedHeader({ alg })
+      .setExpirationTime('1m')
+      .sign(other.privateKey)
     await assert.rejects(auth({ token: bad, transport: 'sse' }), {
       code: 'SWB_ERR_AUTH_UNAUTHORIZED',
     })
@@ -163,7 +171,10 @@ test('an unauthorized subscribe is refused with SWB_ERR_CHANNEL_FORBIDDEN and su
     let created = false
     await assert.rejects(
       hub.openStream(
-        { channels: ['vip:lounge'], ticket: hub.issueTicket({ user: 'guest' }) },
+        {
+          channels: ['vip:lounge'],
+          ticket: hub.issueTicket({ user: 'guest' }, { channels: ['vip:lounge'] }),
+        },
         () => {
           created = true
           throw new Error('unreachable')
@@ -173,7 +184,10 @@ test('an unauthorized subscribe is refused with SWB_ERR_CHANNEL_FORBIDDEN and su
     )
     assert.equal(created, false, 'the stream is refused before the response starts')
     // The refusal names the channel at fault, so a client can reopen the stream without it.
-    const ticket = hub.issueTicket({ user: 'guest' })
+    const ticket = hub.issueTicket(
+      { user: 'guest' },
+      { channels: ['lobby', 'vip:lounge', 'nowhere:x', 'vip:bad name'] },
+    )
     for (const [channel, code] of [
       ['vip:lounge', 'SWB_ERR_CHANNEL_FORBIDDEN'],
       ['nowhere:x', 'SWB_ERR_CHANNEL_UNKNOWN_NAMESPACE'],
@@ -198,16 +212,20 @@ test('an unauthorized subscribe is refused with SWB_ERR_CHANNEL_FORBIDDEN and su
 test('stream tickets verify, expire and resist tampering', () => {
   let now = 0
   const tickets = new StreamTickets({ secret: 'sixteen-bytes-secret', now: () => now })
-  const t = tickets.issue({ user: 'u', info: { a: 1 }, expiresAt: 99_000 }, 1000)
-  assert.deepEqual(tickets.verify(t), { user: 'u', info: { a: 1 }, expiresAt: 99_000 })
+  const t = tickets.issue(
+    { user: 'u', info: { a: 1 }, expiresAt: 99_000 },
+    { ttl: 1000, channels: ['a'] },
+  )
+  const use = { kind: 'stream', channels: ['a'] } as const
+  assert.deepEqual(tickets.verify(t, use), { user: 'u', info: { a: 1 }, expiresAt: 99_000 })
   const other = new StreamTickets({ secret: 'sixteen-bytes-secret', now: () => now })
-  assert.equal(other.verify(t).user, 'u', 'any node with the same secret accepts it')
+  assert.equal(other.verify(t, use).user, 'u', 'any node with the same secret accepts it')
   const [body, sig] = t.split('.')
-  const forged = `${Buffer.from(JSON.stringify({ u: 'admin', x: 5000 })).toString('base64url')}.${sig}`
-  assert.throws(() => tickets.verify(forged), { code: 'SWB_ERR_AUTH_UNAUTHORIZED' })
-  assert.throws(() => tickets.verify(`${body}`), { code: 'SWB_ERR_AUTH_UNAUTHORIZED' })
+  const forged = `${Buffer.from(JSON.stringify({ u: 'admin', x: 5000, s: ['a'] })).toString('base64url')}.${sig}`
+  assert.throws(() => tickets.verify(forged, use), { code: 'SWB_ERR_AUTH_UNAUTHORIZED' })
+  assert.throws(() => tickets.verify(`${body}`, use), { code: 'SWB_ERR_AUTH_UNAUTHORIZED' })
   now = 2000
-  assert.throws(() => tickets.verify(t), { code: 'SWB_ERR_AUTH_TOKEN_EXPIRED' })
+  assert.throws(() => tickets.verify(t, use), { code: 'SWB_ERR_AUTH_TOKEN_EXPIRED' })
 })
 
 test('server-side channels from the token are subscribed at connect and reported in the reply', async () => {

@@ -30,7 +30,8 @@ test('a POST handled by another node reaches the SSE stream: no sticky sessions'
       },
       close() {},
     }
-    const ticket = b.issueTicket({ user: 'ann' }) // issued by one node, accepted by the other
+    // Issued by one node, accepted by the other; for the stream and for commands.
+    const ticket = b.issueTicket({ user: 'ann' }, { channels: ['chat:r'], commands: true })
     await a.openStream({ channels: ['chat:r'], ticket }, () => new SseTransport(sink, ['chat:r']))
     const ws = await TestClient.connect(b, 'bob')
     await ws.request({ type: 'subscribe', channel: 'chat:r' })

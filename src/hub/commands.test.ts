@@ -405,7 +405,7 @@ test('an SSE stream of two channels resumes both from Last-Event-ID alone', asyn
       },
       close() {},
     }
-    const ticket = hub.issueTicket({ user: 'viewer' })
+    const ticket = hub.issueTicket({ user: 'viewer' }, { channels })
     const first = await hub.openStream({ channels, ticket }, () => new SseTransport(sink, channels))
     await hub.publish('a', 'a1')
     await hub.publish('b', 'b1')

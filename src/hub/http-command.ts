@@ -7,7 +7,7 @@ import {
   type RefreshResult,
   type Reply,
 } from '../protocol/index.ts'
-import type { AuthenticateRequest, HttpRequestInfo, Identity, StreamTickets } from './auth.ts'
+import type { AuthenticateRequest, HttpRequestInfo, Identity } from './auth.ts'
 import type { Caller } from './commands.ts'
 import type { SessionCommands } from './session-commands.ts'
 
@@ -15,7 +15,6 @@ import type { SessionCommands } from './session-commands.ts'
 export interface HttpCommandEnv {
   readonly broker: Broker
   readonly ready: Promise<void>
-  readonly tickets: StreamTickets
   readonly commands: SessionCommands
   readonly authenticate: (request: AuthenticateRequest) => Promise<Identity>
   /** Seconds left of a credential expiring at `expiresAt` (0 = never: undefined). */
@@ -52,14 +51,13 @@ export async function runHttpCommand(
         `${command.type} is not available over HTTP`,
       )
     }
-    const identity =
-      credentials.ticket !== undefined
-        ? env.tickets.verify(credentials.ticket)
-        : await env.authenticate({
-            token: credentials.token,
-            transport: 'http',
-            request: credentials.request,
-          })
+    const identity = await env.authenticate({
+      token: credentials.token,
+      ticket: credentials.ticket,
+      ticketUse: { kind: 'commands' },
+      transport: 'http',
+      request: credentials.request,
+    })
     const caller: Caller = {
       user: identity.user,
       client: '',

@@ -1,6 +1,6 @@
 import type { Broker } from '../broker/index.ts'
 import type { ClientInfo, PresenceResult, PublishResult } from '../protocol/index.ts'
-import { type Identity, type StreamTickets, ttlSeconds } from './auth.ts'
+import { type AuthenticateRequest, type Identity, ttlSeconds } from './auth.ts'
 import type { CommandEnv, RpcHandler } from './commands.ts'
 import type { HttpCommandEnv } from './http-command.ts'
 import type { Namespace, Namespaces } from './namespace.ts'
@@ -18,7 +18,6 @@ export interface CommandParts {
   readonly maxHistoryLimit: number
   readonly ready: Promise<void>
   readonly registry: ChannelRegistry
-  readonly tickets: StreamTickets
   readonly metrics: RecorderHost
   now(): number
   publish(
@@ -30,11 +29,7 @@ export interface CommandParts {
     info: ClientInfo | undefined,
   ): Promise<PublishResult>
   presence(channel: string): Promise<PresenceResult>
-  authenticate(request: {
-    token?: string | undefined
-    data?: unknown
-    transport: string
-  }): Promise<Identity>
+  authenticate(request: AuthenticateRequest): Promise<Identity>
   register(session: Session): void
   disconnectSession(session: Session, code: number, reason: string): void
   onError(error: unknown): void
@@ -71,7 +66,6 @@ export function commandPaths(parts: CommandParts): {
   const http: HttpCommandEnv = {
     broker: parts.broker,
     ready: parts.ready,
-    tickets: parts.tickets,
     commands,
     authenticate: parts.authenticate,
     ttlOf: (expiresAt) => ttlSeconds(expiresAt, parts.now()),

@@ -18,10 +18,10 @@ import {
 import {
   type AuthenticateRequest,
   type ConnectHook,
+  checkIdentity,
   type HttpRequestInfo,
   type Identity,
   runConnectHook,
-  StreamTickets,
   ttlSeconds,
 } from './auth.ts'
 import type { RpcHandler } from './commands.ts'
@@ -47,6 +47,7 @@ import { CLOSED, CONNECTED, Session, type SessionLimits, type SessionOwner } fro
 import type { SessionCommands } from './session-commands.ts'
 import { SessionTable } from './session-table.ts'
 import { openAdmittedStream, type StreamRequest } from './stream-admission.ts'
+import { StreamTickets, type TicketOptions } from './tickets.ts'
 import { TimedBroker } from './timed-broker.ts'
 import type { Transport } from './transport.ts'
 
@@ -131,7 +132,6 @@ export class Hub implements SessionOwner {
       maxHistoryLimit: limits.maxHistoryLimit,
       ready: this.#ready,
       registry: this.#registry,
-      tickets: this.tickets,
       metrics: this,
       now: this.#now,
       publish: (ns, channel, data, idempotencyKey, key, info) =>
@@ -216,7 +216,6 @@ export class Hub implements SessionOwner {
     return openAdmittedStream(
       {
         maxStreamChannels: this.#limits.maxStreamChannels,
-        tickets: this.tickets,
         namespaces: this.#namespaces,
         authenticate: (r) => this.authenticate(r),
       },
@@ -238,23 +237,36 @@ export class Hub implements SessionOwner {
   }
 
   /**
-   * Runs the connect hook on a credential (or makes the anonymous identity when the hub has no
-   * hook). Throws `SWB_ERR_AUTH_UNAUTHORIZED` or `SWB_ERR_AUTH_TOKEN_EXPIRED`.
+   * Establishes who a credential belongs to: a stream `ticket` (verified for its `ticketUse`),
+   * else the connect hook on the token and request (or the anonymous identity when the hub has
+   * no hook). Every identity, from a hook or a ticket, then passes the same check: a ticket
+   * issued from a credential that has since expired is refused like the credential. Throws
+   * `SWB_ERR_AUTH_UNAUTHORIZED` or `SWB_ERR_AUTH_TOKEN_EXPIRED`.
+   *
+   * @example
+   * const identity = await hub.authenticate({ token: bearer, transport: 'http' })
    */
   async authenticate(request: AuthenticateRequest): Promise<Identity> {
+    if (request.ticket !== undefined) {
+      const use = request.ticketUse ?? { kind: 'commands' }
+      return checkIdentity(this.tickets.verify(request.ticket, use), this.#now)
+    }
     return runConnectHook(this.#auth, request, this.#now)
   }
 
   /**
-   * Issues a short-lived stream ticket for an identity (for `EventSource`, which cannot send
-   * headers). Serve it from an authenticated endpoint.
+   * Issues a short-lived ticket for an identity (for `EventSource`, which cannot send headers):
+   * valid for a stream of `channels` (any of them) for `ttl` ms (default 30 s, never past the
+   * identity's expiry), and for POST commands only with `commands: true`. Serve it from an
+   * authenticated endpoint (`POST <path>/ticket?channel=…` does).
    *
    * @example
-   * app.post('/switchboard/ticket', async (ctx) =>
-   *   ctx.json({ ticket: hub.issueTicket(await hub.authenticate({ token, transport: 'http' })) }))
+   * const ticket = hub.issueTicket(await hub.authenticate({ token, transport: 'http' }), {
+   *   channels: ['chat:lobby'],
+   * })
    */
-  issueTicket(identity: Identity, ttl = 60_000): string {
-    return this.tickets.issue(identity, ttl)
+  issueTicket(identity: Identity, options: TicketOptions = {}): string {
+    return this.tickets.issue(identity, options)
   }
 
   /**

@@ -150,19 +150,29 @@ export class SessionCommands {
     this.#host.register(session)
     const subs: Record<string, SubscribeResult> = {}
     const live: [Subscription, SubscribeResult][] = []
+    const authorize = identity.authorizeChannels === true
     for (const channel of identity.channels ?? []) {
       try {
+        const ns = this.#host.namespaces.of(channel)
+        // Channels a credential asked for (a JWT claim) pass canSubscribe like the client's own.
+        const check =
+          authorize && ns.canSubscribe !== null
+            ? () => this.#host.namespaces.checkSubscribe(ns, contextOf(callerOf(session), channel))
+            : null
         const { sub, result } = await this.#host.registry.subscribe(
           session,
           channel,
-          this.#host.namespaces.of(channel),
+          ns,
           undefined,
-          null,
+          check,
         )
         subs[channel] = result
         live.push([sub, result])
       } catch (err) {
-        this.#host.onError(err, { session, channel, op: 'subscribe' })
+        // A refused channel is left out; anything else is the server's own failure.
+        if (!(err instanceof SwitchboardError && err.code === 'SWB_ERR_CHANNEL_FORBIDDEN')) {
+          this.#host.onError(err, { session, channel, op: 'subscribe' })
+        }
       }
     }
     if (session.isClosed) return

@@ -2,7 +2,7 @@
 // so that every refusal is still an HTTP error with its status and code.
 import { SwitchboardError } from '../errors/index.ts'
 import { parseSseId, type StreamPosition } from '../protocol/index.ts'
-import type { AuthenticateRequest, HttpRequestInfo, Identity, StreamTickets } from './auth.ts'
+import type { AuthenticateRequest, HttpRequestInfo, Identity } from './auth.ts'
 import type { Namespaces } from './namespace.ts'
 import type { Session } from './session.ts'
 
@@ -23,7 +23,6 @@ export interface StreamRequest {
 /** What admission needs of its hub. */
 export interface StreamAdmissionHost {
   readonly maxStreamChannels: number
-  readonly tickets: StreamTickets
   readonly namespaces: Namespaces
   authenticate(request: AuthenticateRequest): Promise<Identity>
 }
@@ -58,27 +57,33 @@ export async function admitStream(
   if (new Set(channels).size !== channels.length) {
     fail('SWB_ERR_PROTOCOL_BAD_COMMAND', 'A channel is listed twice')
   }
-  const identity =
-    request.ticket !== undefined
-      ? host.tickets.verify(request.ticket)
-      : await host.authenticate({
-          token: request.token,
-          transport: 'sse',
-          request: request.request,
-        })
+  // A ticket goes through the hub's one authentication path too: scoped to these channels, and
+  // refused once the credential it was issued from has expired.
+  const identity = await host.authenticate({
+    token: request.token,
+    ticket: request.ticket,
+    ticketUse: { kind: 'stream', channels: request.channels },
+    transport: 'sse',
+    request: request.request,
+  })
   for (const extra of identity.channels ?? []) if (!channels.includes(extra)) channels.push(extra)
   const explicit = new Set(request.channels)
+  const refused: string[] = []
   for (const channel of channels) {
     try {
       const ns = host.namespaces.of(channel)
-      if (explicit.has(channel)) {
-        const ctx = { channel, user: identity.user, client: '', info: identity.info }
-        await host.namespaces.checkSubscribe(ns, ctx)
+      const ctx = { channel, user: identity.user, client: '', info: identity.info }
+      if (explicit.has(channel)) await host.namespaces.checkSubscribe(ns, ctx)
+      else if (identity.authorizeChannels === true) {
+        // A channel the credential asked for passes canSubscribe, and is left out if refused.
+        await host.namespaces.checkSubscribe(ns, ctx).catch(() => refused.push(channel))
       }
     } catch (err) {
       throw namingChannel(err, channel)
     }
   }
+  if (refused.length > 0)
+    channels.splice(0, channels.length, ...channels.filter((c) => !refused.includes(c)))
   const cursors =
     request.lastEventId === undefined ? null : parseSseId(request.lastEventId, request.channels)
   return { identity, channels, cursors }

@@ -119,7 +119,7 @@ test('one publication reaches a WebSocket JSON, a WebSocket MessagePack and an S
     let sseText = ''
     await new Promise<void>((resolve, reject) => {
       sseReq = httpRequest(
-        `http://${base}/switchboard/stream?channel=chat:room&ticket=${encodeURIComponent(hub.issueTicket({ user: 'viewer' }))}`,
+        `http://${base}/switchboard/stream?channel=chat:room&ticket=${encodeURIComponent(hub.issueTicket({ user: 'viewer' }, { channels: ['chat:room'] }))}`,
         (res) => {
           assert.equal(res.statusCode, 200)
           res.setEncoding('utf8')
@@ -220,7 +220,7 @@ for (const transport of ['websocket', 'sse'] as const) {
       token: 'ann',
       WebSocket: WebSocket as never,
       EventSource: EventSource as never,
-      streamTicket: () => hub.issueTicket({ user: 'ann' }),
+      streamTicket: (channels) => hub.issueTicket({ user: 'ann' }, { channels }),
       minReconnectDelay: 20,
       maxReconnectDelay: 50,
     })

@@ -213,7 +213,7 @@ describe('control messages and presence across two nodes on one redis-server', {
   })
 
   test('a stream ticket issued by node A opens an SSE stream on node B; a node with another secret refuses it', async () => {
-    const res = await fetch(`${a.url}/ticket`, {
+    const res = await fetch(`${a.url}/ticket?channel=feed:ticket`, {
       method: 'POST',
       headers: { authorization: 'Bearer eve' },
     })

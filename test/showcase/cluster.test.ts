@@ -257,7 +257,7 @@ describe('the showcase clustered over Redis', { skip }, () => {
   })
 
   test('a stream ticket node 1 issues opens an SSE stream on node 2 (one SWITCHBOARD_SECRET)', async () => {
-    const res = await fetch(`${nodes[0]!.url}/switchboard/ticket`, {
+    const res = await fetch(`${nodes[0]!.url}/switchboard/ticket?channel=chat:cluster`, {
       method: 'POST',
       headers: { authorization: 'Bearer Ivy' },
     })

@@ -8,11 +8,13 @@ export function demoClient(name, statusEl) {
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/switchboard`,
     token: name,
     transport: forced ? 'sse' : 'auto',
-    // EventSource cannot send headers: the SSE stream carries a short-lived ticket instead.
-    streamTicket: async () => {
+    // EventSource cannot send headers: the SSE stream carries a short-lived ticket instead,
+    // valid for the channels of that stream only.
+    streamTicket: async (channels) => {
       const r = await fetch('/switchboard/ticket', {
         method: 'POST',
-        headers: { authorization: `Bearer ${name}` },
+        headers: { authorization: `Bearer ${name}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ channels }),
       })
       return (await r.json()).ticket
     },
