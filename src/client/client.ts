@@ -460,16 +460,24 @@ export class SwitchboardClient<
     }
   }
 
-  #openSse(): void {
+  /** What the SSE transport needs, or null when this client has no EventSource or fetch. */
+  #sseParts(): { ES: EventSourceConstructor; fetchFn: FetchLike } | null {
     const ES =
       this.#options.EventSource ??
       (globalThis as { EventSource?: EventSourceConstructor }).EventSource
     const fetchFn =
       this.#options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch?.bind(globalThis)
-    if (ES === undefined || fetchFn === undefined) {
+    return ES === undefined || fetchFn === undefined ? null : { ES, fetchFn }
+  }
+
+  #openSse(): void {
+    const parts = this.#sseParts()
+    if (parts === null) {
+      // Only reached with no WebSocket either (or `transport: 'sse'`): nothing to connect with.
       this.#fail(StateCode.NO_TRANSPORT, 'no EventSource or fetch')
       return
     }
+    const { ES, fetchFn } = parts
     const generation = ++this.#generation
     this.#stream = null // the next stream is a new session, named by its own connected push
     const channels: StreamChannel[] = []
@@ -724,7 +732,14 @@ export class SwitchboardClient<
       code !== StateCode.CONNECT_FAILED &&
       !received
     if (wsFailed) this.#wsFailures++
-    if (wsFailed && this.#o.transport === 'auto' && (!this.#wsWorked || this.#wsFailures >= 2)) {
+    // Without EventSource (Node given only a WebSocket constructor) there is nothing to fall back
+    // to: the failed WebSocket is retried with backoff like any lost connection.
+    const fallback =
+      wsFailed &&
+      this.#o.transport === 'auto' &&
+      (!this.#wsWorked || this.#wsFailures >= 2) &&
+      this.#sseParts() !== null
+    if (fallback) {
       this.#fallingBack = true
       this.emit('fallback', { reason: opened ? 'websocket-cut' : 'websocket-failed', code })
       this.#setState('connecting', code, reason)
