@@ -205,7 +205,9 @@ export class SwitchboardClient<
       random: options.random,
     })
     const outboxSize = positiveOption(options, 'outboxSize', 1000)
-    this.#commands = new Commands(Math.floor(outboxSize))
+    this.#commands = new Commands(Math.floor(outboxSize), () =>
+      this.#state === 'connected' ? this.#transport : null,
+    )
     this.#visibility = options.visibility === undefined ? documentVisibility() : options.visibility
     this.#liveness = new Liveness(
       { ping: (timeout) => this.#request({ type: 'ping' }, timeout), dead: this.#onDead },
@@ -697,14 +699,16 @@ export class SwitchboardClient<
   }
 
   /** Settles what depended on the lost connection: in-flight publish/presence/history go back to
-   * the outbox (publish keeps its idempotency key), in-flight rpc and internal commands fail. */
-  #afterClose(code: number, reason: string): void {
+   * the outbox (publish keeps its idempotency key), in-flight rpc and internal commands fail.
+   * Returns true when the close refused a command (see `Commands.connectionLost`). */
+  #afterClose(code: number, reason: string): boolean {
     this.#probe?.stop()
     this.#liveness.stop()
     if (this.#refreshTimer !== undefined) clearTimeout(this.#refreshTimer)
     this.#refreshTimer = undefined
-    this.#commands.connectionLost(code, reason)
+    const refused = this.#commands.connectionLost(code, reason)
     for (const sub of this.#subs.values()) sub._onTransportLost(code, reason)
+    return refused
   }
 
   #onClosed(
@@ -719,7 +723,9 @@ export class SwitchboardClient<
     if (refusal !== undefined && this.#onRefused(refusal)) return
     const server = this.#serverDisconnect
     this.#serverDisconnect = null
-    this.#afterClose(code, reason)
+    // A close that refused a command (1009, 3501, 3503) is about that command, which is now
+    // rejected and never resent: the connection itself reconnects as usual, with backoff.
+    const refused = this.#afterClose(code, reason)
     // A WebSocket that never opened, or that a proxy cut before the first message, is the
     // symptom SSE exists for; try it at once (same attempt, no backoff). Once WebSocket has worked
     // for this client, one such failure is most likely the server restarting (it refuses
@@ -750,7 +756,7 @@ export class SwitchboardClient<
       // SSE failed too: the server is probably down, not the WebSocket path; next time, WebSocket.
       this.#fallingBack = false
     }
-    if (!shouldReconnect(code, server?.reconnect)) {
+    if (!refused && !shouldReconnect(code, server?.reconnect)) {
       this.#stop(code, reason)
       return
     }

@@ -19,6 +19,12 @@ export const ClientErrorCode = {
   CLOSED: 'SWB_ERR_CLIENT_CLOSED',
   /** An HTTP POST (SSE transport) failed before a reply was read. */
   TRANSPORT: 'SWB_ERR_CLIENT_TRANSPORT',
+  /** The server closed the connection because this command was larger than it accepts (close
+   * 1009 or 3503); it is not sent again. */
+  TOO_LARGE: 'SWB_ERR_CLIENT_TOO_LARGE',
+  /** The server closed the connection because it could not read this command (close 3501); it
+   * is not sent again. */
+  REFUSED: 'SWB_ERR_CLIENT_REFUSED',
   /** An option has an invalid value. */
   INVALID_OPTION: 'SWB_ERR_CLIENT_INVALID_OPTION',
 } as const

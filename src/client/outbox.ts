@@ -16,6 +16,9 @@ export interface OutboxEntry {
   readonly timeout: number
   /** Set for rpc: when the caller's whole deadline runs out, queued or not. */
   timer?: ReturnType<typeof setTimeout> | undefined
+  /** In flight with others when the server refused one of them by closing (3501): sent again
+   * alone, so the next refusal names it. */
+  suspect?: boolean
 }
 
 /**
@@ -61,6 +64,16 @@ export class Outbox {
     if (i < 0) return false
     this.#entries.splice(i, 1)
     return true
+  }
+
+  /** The oldest entry, left in place. */
+  peek(): OutboxEntry | undefined {
+    return this.#entries[0]
+  }
+
+  /** Takes the oldest entry out. */
+  shift(): OutboxEntry | undefined {
+    return this.#entries.shift()
   }
 
   /** Takes every entry out, oldest first. */

@@ -48,10 +48,17 @@ export class FakeServer {
   streams: FakeEventSource[] = []
   commands: ClientCommand[] = []
   posts: ClientCommand[] = []
+  /** Commands `refuseCommand` refused, in order. */
+  refused: ClientCommand[] = []
   readonly channels = new Map<string, Channel>()
   readonly applied = new Map<string, { offset: number; epoch: string }>()
   readonly subscribers = new Map<string, Set<Peer>>()
   rpc: (method: string, data: unknown) => unknown = (method, data) => ({ method, data })
+  /** Ends the WebSocket that sent a command this returns a close for (a server refusing a
+   * poison command by closing: 1009, 3501, 3503); `push` sends a `disconnect` push first. */
+  refuseCommand:
+    | ((cmd: ClientCommand) => { code: number; reason: string; push?: boolean } | null)
+    | null = null
   /** History commands run (answered or not). */
   historyReads = 0
   /** Answers history commands instead of the model (`null`: never answer this one). */
@@ -251,6 +258,20 @@ export class FakeSocket implements WebSocketLike {
     const cmd = JSON.parse(String(data)) as ClientCommand
     setTimeout(() => {
       if (this.readyState !== 1) return
+      const refused = this.server.refuseCommand?.(cmd) ?? null
+      if (refused !== null) {
+        this.server.refused.push(cmd)
+        if (refused.push === true) {
+          this.push({
+            type: 'disconnect',
+            code: refused.code,
+            reason: refused.reason,
+            reconnect: false,
+          })
+        }
+        this.drop(refused.code, refused.reason)
+        return
+      }
       const reply = this.server.run(cmd, this)
       if (reply !== null) this.push(reply)
     }, 0)
