@@ -8,13 +8,30 @@ import type { EngineResult } from './run.ts'
 const rows = new Map<string, Record<string, EngineResult[]>>()
 let started = ''
 let finished = ''
-for (const file of process.argv.slice(2)) {
-  const run = JSON.parse(readFileSync(file, 'utf8')) as {
-    started: string
-    finished: string
-    results: EngineResult[]
+/** A run's printed log, for a run stopped before it wrote its JSON: one line per engine run. */
+function fromLog(text: string): { started: string; finished: string; results: EngineResult[] } {
+  const results: EngineResult[] = []
+  const line = /^(\S+)\s+(jsfuzz|mutate|props)\s+(\d+) inputs\s+(\d+) s\s+\d+\/s\s+(ok|FAILED)$/
+  for (const l of text.split('\n')) {
+    const m = line.exec(l.trim())
+    if (m === null) continue
+    results.push({
+      target: m[1]!,
+      engine: m[2] as EngineResult['engine'],
+      inputs: Number(m[3]),
+      seconds: Number(m[4]),
+      crash: m[5] === 'ok' ? null : 'failed',
+    })
   }
-  if (started === '' || run.started < started) started = run.started
+  return { started: '', finished: '', results }
+}
+
+for (const file of process.argv.slice(2)) {
+  const text = readFileSync(file, 'utf8')
+  const run = file.endsWith('.json')
+    ? (JSON.parse(text) as { started: string; finished: string; results: EngineResult[] })
+    : fromLog(text)
+  if (run.started !== '' && (started === '' || run.started < started)) started = run.started
   if (run.finished > finished) finished = run.finished
   for (const r of run.results) {
     const row = rows.get(r.target) ?? {}
@@ -27,7 +44,7 @@ const fmt = (n: number) => n.toLocaleString('en-US')
 const sum = (list: EngineResult[] | undefined) => (list ?? []).reduce((s, r) => s + r.inputs, 0)
 let total = 0
 let failures = 0
-console.log(`Run from ${started} to ${finished}.\n`)
+if (started !== '') console.log(`Run from ${started} to ${finished}.\n`)
 console.log(
   '| target | jsfuzz (coverage-guided) | mutation runner | fast-check properties | total | failures |',
 )
