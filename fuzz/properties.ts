@@ -195,7 +195,11 @@ const sseCursors = fc.property(
   },
 )
 
-const json = fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown)
+// No `__proto__` key: msgpackr renames it to `__proto_` (a known divergence, docs/fuzzing.md).
+const json = fc
+  .jsonValue({ maxDepth: 4 })
+  .map((v) => JSON.parse(JSON.stringify(v)) as unknown)
+  .filter((v) => !JSON.stringify(v).includes('"__proto__"'))
 const id = fc.integer({ min: 1, max: 2 ** 31 - 1 })
 const str = fc.string({ maxLength: 30 })
 const command = fc.oneof(

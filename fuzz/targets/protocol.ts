@@ -83,13 +83,18 @@ function wellFormed(c: Record<string, unknown>): boolean {
   }
 }
 
-/** Whether JSON can carry `v` unchanged (no bytes, BigInt, Date, Map, undefined, -0, NaN...). */
+/**
+ * Whether both codecs carry `v` unchanged: JSON has no bytes, BigInt, Date, Map, undefined, -0
+ * or NaN, and MessagePack decoding (msgpackr) renames a `__proto__` key to `__proto_`, its guard
+ * against prototype pollution (a known divergence, docs/fuzzing.md).
+ */
 function jsonSafe(v: unknown, depth = 0): boolean {
   if (depth > 64) return false
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return true
   if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0)
   if (Array.isArray(v)) return v.every((x) => jsonSafe(x, depth + 1))
   if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    if (Object.hasOwn(v, '__proto__')) return false
     return Object.values(v as object).every((x) => jsonSafe(x, depth + 1))
   }
   return false

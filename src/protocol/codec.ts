@@ -99,7 +99,9 @@ export function checkCommand(value: unknown): ClientCommand {
   }
   const type = c.type
   if (typeof type !== 'string' || !COMMAND_TYPES.has(type)) {
-    throw new ProtocolDecodeError(`unknown command type ${JSON.stringify(type)}`)
+    // Any MessagePack value may stand here, a BigInt included, which JSON.stringify cannot show.
+    const shown = typeof type === 'string' ? JSON.stringify(type) : typeof type
+    throw new ProtocolDecodeError(`unknown command type ${shown}`)
   }
   switch (type) {
     case 'subscribe':
