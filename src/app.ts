@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import proxyaddr from 'proxy-addr'
 import { Channels } from './channels.ts'
 import { SwitchboardError } from './errors/index.ts'
+import { type HealthPaths, mountHealth } from './health.ts'
 import { compose, type Handler, type Middleware } from './http/compose.ts'
 import { Context, type ContextHost } from './http/context.ts'
 import { corsHeadersOf } from './http/cors.ts'
@@ -25,6 +26,17 @@ import { type GroupRecord, type RouteRecord, Router } from './http/router.ts'
 import { type StaticOptions, serveStatic } from './http/static.ts'
 import type { Hub } from './hub/index.ts'
 import { type MetricsRecorder, NO_METRICS } from './hub/recorder.ts'
+import {
+  type CheckResult,
+  type CloseHook,
+  type CloseOptions,
+  type Closer,
+  closeSettings,
+  finishRequests,
+  Lifecycle,
+  type Readiness,
+  stopAccepting,
+} from './lifecycle.ts'
 import { createLogger } from './logger.ts'
 import { endWithResponse } from './ops/http-span.ts'
 import { type MetricsOptions, PrometheusMetrics } from './ops/prometheus.ts'
@@ -55,8 +67,6 @@ export type RequestHook<S> = (ctx: Context<S>) => void | Promise<void>
 export type ResponseHook<S> = (ctx: Context<S>) => void
 /** Called with any error a request raised; it may answer on `ctx` to replace the default error response. */
 export type ErrorHook<S> = (err: unknown, ctx: Context<S>) => void | Promise<void>
-/** Called when the app closes, after the server stopped. */
-export type CloseHook = () => void | Promise<void>
 
 /**
  * Handler of an `app.sse()` route. The stream stays open after the handler returns (or its
@@ -64,14 +74,7 @@ export type CloseHook = () => void | Promise<void>
  */
 export type SseHandler<S> = (stream: SseStream, ctx: Context<S>) => unknown
 
-/** Options of `app.close()`. */
-export interface CloseOptions {
-  /** How long in-flight requests may take before their sockets are cut, ms. Default 5,000. */
-  readonly graceful?: number
-}
-
 const REQUEST_ID = /^[\w.:@-]{1,128}$/
-const CLOSING = Symbol('closing')
 
 /**
  * A Switchboard application: HTTP routes with middleware and hooks, on its own node:http
@@ -99,15 +102,16 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
   #onRequest: RequestHook<S>[] | null = null
   #onResponse: ResponseHook<S>[] | null = null
   #onError: ErrorHook<S>[] | null = null
-  #onClose: CloseHook[] = []
-  /** Internal closers run first on close (live WebSockets and SSE streams). */
-  readonly #closers: ((graceful: number) => void | Promise<void>)[] = []
+  /** Readiness, and the layers holding connections, drained and closed in order. */
+  readonly #life = new Lifecycle()
   #notFound: Handler<S> | null = null
   #trust: ((addr: string, i: number) => boolean) | null
   #server: Server | null = null
   #attached: { server: Server; previous: RequestListener[] } | null = null
   #fallback: RequestListener | null = null
   #closing: Promise<void> | null = null
+  /** Set once a drain is over: from then on requests are answered 503. */
+  #stopped = false
   readonly #idPrefix = randomBytes(4).toString('hex')
   #idCounter = 0
   #recorder: MetricsRecorder = NO_METRICS
@@ -254,19 +258,52 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
 
   /** Runs when the app closes. */
   onClose(hook: CloseHook): this {
-    this.#onClose.push(hook)
+    this.#life.onClose(hook)
     return this
   }
 
-  /** For layers that hold connections (WebSocket, SSE): closed first when the app closes. */
+  /**
+   * For layers that hold connections (WebSocket, SSE, channel sessions): drained and closed
+   * before the server stops; `sessions` before `transports` (see {@link Lifecycle}).
+   */
   addCloser(
-    closer: (graceful: number) => void | Promise<void>,
+    closer: Closer | ((graceful: number) => void | Promise<void>),
     phase: 'sessions' | 'transports' = 'transports',
   ): void {
-    // Sessions (the channel hub) close first, so clients get the hub's disconnect code (a
-    // reconnect code) before the transports under them go away with their own.
-    if (phase === 'sessions') this.#closers.unshift(closer)
-    else this.#closers.push(closer)
+    this.#life.add(typeof closer === 'function' ? { close: closer } : closer, phase)
+  }
+
+  /** @internal Marks a connection as ended by its own layer in a drain (see {@link Closer}). */
+  claim(connection: object): void {
+    this.#life.claimed.add(connection)
+  }
+
+  /**
+   * Adds a named readiness check (the channel hub adds `broker`). `/readyz` answers 503 while
+   * any check is not ok.
+   */
+  readinessCheck(name: string, check: () => CheckResult): this {
+    this.#life.check(name, check)
+    return this
+  }
+
+  /** Whether a load balancer should send this node traffic: the app serves, is not draining,
+   * and every readiness check is ok. */
+  readiness(): Readiness {
+    return this.#life.readiness()
+  }
+
+  /**
+   * Serves liveness and readiness: `GET /livez` answers 200 while the process serves, and
+   * `GET /readyz` 200 when {@link readiness} is ready and 503 with the failing checks when not
+   * (starting, draining, broker unhealthy).
+   *
+   * @example
+   * app.health() // GET /livez, GET /readyz
+   */
+  health(paths: HealthPaths = {}): this {
+    mountHealth(this, paths)
+    return this
   }
 
   /** @internal GroupHost */
@@ -322,7 +359,10 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
       const registry = new WsRegistry()
       registry.onError = (err) => this.log.error({ err }, 'WebSocket hook failed')
       this.#ws = registry
-      this.addCloser((graceful) => registry.closeAll(Math.min(Math.floor(graceful / 2), 2000)))
+      this.addCloser({
+        collect: (claimed) => registry.drainItems(claimed),
+        close: (graceful) => registry.closeAll(Math.min(Math.floor(graceful / 2), 2000)),
+      })
     }
     const endpoint: WsEndpoint = { route, registry: this.#ws }
     this.registerRoute(
@@ -391,7 +431,10 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
     if (this.#sse === null) {
       const registry = new HeartbeatRegistry()
       this.#sse = { registry, defaults: resolveSseOptions({ heartbeat: registry }) }
-      this.addCloser(() => registry.closeAll())
+      this.addCloser({
+        collect: (claimed) => registry.drainItems(claimed),
+        close: () => registry.closeAll(),
+      })
     }
     if (options === undefined) return this.#sse.defaults
     if ('heartbeat' in options) return resolveSseOptions(options)
@@ -496,7 +539,7 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
     const ctx = new Context<S>(this, req, res, path, q === -1 ? '' : url.slice(q + 1))
     if (span !== null) endWithResponse(span, ctx)
     if (this.#router.dirty) this.#compile()
-    if (this.#closing !== null) {
+    if (this.#stopped) {
       res.shouldKeepAlive = false
       this.#fail(ctx, new SwitchboardError('SWB_ERR_SERVER_CLOSING'))
       return
@@ -710,6 +753,7 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
         this.#metricsServer = await serveMetrics(this.#metrics, this.#metricsPort)
       }
       this.log.debug({ url: address.url }, 'listening')
+      this.#life.serving()
       return address
     } catch (err) {
       this.#server = null
@@ -746,6 +790,7 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
     server.on('request', this.handle)
     server.on('upgrade', this.#upgrade)
     this.#attached = { server, previous }
+    this.#life.serving()
     return this
   }
 
@@ -757,50 +802,26 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing !== null) return this.#closing
-    const graceful = options.graceful ?? 5_000
-    if (!Number.isInteger(graceful) || graceful < 0) {
-      return Promise.reject(
-        new SwitchboardError(
-          'SWB_ERR_INVALID_OPTION',
-          'close({ graceful }) must be a non-negative integer of ms',
-        ),
-      )
+    let graceful: number
+    let window: number
+    try {
+      ;({ graceful, window } = closeSettings(options))
+    } catch (err) {
+      return Promise.reject(err)
     }
-    this.#closing = this.#shutdown(graceful)
+    this.#closing = this.#shutdown(graceful, window)
     return this.#closing
   }
 
-  async #shutdown(graceful: number): Promise<void> {
+  async #shutdown(graceful: number, window: number): Promise<void> {
+    if (window > 0) this.log.info({ window }, 'draining')
+    await this.#life.drain(window)
+    this.#stopped = true
     const server = this.#server
-    const stopped = server
-      ? new Promise<void>((resolve) => {
-          if (!server.listening) return resolve()
-          server.close(() => resolve())
-          server.closeIdleConnections()
-        })
-      : Promise.resolve()
-    for (const closer of this.#closers) {
-      try {
-        await closer(graceful)
-      } catch (err) {
-        this.log.error({ err }, 'closer failed')
-      }
-    }
-    if (server) {
-      let timer: NodeJS.Timeout | undefined
-      const deadline = new Promise<typeof CLOSING>((resolve) => {
-        timer = setTimeout(resolve, graceful, CLOSING)
-      })
-      // Sockets that finish their last response become idle; close them as they do.
-      const sweep = setInterval(() => server.closeIdleConnections(), 50)
-      const outcome = await Promise.race([stopped, deadline])
-      clearInterval(sweep)
-      clearTimeout(timer)
-      if (outcome === CLOSING) {
-        server.closeAllConnections()
-        await stopped
-      }
-    }
+    const stopped = server ? stopAccepting(server) : Promise.resolve()
+    const onError = (msg: string) => (err: unknown) => this.log.error({ err }, msg)
+    await this.#life.close(graceful, onError('closer failed'))
+    if (server) await finishRequests(server, stopped, graceful)
     if (this.#metricsServer !== null) {
       const ms = this.#metricsServer
       await new Promise<void>((resolve) => {
@@ -814,13 +835,7 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
       s.off('upgrade', this.#upgrade)
       for (const l of previous) s.on('request', l)
     }
-    for (const hook of this.#onClose) {
-      try {
-        await hook()
-      } catch (err) {
-        this.log.error({ err }, 'onClose hook failed')
-      }
-    }
+    await this.#life.runCloseHooks(onError('onClose hook failed'))
   }
 
   /**

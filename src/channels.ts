@@ -11,7 +11,7 @@ import {
   type Namespace,
   type NamespaceOptions,
   type RpcHandler,
-  type Session,
+  Session,
   SseTransport,
   SUBPROTOCOLS,
   WsTransport,
@@ -20,6 +20,7 @@ import {
 } from './hub/index.ts'
 import type { MetricsRecorder } from './hub/recorder.ts'
 import type { HubLogger } from './hub/report.ts'
+import type { CheckResult, Closer } from './lifecycle.ts'
 import { msgpackCodec } from './protocol/index.ts'
 import type { WsBehaviour } from './ws/index.ts'
 import { prepareMessage } from './ws/index.ts'
@@ -60,14 +61,20 @@ export interface ChannelsHost<S> {
   ): unknown
   post(path: string, handler: (ctx: Context<S>) => unknown): unknown
   get(path: string, handler: (ctx: Context<S>) => unknown): unknown
-  addCloser(
-    closer: (graceful: number) => void | Promise<void>,
-    phase?: 'sessions' | 'transports',
-  ): void
+  addCloser(closer: Closer, phase?: 'sessions' | 'transports'): void
+  /** Marks a connection the hub ends itself in a drain (with its `disconnect` push). */
+  claim(connection: object): void
+  readinessCheck(name: string, check: () => CheckResult): unknown
   /** The app's logger: the hub logs what it catches there. */
   readonly log: HubLogger
   /** The app's metrics recorder of the moment, given to the hub when it is made. */
   readonly recorder: MetricsRecorder
+}
+
+/** What a channel WebSocket's upgrade admitted, kept until `open` makes the session. */
+interface Admitted {
+  readonly ip: string
+  readonly request: HttpRequestInfo | null
 }
 
 /**
@@ -228,6 +235,7 @@ export class Channels<S> {
   }
 
   #mount(hub: Hub): void {
+    const host = this.#host
     const path = this.path
     const base = path === '/' ? '' : path
     const options = this.#options
@@ -272,38 +280,52 @@ export class Channels<S> {
       const ticket = ctx.query.ticket
       const request = authRequest(ctx, token !== undefined || ticket !== undefined)
       let stream: ReturnType<Context<S>['sse']> | null = null
-      const session: Session = await hub.openStream(
-        {
-          channels,
-          ...(lastEventId === undefined ? null : { lastEventId }),
-          ...(ticket === undefined ? null : { ticket }),
-          ...(token === undefined ? null : { token }),
-          ...(request === undefined ? null : { request }),
-        },
-        () => {
-          const s = ctx.sse(sseOptions)
-          stream = s
-          return new SseTransport(
-            {
-              write: (text) => s.writeEncoded(text),
-              writeBytes: (bytes) => s.writeEncoded(bytes),
-              flush: () => s.flush(),
-              close: () => s.close(),
-            },
+      const ip = ctx.ip
+      hub.limiter.admit(ip, Date.now())
+      let session: Session
+      try {
+        session = await hub.openStream(
+          {
             channels,
-          )
-        },
-      )
+            ...(lastEventId === undefined ? null : { lastEventId }),
+            ...(ticket === undefined ? null : { ticket }),
+            ...(token === undefined ? null : { token }),
+            ...(request === undefined ? null : { request }),
+          },
+          () => {
+            const s = ctx.sse(sseOptions)
+            host.claim(s)
+            stream = s
+            return new SseTransport(
+              {
+                write: (text) => s.writeEncoded(text),
+                writeBytes: (bytes) => s.writeEncoded(bytes),
+                flush: () => s.flush(),
+                close: () => s.close(),
+              },
+              channels,
+            )
+          },
+        )
+      } catch (err) {
+        hub.limiter.release(ip)
+        throw err
+      }
       const opened = stream as ReturnType<Context<S>['sse']> | null
       if (opened === null) {
+        hub.limiter.release(ip)
         session.closed()
         return
       }
-      opened.closed.then(() => session.closed())
+      opened.closed.then(() => {
+        hub.limiter.release(ip)
+        session.closed()
+      })
     }
 
-    // `ws.data` is the upgrade request until `open` replaces it with the session.
-    this.#host.ws<Session | HttpRequestInfo | null>(
+    // `ws.data` is what the upgrade admitted (the client's address, and the request for the
+    // connect hook) until `open` replaces it with the session.
+    this.#host.ws<Session | Admitted | null>(
       path,
       {
         subprotocols: [...SUBPROTOCOLS],
@@ -313,23 +335,35 @@ export class Channels<S> {
         maxBackpressure: outbox * 2,
         // The handshake checks Origin (same-origin by default) before the hook runs.
         allowedOrigins: options.allowedOrigins ?? 'same-origin',
-        upgrade: hasAuth ? (ctx: Context<S>) => requestInfo(ctx) : () => null,
+        upgrade: (ctx: Context<S>): Admitted => {
+          hub.limiter.admit(ctx.ip, Date.now())
+          return { ip: ctx.ip, request: hasAuth ? requestInfo(ctx) : null }
+        },
         open(ws) {
+          host.claim(ws)
           const format = wireFormatFor(ws.protocol, formats) ?? formats.json
-          const request = ws.data as HttpRequestInfo | null
-          ws.data = hub.connect(
+          const admitted = ws.data as Admitted
+          const session = hub.connect(
             new WsTransport(ws, format),
-            request === null ? undefined : { request },
+            admitted.request === null ? undefined : { request: admitted.request },
           )
+          session.address = admitted.ip
+          ws.data = session
         },
         message(ws, data) {
-          ;(ws.data as Session | null)?.receive(data)
+          const session = ws.data
+          if (session instanceof Session) session.receive(data)
         },
         drain(ws) {
-          ;(ws.data as Session | null)?.drain()
+          const session = ws.data
+          if (session instanceof Session) session.drain()
         },
         close(ws) {
-          ;(ws.data as Session | null)?.closed()
+          const data = ws.data
+          if (data instanceof Session) {
+            if (data.address !== null) hub.limiter.release(data.address)
+            data.closed()
+          } else if (data !== null) hub.limiter.release(data.ip)
         },
       },
       openStream,
@@ -362,6 +396,7 @@ export class Channels<S> {
       }
       return ctx.file(file, { contentType: 'text/javascript; charset=utf-8' })
     })
-    this.#host.addCloser(() => hub.close(), 'sessions')
+    this.#host.addCloser({ collect: () => hub.drainItems(), close: () => hub.close() }, 'sessions')
+    this.#host.readinessCheck('broker', () => hub.readiness())
   }
 }

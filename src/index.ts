@@ -1,8 +1,6 @@
 // Public exports of the `switchboard` package. This file only re-exports.
 
 export type {
-  CloseHook,
-  CloseOptions,
   ErrorHook,
   RequestHook,
   ResponseHook,
@@ -16,6 +14,7 @@ export type { ChannelsOptions } from './channels.ts'
 export { Channels } from './channels.ts'
 export type { ErrorCode, ErrorSpec } from './errors/index.ts'
 export { createError, ERRORS, HttpError, SwitchboardError } from './errors/index.ts'
+export type { HealthPaths } from './health.ts'
 export type { Handler, Middleware, Next } from './http/compose.ts'
 export type { BodyValue } from './http/context.ts'
 export { Context } from './http/context.ts'
@@ -46,6 +45,7 @@ export type {
   TicketUse,
 } from './hub/index.ts'
 export { Hub, jwtAuth, StreamTickets } from './hub/index.ts'
+export type { LimitOptions, LimitRefusals } from './hub/limits.ts'
 export type {
   BrokerOperation,
   DropReason,
@@ -53,6 +53,15 @@ export type {
   RecoveryOutcome,
 } from './hub/recorder.ts'
 export { NO_METRICS } from './hub/recorder.ts'
+export type {
+  CheckResult,
+  CloseHook,
+  CloseOptions,
+  Closer,
+  DrainItem,
+  Readiness,
+} from './lifecycle.ts'
+export { DEFAULT_DRAIN_WINDOW } from './lifecycle.ts'
 export type { SwitchboardOptions } from './options.ts'
 export type { SignalOptions } from './signals.ts'
 export { closeOnSignals } from './signals.ts'

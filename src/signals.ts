@@ -11,13 +11,20 @@ export interface SignalOptions {
   readonly graceful?: number
   /** Exit the process once closed (code 0; 1 if closing failed). Default true. */
   readonly exit?: boolean
+  /**
+   * The drain on SIGTERM (a deploy's stop): `true` for the default 10 s window, a window in ms,
+   * or `false` to close at once. Default `true`. Other signals (SIGINT is Ctrl-C in a terminal)
+   * close at once.
+   */
+  readonly drain?: boolean | number
 }
 
 /**
  * Closes the app gracefully on SIGINT/SIGTERM and then exits, so a process manager's stop is
- * clean: new connections are refused, in-flight requests finish within `graceful` ms, live
- * connections are closed with "going away". A second signal exits at once. Returns a function
- * that removes the handlers.
+ * clean. SIGTERM drains first (readiness off, sessions disconnected in paced batches with a
+ * reconnect hint over the drain window); then new connections are refused, in-flight requests
+ * finish within `graceful` ms, and live connections are closed. A second signal exits at once.
+ * Returns a function that removes the handlers.
  *
  * @example
  * await app.listen({ port: 3000 })
@@ -27,6 +34,7 @@ export function closeOnSignals(app: Closable, options: SignalOptions = {}): () =
   const signals = options.signals ?? ['SIGINT', 'SIGTERM']
   const graceful = options.graceful ?? 1_500
   const exit = options.exit ?? true
+  const drain = options.drain ?? true
   let closing = false
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) {
@@ -35,7 +43,7 @@ export function closeOnSignals(app: Closable, options: SignalOptions = {}): () =
     }
     closing = true
     app.log.info({ signal }, 'shutting down')
-    app.close({ graceful }).then(
+    app.close({ graceful, drain: signal === 'SIGTERM' ? drain : false }).then(
       () => {
         if (exit) process.exit(0)
       },

@@ -41,6 +41,7 @@ export function createShowcase(
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     connections: app.hub.connectionCount,
   }))
+  app.health() // GET /livez and GET /readyz, for load balancers and orchestrators
   app.get('/api/routes', () => app.routes)
   // The pages' shared script (demo-client.js) and whatever else public/ holds.
   app.static('/showcase', new URL('./public/', import.meta.url).pathname)

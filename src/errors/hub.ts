@@ -62,4 +62,14 @@ export const hubErrors = defineErrors({
   SWB_ERR_RPC_FAILED: { status: 500, message: 'The rpc handler failed' },
   SWB_ERR_HUB_INTERNAL: { status: 500, closeCode: 3005, message: 'Internal hub error' },
   SWB_ERR_HUB_CLOSED: { status: 503, closeCode: 3000, message: 'The hub is shutting down' },
+  SWB_ERR_LIMIT_CONNECTIONS: {
+    status: 429,
+    closeCode: 3006,
+    message: 'Too many connections from this address or user',
+  },
+  SWB_ERR_LIMIT_CONNECT_RATE: {
+    status: 429,
+    message: 'Too many new connections from this address: retry later',
+  },
+  SWB_ERR_LIMIT_RATE: { status: 429, message: 'Too many commands: slow down' },
 })

@@ -20,6 +20,8 @@ export interface ContextHost {
   nextRequestId(req: IncomingMessage): string
   /** SSE options completed with the app's shared heartbeat registry (so close() ends streams). */
   sseOptions?(options?: SseOptions | ResolvedSseOptions): ResolvedSseOptions
+  /** True while the app drains or closes: new streams are refused with 503. */
+  readonly closing?: boolean
 }
 
 /** A response body the node bridge knows how to write. */
@@ -360,6 +362,7 @@ export class Context<S = Record<string, unknown>> {
     if (this.takenOver || this.res.headersSent) {
       throw new SwitchboardError('SWB_ERR_SSE_HEADERS_SENT')
     }
+    if (this.#host.closing === true) throw new SwitchboardError('SWB_ERR_SERVER_CLOSING')
     const opts = this.#host.sseOptions?.(options) ?? resolveSseOptions(options)
     const stream = createSseStream(this.req, this.res, opts, {
       query: this.#rawQuery,

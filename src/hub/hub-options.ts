@@ -2,6 +2,7 @@ import type { Broker } from '../broker/index.ts'
 import { SwitchboardError } from '../errors/index.ts'
 import type { ClientInfo } from '../protocol/index.ts'
 import type { ConnectHook } from './auth.ts'
+import type { LimitOptions } from './limits.ts'
 import type { NamespaceOptions } from './namespace.ts'
 import type { HubLogger } from './report.ts'
 import type { SessionLimits } from './session.ts'
@@ -37,6 +38,8 @@ export interface HubOptions {
   sweepInterval?: number
   /** Clock (ms), for tests. Default `Date.now`. */
   now?: () => number
+  /** Connection and rate limits (per IP, per user, per session); each has a safe default. */
+  limits?: LimitOptions
   /** Called with errors the hub catches that are not a client's refusal: broker failures in
    * fan-out, throwing hooks and rpc handlers (the client got SWB_ERR_HUB_INTERNAL or
    * SWB_ERR_RPC_FAILED). */

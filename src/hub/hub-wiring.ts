@@ -3,6 +3,7 @@ import type { ClientInfo, PresenceResult, PublishResult } from '../protocol/inde
 import { type AuthenticateRequest, type Identity, ttlSeconds } from './auth.ts'
 import type { CommandEnv, RpcHandler } from './commands.ts'
 import type { HttpCommandEnv } from './http-command.ts'
+import type { Limiter } from './limits.ts'
 import type { Namespace, Namespaces } from './namespace.ts'
 import type { ChannelRegistry } from './registry.ts'
 import type { Session, SessionLimits } from './session.ts'
@@ -31,6 +32,9 @@ export interface CommandParts {
   presence(channel: string): Promise<PresenceResult>
   authenticate(request: AuthenticateRequest): Promise<Identity>
   register(session: Session): void
+  /** Sessions of a user on this node (for the per-user connection limit). */
+  userSessions(user: string): number
+  readonly limiter: Limiter
   disconnectSession(session: Session, code: number, reason: string): void
   onError(error: unknown): void
 }
@@ -60,6 +64,8 @@ export function commandPaths(parts: CommandParts): {
     now: parts.now,
     authenticate: parts.authenticate,
     register: parts.register,
+    userSessions: parts.userSessions,
+    limiter: parts.limiter,
     disconnectSession: parts.disconnectSession,
     onError: parts.onError,
   })

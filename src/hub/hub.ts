@@ -37,6 +37,7 @@ import {
   resolveLimits,
 } from './hub-options.ts'
 import { commandPaths } from './hub-wiring.ts'
+import { Limiter } from './limits.ts'
 import { type Namespace, type NamespaceOptions, Namespaces } from './namespace.ts'
 import { presenceOf } from './presence.ts'
 import { type PublishHost, publishToBroker } from './publish.ts'
@@ -78,6 +79,8 @@ export class Hub implements SessionOwner {
    * see {@link MetricsRecorder}). Per-delivery counts are in `stats`, never here. */
   recorder: MetricsRecorder = NO_METRICS
   readonly tickets: StreamTickets
+  /** Connection and rate limits, with the count of what each refused. */
+  readonly limiter: Limiter
   readonly #auth: ConnectHook | null
   readonly #namespaces = new Namespaces()
   readonly #registry: ChannelRegistry
@@ -97,6 +100,8 @@ export class Hub implements SessionOwner {
   })
   #timer: ReturnType<typeof setInterval> | null
   #closed = false
+  #draining = false
+  #started = false
 
   constructor(options: HubOptions = {}) {
     const limits = resolveLimits(options)
@@ -105,6 +110,7 @@ export class Hub implements SessionOwner {
     this.#now = options.now ?? Date.now
     this.#onError = errorReporter(options.logger ?? null, options.onError ?? (() => {}))
     this.#auth = options.auth ?? null
+    this.limiter = new Limiter(options.limits, this)
     this.tickets = new StreamTickets({ secret: options.ticketSecret, now: this.#now })
     this.broker = options.broker ?? new MemoryBroker()
     // The hub's own calls go through a timing wrapper (a forwarder while metrics are off).
@@ -121,7 +127,9 @@ export class Hub implements SessionOwner {
         onError: this.#onError,
       }),
     )
-    this.#ready.catch(this.#onError)
+    this.#ready.then(() => {
+      this.#started = true
+    }, this.#onError)
     this.#registry.ready = this.#ready
     this.#publishing = { broker, ready: this.#ready, stats: this.stats }
     const paths = commandPaths({
@@ -139,6 +147,8 @@ export class Hub implements SessionOwner {
       presence: (channel) => this.presence(channel),
       authenticate: (request) => this.authenticate(request),
       register: (session) => this.#sessions.register(session),
+      userSessions: (user) => this.#sessions.ofUser(user)?.size ?? 0,
+      limiter: this.limiter,
       disconnectSession: (session, code, reason) => this.disconnectSession(session, code, reason),
       onError: this.#onError,
     })
@@ -192,7 +202,7 @@ export class Hub implements SessionOwner {
     transport: Transport,
     options: { identity?: Identity; request?: HttpRequestInfo } = {},
   ): Session {
-    if (this.#closed) fail('SWB_ERR_HUB_CLOSED')
+    if (this.#closed || this.#draining) fail('SWB_ERR_HUB_CLOSED')
     const session = new Session(this, transport)
     session.connectDeadline = this.#now() + this.#limits.connectTimeout
     if (options.identity !== undefined) session.upgradeIdentity = options.identity
@@ -212,7 +222,7 @@ export class Hub implements SessionOwner {
    *   new SseTransport(sink, channels))
    */
   async openStream(request: StreamRequest, createTransport: () => Transport): Promise<Session> {
-    if (this.#closed) fail('SWB_ERR_HUB_CLOSED')
+    if (this.#closed || this.#draining) fail('SWB_ERR_HUB_CLOSED')
     return openAdmittedStream(
       {
         maxStreamChannels: this.#limits.maxStreamChannels,
@@ -221,6 +231,7 @@ export class Hub implements SessionOwner {
       },
       request,
       (identity) => {
+        this.limiter.admitUser(identity.user, this.#sessions.ofUser(identity.user)?.size ?? 0)
         const session = new Session(this, createTransport())
         session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
         this.#sessions.register(session)
@@ -386,6 +397,13 @@ export class Hub implements SessionOwner {
     return this.#broker.health()
   }
 
+  /** Whether this hub should get traffic: its broker started and reports itself healthy. */
+  readiness(): { ok: boolean; reason?: string } {
+    if (!this.#started) return { ok: false, reason: 'broker starting' }
+    const health = this.brokerHealth()
+    return health.healthy ? { ok: true } : { ok: false, reason: health.reason ?? 'unhealthy' }
+  }
+
   /** Number of presence members of a channel. */
   async presenceCount(channel: string): Promise<number> {
     if (!this.#namespaces.of(channel).presence) fail('SWB_ERR_CHANNEL_PRESENCE_DISABLED')
@@ -438,6 +456,19 @@ export class Hub implements SessionOwner {
     return [...(this.#sessions.ofUser(user) ?? [])]
   }
 
+  /**
+   * Starts a drain: new sessions and streams are refused (`SWB_ERR_HUB_CLOSED`, 503), and the
+   * returned items end each live session with 3000 (shutdown, reconnect) and a `delay` hint,
+   * when a pacer calls them (`app.close({ drain })` does).
+   */
+  drainItems(): { close(delayHint: number): void }[] {
+    this.#draining = true
+    return this.#sessions.all().map((session) => ({
+      close: (delay: number) =>
+        this.disconnectSession(session, DisconnectCode.SHUTDOWN, 'server shutting down', delay),
+    }))
+  }
+
   /** Disconnects every session with 3000 (shutdown, reconnect) and closes the broker. */
   async close(): Promise<void> {
     if (this.#closed) return
@@ -459,7 +490,7 @@ export class Hub implements SessionOwner {
   }
 
   /** @internal Ends a session: a `disconnect` push, the transport closed with `code`. */
-  disconnectSession(session: Session, code: number, reason: string): void {
+  disconnectSession(session: Session, code: number, reason: string, delay?: number): void {
     if (session.state === CLOSED) return
     session.discard()
     this.recorder.disconnect(code)
@@ -470,6 +501,7 @@ export class Hub implements SessionOwner {
           code,
           reason,
           reconnect: reconnectAllowed(code),
+          ...(delay === undefined ? null : { delay }),
         }),
       ])
     } catch {}
@@ -503,8 +535,10 @@ export class Hub implements SessionOwner {
 
   /** @internal Disconnects sessions whose token expired or that never connected. */
   sweep(): void {
+    const now = this.#now()
+    this.limiter.sweep(now)
     this.#sessions.sweep(
-      this.#now(),
+      now,
       (s) => this.disconnectSession(s, DisconnectCode.TOKEN_EXPIRED, 'token expired'),
       (s) => this.disconnectSession(s, DisconnectCode.STALE, 'connect timeout'),
     )

@@ -16,6 +16,7 @@ import {
   replyErrorOf,
   runCommand,
 } from './commands.ts'
+import type { Limiter } from './limits.ts'
 import type { Namespaces } from './namespace.ts'
 import type { ChannelRegistry } from './registry.ts'
 import type { ErrorScope } from './report.ts'
@@ -33,6 +34,9 @@ export interface SessionCommandHost {
   authenticate(request: AuthenticateRequest): Promise<Identity>
   /** Indexes a session that just connected (by id and user). */
   register(session: Session): void
+  /** Sessions of a user on this node. */
+  userSessions(user: string): number
+  readonly limiter: Limiter
   disconnectSession(session: Session, code: number, reason: string): void
   onError(error: unknown, scope?: ErrorScope): void
 }
@@ -131,6 +135,7 @@ export class SessionCommands {
           request: session.upgradeRequest ?? undefined,
         })
       }
+      this.#host.limiter.admitUser(identity.user, this.#host.userSessions(identity.user))
     } catch (err) {
       session.connecting = false
       session.upgradeRequest = null
@@ -242,6 +247,9 @@ export class SessionCommands {
 
   /** Runs a command that needs no connection state (publish, rpc, presence, history, ping). */
   async runStateless(caller: Caller, command: ClientCommand): Promise<unknown> {
+    if (command.type === 'publish' || command.type === 'rpc') {
+      this.#host.limiter.take(command.type, caller.session, caller.user, this.#host.now())
+    }
     await this.#host.ready
     return runCommand(this.#host.env, caller, command)
   }

@@ -13,6 +13,7 @@ import {
 import type { HttpRequestInfo, Identity } from './auth.ts'
 import type { ChannelTurn, Subscription } from './channel-state.ts'
 import type { HubStats } from './hub-options.ts'
+import type { RateBuckets } from './limits.ts'
 import { type DropPolicy, Outbox } from './outbox.ts'
 import type { Frame, FrameSink, Transport, WireFormat } from './transport.ts'
 
@@ -110,6 +111,10 @@ export class Session implements DropPolicy {
   upgradeIdentity: Identity | null = null
   /** The upgrade request, given to the connect hook; dropped once `connect` has run. */
   upgradeRequest: HttpRequestInfo | null = null
+  /** The IP address the connection came from, when the endpoint admitted it by address. */
+  address: string | null = null
+  /** Publish and rpc rate buckets, made on the first publish or call. */
+  buckets: RateBuckets | null = null
   /** Commands being processed (bounded by `maxInflight`). */
   inflight = 0
   /** Commands received while `connect` was in flight, run after it. */

@@ -27,6 +27,8 @@ export const DisconnectCode = {
   STALE: 3004,
   /** An internal error ended the connection. */
   SERVER_ERROR: 3005,
+  /** Too many connections of this user or address: retry later (with backoff). */
+  TOO_MANY_CONNECTIONS: 3006,
   /** The credential was refused. */
   UNAUTHORIZED: 3500,
   /** The client sent something that is not protocol v1 (bad frame, unknown command). */

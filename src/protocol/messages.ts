@@ -285,6 +285,9 @@ export interface DisconnectPush {
   readonly code: number
   readonly reason: string
   readonly reconnect: boolean
+  /** Milliseconds the client should wait at least before it reconnects (a draining server
+   * spreads its clients' returns; see docs/operations.md). */
+  readonly delay?: number
 }
 
 /** Every push a server may send. */

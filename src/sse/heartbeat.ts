@@ -72,6 +72,15 @@ export class HeartbeatRegistry {
     this.timer = null
   }
 
+  /** The streams a paced drain ends one by one, except those another layer `claimed`. */
+  drainItems(claimed: WeakSet<object>): { close(delayHint: number): void }[] {
+    const items: { close(delayHint: number): void }[] = []
+    for (const member of this.members) {
+      if (!claimed.has(member)) items.push({ close: () => member.close() })
+    }
+    return items
+  }
+
   /** Closes every registered stream (each unregisters itself) and clears the timer. */
   closeAll(): void {
     for (const member of [...this.members]) member.close()

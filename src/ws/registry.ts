@@ -60,6 +60,18 @@ export class WsRegistry {
   }
 
   /**
+   * The connections a paced drain closes one by one (1001, going away), except those another
+   * layer `claimed` (a channel session is ended by the hub, with its `disconnect` push).
+   */
+  drainItems(claimed: WeakSet<object>): { close(delayHint: number): void }[] {
+    const items: { close(delayHint: number): void }[] = []
+    for (const ws of this.connections) {
+      if (!claimed.has(ws)) items.push({ close: () => ws.close(1001, 'server shutting down') })
+    }
+    return items
+  }
+
+  /**
    * Closes every connection with `code` (default 1001, going away) and resolves once all are
    * gone; those still open after `graceMs` are destroyed. The shared timer stops.
    */

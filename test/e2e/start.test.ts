@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
@@ -14,8 +14,9 @@ async function start(
   args: string[],
   env: Record<string, string>,
   timeoutMs: number,
+  command = process.execPath,
 ): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, args, {
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,6 +92,38 @@ describe('npm start', () => {
       rmSync(tmp, { recursive: true, force: true })
     }
   })
+})
+
+describe('signals sent to the `npm start` process', () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`${signal} stops the showcase: npm exits 0 and the port is closed`, async () => {
+      const tmp = mkdtempSync(join(tmpdir(), 'swb-npm-start-'))
+      try {
+        // npm itself, as a developer or a process manager runs it, with this test's node first on
+        // the PATH so the script runs on the same Node.
+        const { child, url } = await start(
+          ['start'],
+          {
+            PORT: '0',
+            LOG_LEVEL: 'warn',
+            SWITCHBOARD_DATA_DIR: join(tmp, 'data'),
+            PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+          },
+          20_000,
+          'npm',
+        )
+        const base = url.replace('localhost', '127.0.0.1')
+        assert.equal((await fetch(`${base}/livez`)).status, 200)
+        assert.equal((await fetch(`${base}/readyz`)).status, 200)
+        child.kill(signal)
+        const { code } = await exitWithin(child, 5000)
+        assert.equal(code, 0, `npm exited with ${code} after ${signal}`)
+        await assert.rejects(fetch(base), 'the server still answers after npm exited')
+      } finally {
+        rmSync(tmp, { recursive: true, force: true })
+      }
+    })
+  }
 })
 
 describe('shutdown on SIGTERM', () => {

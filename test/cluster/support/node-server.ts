@@ -1,5 +1,5 @@
 // One Switchboard node of the test cluster, run as a child process:
-//   node --import tsx test/cluster/support/node-server.ts <redis-url>
+//   node --import tsx test/cluster/support/node-server.ts <redis-url> [--drain <ms>]
 // It listens on a free loopback port with a RedisBroker and two namespaces (`big`: history
 // that outlasts any outage of the test; `small`: five publications), then prints
 // `ready <port>`. It exits when its stdin closes, so a test process that dies takes it along.
@@ -8,10 +8,14 @@
 //   POST /pump { channels, rate, count }  starts publishing { seq } 1..count to every channel,
 //                                         `rate` rounds per second, each awaited in order;
 //   GET /pump                             { published, done, error }.
+// With `--drain <ms>` the node serves GET /livez and /readyz and drains over that window on
+// SIGTERM (`closeOnSignals`), then prints `session-ends [ms, …]` (when it ended each session
+// with 3000, shutdown) and `first-503 <ms>` (when /readyz first answered 503)
+// and exits.
 // Every node answers GET /stats?channels=a,b: connections, local subscribers per channel, the
 // hub's counters and the broker's live-delivery holes, for failure messages.
 import { RedisBroker } from '../../../src/broker/redis/index.ts'
-import { Switchboard } from '../../../src/index.ts'
+import { closeOnSignals, Switchboard } from '../../../src/index.ts'
 
 const redisUrl = process.argv[2]
 if (redisUrl === undefined) throw new Error('usage: node-server.ts <redis-url>')
@@ -73,6 +77,30 @@ app.get('/stats', (ctx) => {
     live: broker.liveStats,
   })
 })
+
+const drainAt = process.argv.indexOf('--drain')
+if (drainAt !== -1) {
+  // The time of every session end, printed at exit for the drain test to check the pacing.
+  const ends: number[] = []
+  const hub = app.hub
+  const end = hub.disconnectSession.bind(hub)
+  hub.disconnectSession = (session, code, reason, delay) => {
+    if (code === 3000) ends.push(Date.now())
+    end(session, code, reason, delay)
+  }
+  // When /readyz first answered 503: readiness as a load balancer saw it.
+  let notReady = 0
+  app.onResponse((ctx) => {
+    if (notReady === 0 && ctx.path === '/readyz' && ctx.res.statusCode === 503)
+      notReady = Date.now()
+  })
+  process.on('exit', () => {
+    console.log(`session-ends ${JSON.stringify(ends)}`)
+    console.log(`first-503 ${notReady}`)
+  })
+  app.health()
+  closeOnSignals(app, { drain: Number(process.argv[drainAt + 1]), graceful: 1000 })
+}
 
 const { port } = await app.listen({ port: 0, host: '127.0.0.1' })
 process.stdin.on('end', () => process.exit(0))
