@@ -141,28 +141,22 @@ describe('limits of the channel endpoint, over real sockets', () => {
   })
 
   test('connects per IP per second: a burst past twice the rate gets 429 SWB_ERR_LIMIT_CONNECT_RATE', async () => {
-    const { app, port, refused } = await start({ connectsPerIpPerSecond: 2 })
-    const statuses: number[] = []
-    for (let i = 0; i < 6; i++) {
-      const r = await open(port, '10.0.1.1')
-      if ('ws' in r) {
-        statuses.push(101)
-        r.ws.close()
-      } else {
-        statuses.push(r.status)
+    const { app, port, refused } = await start({ connectsPerIpPerSecond: 1 })
+    // Six at once: the burst (two) passes, a third may if a token came back meanwhile.
+    const results = await Promise.all(Array.from({ length: 6 }, () => open(port, '10.0.1.1')))
+    const passed = results.filter((r) => 'ws' in r).length
+    for (const r of results) {
+      if ('ws' in r) r.ws.close()
+      else {
+        assert.equal(r.status, 429)
         assert.equal(JSON.parse(r.body).error.code, 'SWB_ERR_LIMIT_CONNECT_RATE')
       }
     }
-    assert.deepEqual(statuses.slice(0, 4), [101, 101, 101, 101])
-    assert.ok(
-      statuses.slice(4).every((s) => s === 429),
-      `statuses ${statuses}`,
-    )
+    assert.ok(passed >= 2 && passed <= 3, `${passed} of 6 passed`)
     assert.equal((await sse(port, '10.0.1.1')).status, 429)
     await serviceKept(port, '10.0.1.2')
-    assert.ok(app.hub.limiter.refused.connectsPerIp >= 3)
-    assert.equal(refused.length, app.hub.limiter.refused.connectsPerIp)
-    assert.ok(refused.every((k) => k === 'connect_rate'))
+    assert.equal(app.hub.limiter.refused.connectsPerIp, 6 - passed + 1)
+    assert.deepEqual(refused, Array(7 - passed).fill('connect_rate'))
   })
 
   test('connections per user: the next connect is refused with SWB_ERR_LIMIT_CONNECTIONS and closed with 3006, the next stream 429', async () => {
@@ -186,65 +180,58 @@ describe('limits of the channel endpoint, over real sockets', () => {
   })
 
   test('publishes per session: past the burst, publish replies SWB_ERR_LIMIT_RATE while another session publishes on', async () => {
-    const { app, port, refused } = await start({ publishesPerSecond: 3 })
+    const { app, port, refused } = await start({ publishesPerSecond: 1 })
     const a = await connected(port, '10.0.3.1', 'ann')
-    const codes: (string | undefined)[] = []
-    for (let i = 0; i < 8; i++) {
-      const r = await a.call({ type: 'publish', channel: 'room:a', data: i })
-      codes.push(r.error?.code)
-    }
-    assert.deepEqual(codes.slice(0, 6), Array(6).fill(undefined))
-    assert.deepEqual(codes.slice(6), ['SWB_ERR_LIMIT_RATE', 'SWB_ERR_LIMIT_RATE'])
+    // Eight sent at once: the burst (two) passes, a third may if a token came back meanwhile.
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => a.call({ type: 'publish', channel: 'room:a', data: i })),
+    )
+    const passed = replies.filter((r) => r.error === undefined).length
+    assert.ok(passed >= 2 && passed <= 3, `${passed} of 8 passed`)
+    for (const r of replies) if (r.error) assert.equal(r.error.code, 'SWB_ERR_LIMIT_RATE')
     const b = await connected(port, '10.0.3.2', 'bob')
     assert.equal((await b.call({ type: 'publish', channel: 'room:a', data: 'b' })).error, undefined)
     a.ws.close()
     b.ws.close()
-    assert.equal(app.hub.limiter.refused.publishes, 2)
-    assert.deepEqual(refused, ['publish_rate', 'publish_rate'])
+    assert.equal(app.hub.limiter.refused.publishes, 8 - passed)
+    assert.deepEqual(refused, Array(8 - passed).fill('publish_rate'))
   })
 
   test('publishes per user over HTTP: past the burst, POST publish answers 429 SWB_ERR_LIMIT_RATE', async () => {
-    const { port, refused } = await start({ publishesPerUserPerSecond: 2 })
+    const { port, refused } = await start({ publishesPerUserPerSecond: 1 })
     const post = (user: string) =>
       fetch(`http://127.0.0.1:${port}/switchboard`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${user}` },
         body: JSON.stringify({ id: 1, type: 'publish', channel: 'room:a', data: 1 }),
       })
-    const statuses: number[] = []
-    for (let i = 0; i < 6; i++) statuses.push((await post('ann')).status)
-    assert.deepEqual(statuses.slice(0, 4), [200, 200, 200, 200])
-    assert.ok(
-      statuses.slice(4).every((s) => s === 429),
-      `statuses ${statuses}`,
-    )
-    const answer = await post('ann')
-    assert.equal(
-      ((await answer.json()) as { error: { code: string } }).error.code,
-      'SWB_ERR_LIMIT_RATE',
-    )
+    const answers = await Promise.all(Array.from({ length: 6 }, () => post('ann')))
+    const passed = answers.filter((r) => r.status === 200).length
+    assert.ok(passed >= 2 && passed <= 3, `${passed} of 6 passed`)
+    for (const r of answers.filter((x) => x.status !== 200)) {
+      assert.equal(r.status, 429)
+      assert.equal(
+        ((await r.json()) as { error: { code: string } }).error.code,
+        'SWB_ERR_LIMIT_RATE',
+      )
+    }
     assert.equal((await post('bob')).status, 200)
-    assert.deepEqual(refused, ['publish_rate', 'publish_rate', 'publish_rate'])
+    assert.deepEqual(refused, Array(6 - passed).fill('publish_rate'))
   })
 
   test('rpc calls per session: past the burst, rpc replies SWB_ERR_LIMIT_RATE while another session calls on', async () => {
-    const { app, port, refused } = await start({ rpcPerSecond: 2 })
+    const { app, port, refused } = await start({ rpcPerSecond: 1 })
     const a = await connected(port, '10.0.4.1', 'ann')
-    const codes: (string | undefined)[] = []
-    for (let i = 0; i < 6; i++)
-      codes.push((await a.call({ type: 'rpc', method: 'echo', data: i })).error?.code)
-    assert.deepEqual(codes, [
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      'SWB_ERR_LIMIT_RATE',
-      'SWB_ERR_LIMIT_RATE',
-    ])
+    const replies = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => a.call({ type: 'rpc', method: 'echo', data: i })),
+    )
+    const passed = replies.filter((r) => r.error === undefined).length
+    assert.ok(passed >= 2 && passed <= 3, `${passed} of 6 passed`)
+    for (const r of replies) if (r.error) assert.equal(r.error.code, 'SWB_ERR_LIMIT_RATE')
     await serviceKept(port, '10.0.4.2', 'bob')
     a.ws.close()
-    assert.equal(app.hub.limiter.refused.rpc, 2)
-    assert.deepEqual(refused, ['rpc_rate', 'rpc_rate'])
+    assert.equal(app.hub.limiter.refused.rpc, 6 - passed)
+    assert.deepEqual(refused, Array(6 - passed).fill('rpc_rate'))
   })
 
   test('subscriptions per session: the next subscribe replies SWB_ERR_CHANNEL_TOO_MANY_SUBSCRIPTIONS and is counted', async () => {
