@@ -129,6 +129,21 @@ describe('history start', () => {
     client.disconnect()
   })
 
+  test('a limit above the server’s cap still starts with the most recent publications, not the oldest', async () => {
+    const { client, server } = fakeClient()
+    server.maxHistoryLimit = 4
+    for (let i = 1; i <= 20; i++) server.publish('chat:a', i)
+    const { list } = chatList(client, 'chat:a', 10)
+    client.connect()
+    await waitFor(() => list.length === 4)
+    await new Promise((r) => setTimeout(r, 10))
+    assert.deepEqual(list, [17, 18, 19, 20])
+    server.publish('chat:a', 21)
+    await waitFor(() => list.length === 5)
+    assert.deepEqual(list.at(-1), 21)
+    client.disconnect()
+  })
+
   test('a namespace without history starts live, with no read', async () => {
     const { client, server } = fakeClient()
     const model = server.subscribeResult.bind(server)

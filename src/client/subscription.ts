@@ -74,6 +74,8 @@ interface Load {
   anchor: StreamPosition
   held: Held[]
   reads: number
+  /** Publications asked for: `history.limit`, or what the server allowed. */
+  limit: number
 }
 
 /**
@@ -298,11 +300,16 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
     this.emit('reset', { channel: this.channel, reason, publications: [] })
   }
 
-  /** Reads the `limit` publications up to `anchor`, holding live ones meanwhile. */
-  #read(kind: Load['kind'], anchor: StreamPosition, reads = 1): void {
-    const load: Load = { kind, anchor, held: [], reads }
+  /** Reads the `limit` publications up to `anchor`, holding live ones meanwhile (in `held`). */
+  #read(
+    kind: Load['kind'],
+    anchor: StreamPosition,
+    reads = 1,
+    limit = this.#historyLimit,
+    held: Held[] = [],
+  ): void {
+    const load: Load = { kind, anchor, held, reads, limit }
     this.#load = load
-    const limit = this.#historyLimit
     const since = { offset: Math.max(0, anchor.offset - limit), epoch: anchor.epoch }
     this.#host.history(this.channel, { since, limit }).then(
       (r) => this.#onRead(load, since, r),
@@ -325,6 +332,19 @@ export class Subscription<T = unknown, P = unknown> extends Emitter<Subscription
       // The stream was replaced between the subscribe answer and this read: read the new one.
       const kind = load.kind === 'initial' ? 'initial' : 'epoch-changed'
       this.#read(kind, { offset: r.offset, epoch: r.epoch }, load.reads + 1)
+      return
+    }
+    const last = r.publications.at(-1)
+    const capped =
+      r.epoch === since.epoch &&
+      last !== undefined &&
+      last.offset < load.anchor.offset &&
+      r.publications.length < load.limit
+    if (capped && load.reads < MAX_READS) {
+      // The server capped the read (its `maxHistoryLimit`) short of where the live stream
+      // continues: read the most recent ones it allows instead, keeping what was held.
+      const n = r.publications.length
+      this.#read(load.kind, load.anchor, load.reads + 1, n, load.held)
       return
     }
     this.#load = null

@@ -59,6 +59,8 @@ export class FakeServer {
   refuseCommand:
     | ((cmd: ClientCommand) => { code: number; reason: string; push?: boolean } | null)
     | null = null
+  /** Largest `limit` a history command gets (the server's `maxHistoryLimit`). */
+  maxHistoryLimit = 1000
   /** History commands run (answered or not). */
   historyReads = 0
   /** Answers history commands instead of the model (`null`: never answer this one). */
@@ -147,7 +149,8 @@ export class FakeServer {
         const since = cmd.since
         let pubs = since === undefined ? c.pubs : c.pubs.filter((p) => p.offset > since.offset)
         if (since !== undefined && since.epoch !== c.epoch) pubs = []
-        if (cmd.limit !== undefined) pubs = pubs.slice(0, cmd.limit)
+        const limit = Math.min(cmd.limit ?? this.maxHistoryLimit, this.maxHistoryLimit)
+        pubs = pubs.slice(0, limit)
         return { id: cmd.id, result: { offset: c.top, epoch: c.epoch, publications: pubs } }
       }
       default:
