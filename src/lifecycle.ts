@@ -66,19 +66,24 @@ export function reconnectHint(window: number, random: () => number = Math.random
 }
 
 /**
- * Ends `items` in paced batches over `window` ms: every {@link DRAIN_TICK} ms, the items whose
- * share of the window has elapsed (by the clock, so a late tick catches up rather than pushing
- * the end past the window). One timer for the whole drain. Resolves after the last item.
+ * Ends `items` in paced batches over `window` ms: one batch every {@link DRAIN_TICK} ms, the first
+ * at once, each an equal share, so the disconnects are spread evenly over the window. A late
+ * tick (a busy event loop) ends one share, not a catch-up, so the batches never bunch; but the
+ * window is a deadline: once it has passed, the rest are ended at once. One timer for the whole
+ * drain. Resolves after the last item.
  */
 export function pace(items: readonly DrainItem[], window: number): Promise<void> {
   const n = items.length
   if (n === 0) return Promise.resolve()
+  const ticks = Math.max(1, Math.floor(window / DRAIN_TICK))
   const start = performance.now()
   let next = 0
+  let tick = 0
   return new Promise((resolve) => {
     const step = (): void => {
-      const elapsed = performance.now() - start + DRAIN_TICK
-      const upTo = elapsed >= window ? n : Math.min(n, Math.ceil((n * elapsed) / window))
+      tick++
+      const overdue = performance.now() - start >= window - DRAIN_TICK
+      const upTo = overdue ? n : Math.min(n, Math.ceil((n * tick) / ticks))
       for (; next < upTo; next++) {
         try {
           items[next]!.close(reconnectHint(window))

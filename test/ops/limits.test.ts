@@ -3,7 +3,7 @@
 // Clients are told apart by `X-Forwarded-For` (the app trusts its proxy), and by their token,
 // which the test's connect hook takes as the user id.
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { after, describe, test } from 'node:test'
 import WebSocket from 'ws'
 import { type LimitOptions, NO_METRICS, Switchboard } from '../../src/index.ts'
 import { JSON_SUBPROTOCOL } from '../../src/protocol/index.ts'
@@ -235,7 +235,7 @@ describe('limits of the channel endpoint, over real sockets', () => {
   })
 
   test('subscriptions per session: the next subscribe replies SWB_ERR_CHANNEL_TOO_MANY_SUBSCRIPTIONS and is counted', async () => {
-    const { app, port, refused } = await start({}, 2)
+    const { port, refused } = await start({}, 2)
     const a = await connected(port, '10.0.5.1')
     for (const c of ['room:a', 'room:b']) {
       assert.equal((await a.call({ type: 'subscribe', channel: c })).error, undefined)
