@@ -455,7 +455,8 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
 
   nextRequestId(req: IncomingMessage): string {
     const name = this.settings.requestIdHeader
-    if (name !== false) {
+    // A client-chosen id is used only when the app says a proxy sets it (trustRequestId).
+    if (name !== false && this.settings.trustRequestId) {
       const given = req.headers[name]
       if (typeof given === 'string' && REQUEST_ID.test(given)) return given
     }
@@ -670,7 +671,10 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
     } catch (fatal) {
       this.log.error({ err: fatal }, 'could not write the error response')
       if (!ctx.res.headersSent) {
-        ctx.res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+        // The failed writeHead may have set its own status text: name the 500's explicitly.
+        ctx.res.writeHead(500, 'Internal Server Error', {
+          'content-type': 'text/plain; charset=utf-8',
+        })
         ctx.res.end('Internal Server Error')
       } else ctx.res.destroy()
     }

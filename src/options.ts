@@ -37,8 +37,13 @@ export interface SwitchboardOptions {
   logger?: Logger | LoggerOptions | false
   /** Log one line per request when it finishes. Default false. */
   logRequests?: boolean
-  /** Incoming header whose well-formed value becomes `ctx.requestId`; false to always generate. Default `'x-request-id'`. */
+  /** Incoming header read for the request id when `trustRequestId` is on; false to always
+   * generate. Default `'x-request-id'`. */
   requestIdHeader?: string | false
+  /** Use a well-formed incoming `requestIdHeader` value as `ctx.requestId` (and echo it).
+   * Default false: a client could otherwise pick ids that collide with others' in your logs;
+   * turn it on behind a proxy that sets the header itself. */
+  trustRequestId?: boolean
   /**
    * Prometheus metrics (see docs/operations.md): `true` serves `GET /metrics` on the app's port;
    * `{ path, port, host, defaultMetrics, labels }` chooses the path or a separate port. Default
@@ -66,6 +71,7 @@ const DEFAULTS: ResolvedOptions = {
   logger: undefined,
   logRequests: false,
   requestIdHeader: 'x-request-id',
+  trustRequestId: false,
   metrics: false,
 }
 
@@ -107,6 +113,9 @@ export function resolveOptions(options: SwitchboardOptions = {}): ResolvedOption
   if (typeof o.noDelay !== 'boolean') invalid('noDelay', 'a boolean', o.noDelay)
   if (typeof o.dev !== 'boolean') invalid('dev', 'a boolean', o.dev)
   if (typeof o.logRequests !== 'boolean') invalid('logRequests', 'a boolean', o.logRequests)
+  if (typeof o.trustRequestId !== 'boolean') {
+    invalid('trustRequestId', 'a boolean', o.trustRequestId)
+  }
   if (
     o.requestIdHeader !== false &&
     (typeof o.requestIdHeader !== 'string' || o.requestIdHeader === '')

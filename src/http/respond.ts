@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs'
-import type { ServerResponse } from 'node:http'
+import { type ServerResponse, validateHeaderName, validateHeaderValue } from 'node:http'
 import { pipeline, Readable } from 'node:stream'
 import { HttpError, SwitchboardError, statusMessage } from '../errors/index.ts'
 import type { Context } from './context.ts'
@@ -62,6 +62,19 @@ export function prefersHtml(accept: string | undefined): boolean {
   return json === -1 || html < json
 }
 
+/** Whether every header name is a token and every value legal (no CR, LF or NUL). */
+export function validHeaders(headers: Record<string, string>): boolean {
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name)
+      validateHeaderValue(name, value)
+    } catch {
+      return false
+    }
+  }
+  return true
+}
+
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
@@ -72,6 +85,11 @@ function escapeHtml(s: string): string {
  * hidden unless the error is marked `expose`; stacks are shown only in `dev` mode.
  */
 export function errorResponse(ctx: Context<unknown>, err: unknown, dev: boolean): void {
+  if (err instanceof HttpError && err.headers && !validHeaders(err.headers)) {
+    // A header value with CR/LF (or a bad name) cannot be sent: the error itself is a bug.
+    errorResponse(ctx, new Error('an HttpError carried an invalid header name or value'), dev)
+    return
+  }
   const known = err instanceof SwitchboardError
   const status = known && err.status >= 400 && err.status <= 599 ? err.status : 500
   const code = known ? err.code : 'SWB_ERR_INTERNAL'

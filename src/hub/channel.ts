@@ -6,7 +6,8 @@
  * namespace = 1*64( ALPHA / DIGIT / "_" / "-" )
  * rest      = 1*( ALPHA / DIGIT / "_" / "-" / "." / ":" / "@" / "=" / "/" )
  * ```
- * A name neither starts nor ends with `:`. The namespace is the part before the first `:`; a
+ * A name neither starts nor ends with `:`. The namespace is the part before the first `:`, and
+ * must fit the namespace grammar (a name whose prefix cannot be a namespace is invalid); a
  * name without `:` belongs to the default namespace `''`. Examples: `chat:room-42`, `ticker:EUR/USD`, `user:42:inbox`, `lobby`.
  * The set leaves out `,`, whitespace, `%`, `?`, `&`, `#` and `+`, so a name can sit unescaped in
  * a query string (`?channel=chat:room-42`), an SSE id, a Redis key or a NATS subject token
@@ -32,6 +33,9 @@ export function parseChannel(name: unknown): ChannelName | null {
   if (name.charCodeAt(0) === 58 || name.charCodeAt(name.length - 1) === 58) return null // ':'
   const m = CHANNEL.exec(name)
   if (m === null) return null
+  // The part before the first ':' is the namespace: when it cannot be one (over 64 characters,
+  // or '.', '@', '=', '/' in it) the name is refused, never moved to the default namespace.
+  if (m[1] === undefined && name.includes(':')) return null
   return { name, namespace: m[1] ?? '' }
 }
 

@@ -36,6 +36,7 @@ export interface CommandParts {
   userSessions(user: string): number
   readonly limiter: Limiter
   disconnectSession(session: Session, code: number, reason: string): void
+  endAfterReplies(session: Session, code: number, reason: string): void
   onError(error: unknown): void
 }
 
@@ -67,6 +68,7 @@ export function commandPaths(parts: CommandParts): {
     userSessions: parts.userSessions,
     limiter: parts.limiter,
     disconnectSession: parts.disconnectSession,
+    endAfterReplies: parts.endAfterReplies,
     onError: parts.onError,
   })
   const http: HttpCommandEnv = {

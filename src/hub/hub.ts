@@ -55,6 +55,9 @@ import type { Transport } from './transport.ts'
 export type { HubOptions, HubPublishOptions, HubStats } from './hub-options.ts'
 export type { StreamRequest } from './stream-admission.ts'
 
+/** How long a session closed for a protocol error waits for the replies it owes. */
+const REPLY_GRACE_MS = 5000
+
 function fail(code: keyof typeof ERRORS, message?: string): never {
   throw new SwitchboardError(code, message)
 }
@@ -150,6 +153,7 @@ export class Hub implements SessionOwner {
       userSessions: (user) => this.#sessions.ofUser(user)?.size ?? 0,
       limiter: this.limiter,
       disconnectSession: (session, code, reason) => this.disconnectSession(session, code, reason),
+      endAfterReplies: (session, code, reason) => this.endAfterReplies(session, code, reason),
       onError: this.#onError,
     })
     this.#commands = paths.commands
@@ -513,6 +517,21 @@ export class Hub implements SessionOwner {
     }
   }
 
+  /**
+   * @internal Ends a session for a protocol error (a bad or oversized frame) without losing the
+   * replies it owes: nothing more is read, commands already received run to their replies, then
+   * those replies are written, followed by the `disconnect` push, and the transport is closed.
+   * Commands still running after `REPLY_GRACE_MS` are not waited for: the client fails them as
+   * disconnected (the SDK's `SWB_ERR_CLIENT_DISCONNECTED`).
+   */
+  endAfterReplies(session: Session, code: number, reason: string): void {
+    if (session.state === CLOSED) return
+    session.closing ??= { code, reason, deadline: this.#now() + REPLY_GRACE_MS }
+    if (session.inflight > 0 || session.connecting) return // the last reply calls back here
+    session.flush()
+    this.disconnectSession(session, session.closing.code, session.closing.reason)
+  }
+
   /** @internal The transport is gone: unsubscribe everything, forget the session. */
   sessionClosed(session: Session): void {
     if (session.state === CLOSED) return
@@ -541,6 +560,10 @@ export class Hub implements SessionOwner {
       now,
       (s) => this.disconnectSession(s, DisconnectCode.TOKEN_EXPIRED, 'token expired'),
       (s) => this.disconnectSession(s, DisconnectCode.STALE, 'connect timeout'),
+      (s) => {
+        s.flush()
+        this.disconnectSession(s, s.closing!.code, s.closing!.reason)
+      },
     )
   }
 }

@@ -171,9 +171,16 @@ export class Namespaces {
   of(channel: string): Namespace {
     const parsed = parseChannel(channel)
     if (parsed === null) {
+      const prefix = typeof channel === 'string' ? channel.split(':', 1)[0]! : ''
+      const why =
+        typeof channel === 'string' &&
+        channel.includes(':') &&
+        !/^[A-Za-z0-9_-]{1,64}$/.test(prefix)
+          ? ": the part before the first ':' must be a namespace name (1-64 of A-Z a-z 0-9 _ -)"
+          : ''
       throw new SwitchboardError(
         'SWB_ERR_CHANNEL_INVALID_NAME',
-        `Invalid channel name ${JSON.stringify(String(channel).slice(0, 300))}`,
+        `Invalid channel name ${JSON.stringify(String(channel).slice(0, 300))}${why}`,
       )
     }
     const ns = this.#byName.get(parsed.namespace)

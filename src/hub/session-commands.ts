@@ -38,6 +38,7 @@ export interface SessionCommandHost {
   userSessions(user: string): number
   readonly limiter: Limiter
   disconnectSession(session: Session, code: number, reason: string): void
+  endAfterReplies(session: Session, code: number, reason: string): void
   onError(error: unknown, scope?: ErrorScope): void
 }
 
@@ -196,6 +197,10 @@ export class SessionCommands {
     const pending = session.pending
     session.pending = null
     if (pending !== null) for (const c of pending) this.dispatch(session, c)
+    const closing = session.closing
+    if (closing !== null && session.inflight === 0) {
+      this.#host.endAfterReplies(session, closing.code, closing.reason)
+    }
   }
 
   async #command(session: Session, command: ClientCommand): Promise<void> {
@@ -242,6 +247,10 @@ export class SessionCommands {
       session.replyError(command.id, this.toReplyError(err, { session, channel, op: command.type }))
     } finally {
       session.inflight--
+      const closing = session.closing
+      if (closing !== null && session.inflight === 0) {
+        this.#host.endAfterReplies(session, closing.code, closing.reason)
+      }
     }
   }
 

@@ -60,11 +60,19 @@ export class SessionTable {
 
   /**
    * Calls `expire` for each connected session whose credential expired by `now`, and `stale`
-   * for each session that never finished `connect` by its deadline.
+   * for each session that never finished `connect` by its deadline, and `late` for each
+   * session closing for a protocol error whose replies are overdue.
    */
-  sweep(now: number, expire: (s: Session) => void, stale: (s: Session) => void): void {
+  sweep(
+    now: number,
+    expire: (s: Session) => void,
+    stale: (s: Session) => void,
+    late: (s: Session) => void,
+  ): void {
     for (const session of this.#sessions.values()) {
-      if (session.state === CONNECTED) {
+      if (session.closing !== null) {
+        if (session.closing.deadline <= now) late(session)
+      } else if (session.state === CONNECTED) {
         if (session.expiresAt !== 0 && session.expiresAt <= now) expire(session)
       } else if (
         session.state === CONNECTING &&

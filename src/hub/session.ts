@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import {
   type ClientCommand,
   type ClientInfo,
@@ -15,6 +14,7 @@ import type { ChannelTurn, Subscription } from './channel-state.ts'
 import type { HubStats } from './hub-options.ts'
 import type { RateBuckets } from './limits.ts'
 import { type DropPolicy, Outbox } from './outbox.ts'
+import { newSessionId } from './session-id.ts'
 import type { Frame, FrameSink, Transport, WireFormat } from './transport.ts'
 
 /** Session states. */
@@ -38,6 +38,8 @@ export interface SessionOwner {
   scheduleFlush(session: Session): void
   dispatch(session: Session, command: ClientCommand): void
   disconnectSession(session: Session, code: number, reason: string): void
+  /** Ends a session for a protocol error once the replies it owes are written. */
+  endAfterReplies(session: Session, code: number, reason: string): void
   sessionClosed(session: Session): void
 }
 
@@ -47,11 +49,6 @@ interface GapRange {
   to: number
   count: number
 }
-
-// Connection ids: 64 random bits per process plus a counter, unique across the nodes of a cluster
-// (presence members are keyed by them) without coordination.
-let nextId = 0
-const idPrefix = randomBytes(8).toString('base64url')
 
 /**
  * A connection that speaks the channel protocol — over a WebSocket or an SSE stream alike.
@@ -115,6 +112,10 @@ export class Session implements DropPolicy {
   address: string | null = null
   /** Publish and rpc rate buckets, made on the first publish or call. */
   buckets: RateBuckets | null = null
+  /** Set by a protocol error: the session reads nothing more, and is disconnected with this
+   * code once the commands it had already received are answered (or at `closeDeadline`). */
+  closing: { readonly code: number; readonly reason: string; readonly deadline: number } | null =
+    null
   /** Commands being processed (bounded by `maxInflight`). */
   inflight = 0
   /** Commands received while `connect` was in flight, run after it. */
@@ -130,7 +131,8 @@ export class Session implements DropPolicy {
     this.format = transport.format
     this.#sink = transport.direct ?? null
     this.#followable = transport.sharedBatches === true
-    this.id = id ?? `${idPrefix}-${(nextId++).toString(36)}`
+    // Unique across the nodes of a cluster without coordination, and unguessable.
+    this.id = id ?? newSessionId()
   }
 
   /** Whether the session has ended. */
@@ -159,10 +161,10 @@ export class Session implements DropPolicy {
 
   /** Feeds one inbound message (a WebSocket text or binary message). */
   receive(data: string | Uint8Array): void {
-    if (this.state === CLOSED) return
+    if (this.state === CLOSED || this.closing !== null) return
     const size = typeof data === 'string' ? data.length : data.byteLength
     if (size > this.owner.limits.maxCommandBytes) {
-      this.owner.disconnectSession(this, DisconnectCode.MESSAGE_TOO_LARGE, 'command too large')
+      this.owner.endAfterReplies(this, DisconnectCode.MESSAGE_TOO_LARGE, 'command too large')
       return
     }
     let command: ClientCommand
@@ -170,7 +172,7 @@ export class Session implements DropPolicy {
       command = checkCommand(this.format.codec.decode(data))
     } catch (err) {
       const reason = err instanceof ProtocolDecodeError ? err.message : 'bad command'
-      this.owner.disconnectSession(this, DisconnectCode.BAD_REQUEST, reason)
+      this.owner.endAfterReplies(this, DisconnectCode.BAD_REQUEST, reason)
       return
     }
     this.owner.dispatch(this, command)

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import { type IncomingMessage, validateHeaderName, validateHeaderValue } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import {
@@ -49,6 +49,18 @@ function onEarlyError(this: Duplex): void {
   this.destroy()
 }
 
+function safeHeaders(headers: Record<string, string>): boolean {
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name)
+      validateHeaderValue(name, value)
+    } catch {
+      return false
+    }
+  }
+  return true
+}
+
 function destroyLater(socket: Duplex): void {
   if (!socket.destroyed) socket.destroy()
 }
@@ -64,7 +76,9 @@ function rejectCode(
 }
 
 function rejectError(socket: Duplex, err: unknown, registry: WsRegistry, requestId?: string): void {
-  if (err instanceof SwitchboardError && err.status >= 400 && err.status <= 599) {
+  // Headers go on the raw socket here: a CR/LF in one would split the response.
+  const unsafe = err instanceof HttpError && err.headers !== undefined && !safeHeaders(err.headers)
+  if (err instanceof SwitchboardError && err.status >= 400 && err.status <= 599 && !unsafe) {
     const message = err.expose ? err.message : statusMessage(err.status)
     const headers = err instanceof HttpError ? err.headers : undefined
     rejectUpgrade(socket, err.status, String(err.code), message, headers, requestId)

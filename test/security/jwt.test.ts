@@ -4,9 +4,9 @@ import { createHmac } from 'node:crypto'
 import { describe, test } from 'node:test'
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose'
 import { MemoryTransport } from '../../src/hub/memory-transport.ts'
-import { turn } from '../../src/hub/test-client.ts'
 import { Hub, jwtAuth } from '../../src/index.ts'
 import type { ConnectResult } from '../../src/protocol/index.ts'
+import { until } from '../../src/test-utils/wait.ts'
 
 const SECRET = 'a-jwt-secret-that-is-32-bytes-ok'
 const key = new TextEncoder().encode(SECRET)
@@ -78,8 +78,7 @@ describe('jwtAuth defaults', () => {
       try {
         const transport = new MemoryTransport()
         hub.connect(transport).receive(JSON.stringify({ id: 1, type: 'connect', token }))
-        await turn()
-        await turn()
+        await until(() => transport.messages.length > 0, 'the connect reply')
         const reply = transport.messages[0] as { result: ConnectResult }
         return Object.keys(reply.result.subs ?? {}).sort()
       } finally {
