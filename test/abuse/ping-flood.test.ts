@@ -73,7 +73,7 @@ after(async () => {
   await server.close()
 })
 
-test('a ping flood that reads its pongs keeps its connection; one that never reads is closed with 1013; memory stays bounded and another client keeps its round trips', async () => {
+test('a ping flood that reads its pongs keeps its connection; one that never reads is closed with 1013; memory stays bounded and another client keeps its round trips', async (t) => {
   const quiet = await probe.measure(() => sleep(1000))
   const before = await server.settled()
   await server.resetPeak()
@@ -102,8 +102,8 @@ test('a ping flood that reads its pongs keeps its connection; one that never rea
     await sleep(50)
   }
   assert.equal((await server.stats()).wsCloses[1013], 1)
-  assertService(quiet, attacked, 10)
-  assertPeakWithin(before, during, 64)
+  t.diagnostic(assertService(quiet, attacked, 10))
+  t.diagnostic(assertPeakWithin(before, during, 64))
   reader.destroy()
   deaf.destroy()
   assertHeapBack(before, await server.settled(), 8)

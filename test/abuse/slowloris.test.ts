@@ -81,7 +81,7 @@ after(async () => {
   await server.close()
 })
 
-test('300 connections trickling their headers a byte at a time are answered 408 and closed after headersTimeout; memory stays bounded and a WebSocket client keeps its round trips', async () => {
+test('300 connections trickling their headers a byte at a time are answered 408 and closed after headersTimeout; memory stays bounded and a WebSocket client keeps its round trips', async (t) => {
   const quiet = await probe.measure(() => sleep(1000))
   const before = await server.settled()
   await server.resetPeak()
@@ -105,12 +105,12 @@ test('300 connections trickling their headers a byte at a time are answered 408 
     // without the bound they would trickle on until the test gives up at 10 s.
     assert.ok(r.closedAfter <= HEADERS_TIMEOUT + 4000, `closed after ${r.closedAfter} ms`)
   }
-  assertService(quiet, attacked, 10)
-  assertPeakWithin(before, during, 64)
+  t.diagnostic(assertService(quiet, attacked, 10))
+  t.diagnostic(assertPeakWithin(before, during, 64))
   assertHeapBack(before, await server.settled(), 8)
 })
 
-test('100 request bodies trickled a byte at a time are answered 408 after requestTimeout; a WebSocket client keeps its round trips', async () => {
+test('100 request bodies trickled a byte at a time are answered 408 after requestTimeout; a WebSocket client keeps its round trips', async (t) => {
   const quiet = await probe.measure(() => sleep(1000))
   const before = await server.settled()
   await server.resetPeak()
@@ -128,7 +128,7 @@ test('100 request bodies trickled a byte at a time are answered 408 after reques
   for (const r of results) {
     assert.ok(r.closedAfter <= REQUEST_TIMEOUT + 4000, `closed after ${r.closedAfter} ms`)
   }
-  assertService(quiet, attacked, 10)
-  assertPeakWithin(before, during, 64)
+  t.diagnostic(assertService(quiet, attacked, 10))
+  t.diagnostic(assertPeakWithin(before, during, 64))
   assertHeapBack(before, await server.settled(), 8)
 })

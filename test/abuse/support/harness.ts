@@ -139,28 +139,30 @@ const MB = 2 ** 20
 /**
  * The well-behaved client kept its service: it was answered all along (at least `minCount`
  * times, never cut off) and its p99 under attack stayed within 5× its own quiet p99 plus
- * 100 ms, or 1 s, whichever is larger. The machine has 2 cores shared with other test runs
+ * 100 ms, or 2 s, whichever is larger. The machine has 2 cores shared with other test runs
  * (load averages of 20-40 were seen), so the bound is relative to a reading taken in the same
  * run, with a floor for the scheduler's own stalls; an attack that takes the server's event
  * loop shows as seconds.
  */
-export function assertService(quiet: ProbeReport, attacked: ProbeReport, minCount: number): void {
+export function assertService(quiet: ProbeReport, attacked: ProbeReport, minCount: number): string {
   assert.equal(attacked.broken, null, `the probe lost its connection: ${attacked.broken}`)
   assert.ok(
     attacked.count >= minCount,
     `the probe was answered ${attacked.count} times (want ${minCount}+)`,
   )
-  const bound = Math.max(quiet.p99 * 5 + 100, 1000)
+  const bound = Math.max(quiet.p99 * 5 + 100, 2000)
   assert.ok(
     attacked.p99 <= bound,
     `probe p99 ${attacked.p99.toFixed(1)} ms under attack, bound ${bound.toFixed(1)} ms (quiet p99 ${quiet.p99.toFixed(1)} ms)`,
   )
+  return `probe: ${attacked.count} answers, p50 ${attacked.p50.toFixed(1)} ms, p99 ${attacked.p99.toFixed(1)} ms under attack (quiet p99 ${quiet.p99.toFixed(1)} ms)`
 }
 
 /** The server's peak RSS during the attack stayed within `mb` of its settled RSS before. */
-export function assertPeakWithin(before: ServerStats, during: ServerStats, mb: number): void {
+export function assertPeakWithin(before: ServerStats, during: ServerStats, mb: number): string {
   const grew = (during.peakRss - before.rss) / MB
   assert.ok(grew <= mb, `server RSS peaked ${grew.toFixed(1)} MB above its start (bound ${mb} MB)`)
+  return `server: RSS ${(before.rss / MB).toFixed(1)} MB before, peak +${grew.toFixed(1)} MB during (bound ${mb} MB)`
 }
 
 /** After the attack and a GC, the server holds at most `mb` more heap than before. */

@@ -28,6 +28,18 @@ app.ws('/echo', {
     wsCloses[code] = (wsCloses[code] ?? 0) + 1
   },
 })
+// Takes messages and drops them (counted): a target that answers nothing.
+let sinkBytes = 0
+app.ws('/sink', {
+  ...cfg.sink,
+  message(_ws, data) {
+    sinkBytes += data.length
+  },
+  close(_ws, code) {
+    sinkCloses[code] = (sinkCloses[code] ?? 0) + 1
+  },
+})
+const sinkCloses: Record<string, number> = {}
 app.ws('/stall', {
   upgradeTimeout: 500,
   upgrade: () => new Promise(() => {}), // an auth call that never answers
@@ -65,6 +77,8 @@ process.on('message', (m: ToAbuseServer) => {
         peakHeap,
         wsOpen,
         wsCloses: { ...wsCloses },
+        sinkBytes,
+        sinkCloses: { ...sinkCloses },
         hubConnections: app.hub.connectionCount,
         hubDropped: app.hub.stats.dropped,
       })

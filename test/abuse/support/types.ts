@@ -6,6 +6,8 @@ export interface AbuseConfig {
   requestTimeout?: number
   /** Options of the `/echo` WebSocket route. */
   echo?: Partial<WsBehaviour<unknown>>
+  /** Options of the `/sink` WebSocket route (takes messages, answers nothing). */
+  sink?: Partial<WsBehaviour<unknown>>
   channels?: ChannelsOptions
 }
 
@@ -25,6 +27,9 @@ export interface ServerStats {
   wsOpen: number
   /** Close codes of `/echo` connections so far. */
   wsCloses: Record<string, number>
+  /** Message bytes `/sink` took, and its close codes. */
+  sinkBytes: number
+  sinkCloses: Record<string, number>
   hubConnections: number
   hubDropped: number
 }
