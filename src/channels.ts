@@ -156,6 +156,22 @@ function ambientAllowed(policy: OriginPolicy, ctx: Context<unknown>): boolean {
   return site === undefined || site === 'same-origin' || site === 'none'
 }
 
+/** A POSTed command: JSON of at most `max` bytes, the limit a WebSocket frame has (413 beyond). */
+async function readCommand(ctx: Context<unknown>, max: number): Promise<unknown> {
+  ctx.bodyLimit = Math.min(ctx.bodyLimit, max)
+  try {
+    return await ctx.readJson()
+  } catch (err) {
+    if (err instanceof SwitchboardError && err.code === 'SWB_ERR_BODY_TOO_LARGE') {
+      throw new SwitchboardError(
+        'SWB_ERR_PROTOCOL_MESSAGE_TOO_LARGE',
+        `a command is at most ${max} bytes (maxCommandBytes)`,
+      )
+    }
+    throw err
+  }
+}
+
 /**
  * Channels on an app: the hub (sessions, channels, history, presence, fan-out) and its
  * endpoint. The hub is created, and the endpoint mounted, on first use, and `configure()` is a
@@ -368,11 +384,12 @@ export class Channels<S> {
       },
       openStream,
     )
+    const maxCommandBytes = options.maxCommandBytes ?? 65_536
     this.#host.post(path, async (ctx) => {
       const token = bearer(ctx)
       const ticket = ctx.query.ticket
       const request = authRequest(ctx, token !== undefined || ticket !== undefined)
-      const { status, body } = await hub.httpCommand(await ctx.readJson(), {
+      const { status, body } = await hub.httpCommand(await readCommand(ctx, maxCommandBytes), {
         ...(token === undefined ? null : { token }),
         ...(ticket === undefined ? null : { ticket }),
         ...(request === undefined ? null : { request }),
