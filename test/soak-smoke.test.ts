@@ -35,6 +35,6 @@ test('a short soak with churn delivers to WebSocket and SSE clients without loss
   assert.ok(Number.isFinite(f.rssDriftPct) && Number.isFinite(f.eldP99Ms))
   const svg = readFileSync(`${out}.svg`, 'utf8')
   assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/)
-  assert.equal((svg.match(/<polyline /g) ?? []).length, 11, 'one line per series')
+  assert.equal((svg.match(/<polyline /g) ?? []).length, 12, 'one line per series')
   assert.match(svg, /target p99 &lt; 50 ms/)
 })
