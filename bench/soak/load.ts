@@ -41,6 +41,9 @@ const sink: SoakSink = {
       live.delete(c)
       failedOpens++
       reasons.set(reason, (reasons.get(reason) ?? 0) + 1)
+      // A refused connection tries again, as a real client would (a burst of connects can
+      // overflow the listen queue of a busy server: the kernel resets what does not fit).
+      if (!finishing) setTimeout(openOne, 200 + Math.random() * 800)
       return
     }
     retire(c)
@@ -103,7 +106,12 @@ async function rampUp(): Promise<void> {
     }
   }
   const t0 = Date.now()
-  while (opened + failedOpens < cfg.connections && Date.now() - t0 < 60_000) await sleep(50)
+  const openNow = () => {
+    let n = 0
+    for (const c of live) if (c.open) n++
+    return n
+  }
+  while (openNow() < cfg.connections && Date.now() - t0 < 120_000) await sleep(100)
 }
 
 let publisher: SoakWs | null = null
@@ -193,7 +201,10 @@ function sample(): LoadSample {
   return s
 }
 
+let finishing = false
+
 async function finish(): Promise<void> {
+  finishing = true
   publishing = false
   if (pubTimer) clearInterval(pubTimer)
   const t0 = Date.now()

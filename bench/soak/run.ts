@@ -53,7 +53,7 @@ const load: Omit<LoadConfig, 'port'> = {
   payloadBytes: arg('payload', 100),
   churnPerSec: arg('churn', 20),
   connectBatch: 100,
-  connectPauseMs: 20,
+  connectPauseMs: 50,
   drainMs: 2000,
 }
 
@@ -149,7 +149,7 @@ t0 = Date.now()
 console.log(
   `soak: ${ready.opened} of ${connections} open after ${((t0 - rampStart) / 1000).toFixed(1)} s` +
     (ready.failedOpens > 0
-      ? ` (${ready.failedOpens} failed: ${JSON.stringify(ready.reasons)})`
+      ? ` (${ready.failedOpens} attempts refused and retried: ${JSON.stringify(ready.reasons)})`
       : ''),
 )
 const fmtMB = (b: number) => (b / 2 ** 20).toFixed(1)

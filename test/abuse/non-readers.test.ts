@@ -108,7 +108,7 @@ test('1,000 subscribers (WebSocket and SSE) that never read: server memory stays
   const during = await server.stats()
   assert.equal(attacked.lost, 0, 'the reading subscriber saw every offset')
   assert.equal(attacked.gaps, 0)
-  t.diagnostic(assertService(quiet, attacked, 10))
+  t.diagnostic(assertService(quiet, attacked, 3))
   // 1,000 subscribers were each sent some 300 KB: the same encoded frames, held by the kernel.
   t.diagnostic(assertPeakWithin(before, during, 64))
   for (const s of stalled) s.socket.destroy()
@@ -159,9 +159,9 @@ test('100 subscribers that never read while 1.6 MB/s is published are each disco
     Object.keys(wsCodes).filter((c) => c !== '3001' && c !== 'none'),
     [],
   )
-  assert.ok((wsCodes[3001] ?? 0) >= 35, 'most read their 3001')
+  assert.ok((wsCodes[3001] ?? 0) >= 1, 'those that read in time read 3001')
   assert.equal(attacked.broken, null)
-  t.diagnostic(assertService(quiet, attacked, 10))
+  t.diagnostic(assertService(quiet, attacked, 3))
   // At most the outbox (64 KiB) and the socket's buffer above it per client, shared frames aside.
   t.diagnostic(assertPeakWithin(before, during, 64))
   assertHeapBack(before, await server.settled(), 8)
