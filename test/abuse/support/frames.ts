@@ -50,7 +50,11 @@ export function openRaw(
   })
 }
 
-/** Reads frames until the server closes; resolves with the code of its close frame (0: none). */
+/**
+ * Reads frames until the server's close frame (then drops the connection rather than making the
+ * server wait its closeTimeout for our answer) or the end of the connection; resolves with the
+ * close frame's code (0: none).
+ */
 export function closeCode(socket: Socket): Promise<number> {
   return new Promise((resolve) => {
     let buf = Buffer.alloc(0)
@@ -71,7 +75,12 @@ export function closeCode(socket: Socket): Promise<number> {
           hdr = 10
         }
         if (buf.length < hdr + len) break
-        if ((buf[0]! & 0x0f) === 0x8 && len >= 2) code = buf.readUInt16BE(hdr)
+        if ((buf[0]! & 0x0f) === 0x8) {
+          code = len >= 2 ? buf.readUInt16BE(hdr) : 0
+          socket.destroy()
+          resolve(code)
+          return
+        }
         buf = buf.subarray(hdr + len)
       }
     })
