@@ -82,7 +82,11 @@ const PEER_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a)
 /** The same for the generator, from BENCH_GEN_NODE_ARGS. */
 const GEN_NODE_ARGS = (process.env.BENCH_GEN_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
 
-/** Starts a peer and resolves once it printed `READY <port>` (15 s limit). */
+/** How long a peer may take to print READY: BENCH_READY_MS, default 15 s (a machine shared with
+ * other work may need more just to load the sources). */
+const READY_MS = Number(process.env.BENCH_READY_MS ?? 15_000)
+
+/** Starts a peer and resolves once it printed `READY <port>` (READY_MS limit). */
 export function startPeer(
   p: Peer,
   fds: number,
@@ -109,7 +113,10 @@ export function startPeer(
       child.kill('SIGKILL')
       reject(new CannotStart(why))
     }
-    const timer = setTimeout(() => fail(`no READY line within 15 s ${tail(err)}`), 15_000)
+    const timer = setTimeout(
+      () => fail(`no READY line within ${READY_MS / 1000} s ${tail(err)}`),
+      READY_MS,
+    )
     child.stdout!.on('data', (b: Buffer) => {
       out += b.toString()
       const ready = /READY (\d+)/.exec(out)

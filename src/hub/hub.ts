@@ -78,8 +78,7 @@ export class Hub implements SessionOwner {
   readonly broker: Broker
   readonly limits: SessionLimits
   readonly stats: HubStats = newStats()
-  /** Where connection, recovery, broker and rpc events are counted (`app.metrics()` sets it;
-   * see {@link MetricsRecorder}). Per-delivery counts are in `stats`, never here. */
+  /** Where disconnects, limits, recoveries, broker and rpc calls are counted ({@link MetricsRecorder}). */
   recorder: MetricsRecorder = NO_METRICS
   readonly tickets: StreamTickets
   /** Connection and rate limits, with the count of what each refused. */
