@@ -26,6 +26,7 @@ import { type GroupRecord, type RouteRecord, Router } from './http/router.ts'
 import { type StaticOptions, serveStatic } from './http/static.ts'
 import type { Hub } from './hub/index.ts'
 import { type MetricsRecorder, NO_METRICS } from './hub/recorder.ts'
+import { turnNow } from './hub/turn-clock.ts'
 import {
   type CheckResult,
   type CloseHook,
@@ -682,12 +683,12 @@ export class Switchboard<S extends Record<string, unknown> = Record<string, unkn
 
   #watchResponse(ctx: Context<S>): void {
     const recorder = this.#recorder
-    const start = this.settings.logRequests || recorder.enabled ? performance.now() : 0
+    const start = this.settings.logRequests ? performance.now() : recorder.enabled ? turnNow() : 0
     const done = () => {
       ctx.res.off('finish', done)
       ctx.res.off('close', done)
       if (recorder.enabled) {
-        const seconds = (performance.now() - start) / 1000
+        const seconds = ((this.settings.logRequests ? performance.now() : turnNow()) - start) / 1000
         recorder.httpRequest(ctx.method, ctx.route, ctx.res.statusCode, seconds)
       }
       if (this.settings.logRequests) {

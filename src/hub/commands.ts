@@ -13,6 +13,7 @@ import type { Namespace, Namespaces } from './namespace.ts'
 import { clientPublications } from './prepared.ts'
 import type { MetricsRecorder } from './recorder.ts'
 import type { Session } from './session.ts'
+import { turnNow } from './turn-clock.ts'
 
 /** Context passed to rpc handlers. */
 export interface RpcContext {
@@ -99,7 +100,7 @@ export async function runCommand(
         )
       }
       const recorder = env.metrics.recorder
-      const start = recorder.enabled ? performance.now() : 0
+      const start = recorder.enabled ? turnNow() : 0
       try {
         const data = await traced(
           `switchboard rpc ${command.method}`,
@@ -113,11 +114,10 @@ export async function runCommand(
               session: caller.session,
             }),
         )
-        if (recorder.enabled) recorder.rpc(command.method, true, (performance.now() - start) / 1000)
+        if (recorder.enabled) recorder.rpc(command.method, true, (turnNow() - start) / 1000)
         return { data }
       } catch (err) {
-        if (recorder.enabled)
-          recorder.rpc(command.method, false, (performance.now() - start) / 1000)
+        if (recorder.enabled) recorder.rpc(command.method, false, (turnNow() - start) / 1000)
         if (err instanceof SwitchboardError) throw err
         throw new SwitchboardError('SWB_ERR_RPC_FAILED', undefined, { cause: err })
       }

@@ -133,7 +133,7 @@ export class Hub implements SessionOwner {
       this.#started = true
     }, this.#onError)
     this.#registry.ready = this.#ready
-    this.#publishing = { broker, ready: this.#ready, stats: this.stats }
+    this.#publishing = { broker, ready: this.#ready, stats: this.stats, metrics: this }
     const paths = commandPaths({
       broker,
       namespaces: this.#namespaces,

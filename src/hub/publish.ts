@@ -3,6 +3,8 @@ import type { ClientInfo, PublishResult } from '../protocol/index.ts'
 import { SpanKind, traced } from '../tracing.ts'
 import type { HubStats } from './hub-options.ts'
 import type { Namespace } from './namespace.ts'
+import type { RecorderHost } from './timed-broker.ts'
+import { turnNow } from './turn-clock.ts'
 
 /** Options of one publication on its way to the broker. */
 export interface PublishRequest {
@@ -17,6 +19,8 @@ export interface PublishHost {
   /** Settles once the broker has started. */
   readonly ready: Promise<void>
   readonly stats: HubStats
+  /** Times the broker call (switchboard_broker_call_duration_seconds). */
+  readonly metrics: RecorderHost
 }
 
 /**
@@ -48,13 +52,22 @@ async function publishCounted(
 ): Promise<PublishResult> {
   const { idempotencyKey, key, info } = request
   await host.ready
-  const res = await host.broker.publish(channel, data, {
-    history: ns.history,
-    idempotencyWindow: ns.idempotencyWindow,
-    ...(idempotencyKey === undefined ? null : { idempotencyKey }),
-    ...(key === undefined ? null : { key }),
-    ...(info === undefined ? null : { info }),
-  })
+  const recorder = host.metrics.recorder
+  const start = recorder.enabled ? turnNow() : 0
+  let res: Awaited<ReturnType<Broker['publish']>>
+  try {
+    res = await host.broker.publish(channel, data, {
+      history: ns.history,
+      idempotencyWindow: ns.idempotencyWindow,
+      ...(idempotencyKey === undefined ? null : { idempotencyKey }),
+      ...(key === undefined ? null : { key }),
+      ...(info === undefined ? null : { info }),
+    })
+  } catch (err) {
+    if (recorder.enabled) recorder.brokerCall('publish', (turnNow() - start) / 1000, false)
+    throw err
+  }
+  if (recorder.enabled) recorder.brokerCall('publish', (turnNow() - start) / 1000, true)
   if (res.duplicate) return { offset: res.offset, epoch: res.epoch, duplicate: true }
   host.stats.published++
   return { offset: res.offset, epoch: res.epoch }

@@ -21,6 +21,7 @@ import { enterPresence, leavePresence } from './presence.ts'
 import type { MetricsRecorder } from './recorder.ts'
 import type { Report } from './report.ts'
 import type { Session } from './session.ts'
+import { turnEpochMs } from './turn-clock.ts'
 
 /** A subscribe answer with the recovered publications it may carry. */
 export type SubscribeAnswer = SubscribeResult & { publications?: readonly Publication[] }
@@ -220,7 +221,7 @@ export class ChannelRegistry {
     const host = this.#host
     host.stats.fannedOut++
     if (host.recorder.enabled && publication.time !== undefined) {
-      host.recorder.fannedOut((Date.now() - publication.time) / 1000)
+      host.recorder.fannedOut((turnEpochMs() - publication.time) / 1000)
     }
     const prepared = new PreparedPublication(
       channel,

@@ -7,6 +7,7 @@ import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks'
 import type * as Prom from 'prom-client'
 import type { Hub } from '../hub/hub.ts'
 import type { BrokerOperation, MetricsRecorder, RecoveryOutcome } from '../hub/recorder.ts'
+import { CounterSeries, HistogramSeries } from './series.ts'
 
 /** What the metrics read from the app when scraped. */
 export interface MetricsSource {
@@ -56,14 +57,14 @@ export class PrometheusMetrics implements MetricsRecorder {
   readonly enabled = true
   /** The prom-client registry (register your own metrics on it to serve them together). */
   readonly registry: Prom.Registry
-  readonly #disconnects: Prom.Counter<'code'>
-  readonly #limits: Prom.Counter<'limit'>
-  readonly #recoveries: Prom.Counter<'outcome'>
-  readonly #broker: Prom.Histogram<'operation' | 'outcome'>
-  readonly #fanout: Prom.Histogram
-  readonly #http: Prom.Counter<'method' | 'route' | 'status'>
-  readonly #httpTime: Prom.Histogram<'method' | 'route'>
-  readonly #rpc: Prom.Histogram<'method' | 'outcome'>
+  readonly #disconnects: CounterSeries
+  readonly #limits: CounterSeries
+  readonly #recoveries: CounterSeries
+  readonly #broker: HistogramSeries
+  readonly #fanout: HistogramSeries
+  readonly #http: CounterSeries
+  readonly #httpTime: HistogramSeries
+  readonly #rpc: HistogramSeries
   readonly #loop: IntervalHistogram
 
   constructor(source: MetricsSource, options: MetricsOptions = {}) {
@@ -181,59 +182,61 @@ export class PrometheusMetrics implements MetricsRecorder {
         return hub === null || hub.brokerHealth().healthy ? 1 : 0
       },
     )
-    this.#disconnects = new p.Counter({
-      name: 'switchboard_disconnects_total',
-      help: 'Sessions ended, by the disconnect code the server sent, or "client" when the client went away first.',
-      labelNames: ['code'],
-      registers,
-    })
-    this.#limits = new p.Counter({
-      name: 'switchboard_limit_refusals_total',
-      help: 'Requests a limit refused, by limit.',
-      labelNames: ['limit'],
-      registers,
-    })
-    this.#recoveries = new p.Counter({
-      name: 'switchboard_recoveries_total',
-      help: 'Resubscribes with a position, by outcome: recovered (every missed publication) or not_recovered.',
-      labelNames: ['outcome'],
-      registers,
-    })
-    this.#recoveries.inc({ outcome: 'recovered' }, 0)
-    this.#recoveries.inc({ outcome: 'not_recovered' }, 0)
-    this.#fanout = new p.Histogram({
-      name: 'switchboard_publish_to_deliver_seconds',
-      help: 'From the broker storing a publication to this node handing it to its subscribers (clock of the storing node; millisecond resolution).',
-      buckets: LATENCY_BUCKETS,
-      registers,
-    })
-    this.#broker = new p.Histogram({
-      name: 'switchboard_broker_call_duration_seconds',
-      help: 'Broker calls by operation (publish, history, presence, control) and outcome (ok, error).',
-      labelNames: ['operation', 'outcome'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    })
-    this.#http = new p.Counter({
-      name: 'switchboard_http_requests_total',
-      help: 'HTTP requests answered, by method, route pattern and status.',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    })
-    this.#httpTime = new p.Histogram({
-      name: 'switchboard_http_request_duration_seconds',
-      help: 'HTTP request durations, by method and route pattern.',
-      labelNames: ['method', 'route'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    })
-    this.#rpc = new p.Histogram({
-      name: 'switchboard_rpc_duration_seconds',
-      help: 'Rpc calls by method and outcome (ok, error).',
-      labelNames: ['method', 'outcome'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    })
+    // Recorded as events happen: plain numbers, given to the registry when it is scraped.
+    this.#disconnects = new CounterSeries(
+      registry,
+      'switchboard_disconnects_total',
+      'Sessions ended, by the disconnect code the server sent, or "client" when the client went away first.',
+      ['code'],
+    )
+    this.#limits = new CounterSeries(
+      registry,
+      'switchboard_limit_refusals_total',
+      'Requests a limit refused, by limit.',
+      ['limit'],
+    )
+    this.#recoveries = new CounterSeries(
+      registry,
+      'switchboard_recoveries_total',
+      'Resubscribes with a position, by outcome: recovered (every missed publication) or not_recovered.',
+      ['outcome'],
+    )
+    this.#recoveries.zero('recovered')
+    this.#recoveries.zero('not_recovered')
+    this.#fanout = new HistogramSeries(
+      registry,
+      'switchboard_publish_to_deliver_seconds',
+      'From the broker storing a publication to this node handing it to its subscribers (clock of the storing node; millisecond resolution).',
+      [],
+      LATENCY_BUCKETS,
+    )
+    this.#broker = new HistogramSeries(
+      registry,
+      'switchboard_broker_call_duration_seconds',
+      'Broker calls by operation (publish, history, presence, control) and outcome (ok, error).',
+      ['operation', 'outcome'],
+      LATENCY_BUCKETS,
+    )
+    this.#http = new CounterSeries(
+      registry,
+      'switchboard_http_requests_total',
+      'HTTP requests answered, by method, route pattern and status.',
+      ['method', 'route', 'status'],
+    )
+    this.#httpTime = new HistogramSeries(
+      registry,
+      'switchboard_http_request_duration_seconds',
+      'HTTP request durations, by method and route pattern.',
+      ['method', 'route'],
+      LATENCY_BUCKETS,
+    )
+    this.#rpc = new HistogramSeries(
+      registry,
+      'switchboard_rpc_duration_seconds',
+      'Rpc calls by method and outcome (ok, error).',
+      ['method', 'outcome'],
+      LATENCY_BUCKETS,
+    )
     const loop = monitorEventLoopDelay({ resolution: 10 })
     loop.enable()
     this.#loop = loop
@@ -271,19 +274,19 @@ export class PrometheusMetrics implements MetricsRecorder {
   // ---- MetricsRecorder ------------------------------------------------------------------
 
   disconnect(code: number | 'client'): void {
-    this.#disconnects.inc({ code: String(code) })
+    this.#disconnects.inc(String(code))
   }
 
   limitRefused(kind: string): void {
-    this.#limits.inc({ limit: kind })
+    this.#limits.inc(kind)
   }
 
   recovery(outcome: RecoveryOutcome): void {
-    this.#recoveries.inc({ outcome })
+    this.#recoveries.inc(outcome)
   }
 
   brokerCall(operation: BrokerOperation, seconds: number, ok: boolean): void {
-    this.#broker.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds)
+    this.#broker.observe(seconds, operation, ok ? 'ok' : 'error')
   }
 
   fannedOut(seconds: number): void {
@@ -292,11 +295,11 @@ export class PrometheusMetrics implements MetricsRecorder {
 
   httpRequest(method: string, route: string, status: number, seconds: number): void {
     const r = route === '' ? 'none' : route
-    this.#http.inc({ method, route: r, status: String(status) })
-    this.#httpTime.observe({ method, route: r }, seconds)
+    this.#http.inc(method, r, String(status))
+    this.#httpTime.observe(seconds, method, r)
   }
 
   rpc(method: string, ok: boolean, seconds: number): void {
-    this.#rpc.observe({ method, outcome: ok ? 'ok' : 'error' }, seconds)
+    this.#rpc.observe(seconds, method, ok ? 'ok' : 'error')
   }
 }
