@@ -1,9 +1,11 @@
 // The showcase app, built only on the public API; main.ts listens, tests import it directly.
-import { type Broker, Switchboard, type SwitchboardOptions } from 'switchboard'
+import { type Broker, HttpError, Switchboard, type SwitchboardOptions } from 'switchboard'
 import { demoAuth, mountChat } from './chat.ts'
 import { DEFAULT_NODE, mountDashboard } from './dashboard.ts'
-import { landingPage } from './landing.ts'
+import { mountGame } from './game.ts'
+import { DOC_FILES, devPage, landingPage } from './landing.ts'
 import { mountPoll } from './poll.ts'
+import { mountTicker } from './ticker.ts'
 import { mountWhiteboard } from './whiteboard.ts'
 
 /** How the showcase joins a cluster; every field is optional and one process needs none. */
@@ -34,6 +36,15 @@ export function createShowcase(
     onError: (err) => errors.report(err),
   })
   app.get('/', (ctx) => ctx.html(landingPage(app.routes)))
+  app.get('/dev', (ctx) => ctx.html(devPage(app.routes)))
+  // The docs, read-only as text: only the files the landing page lists.
+  app.get('/docs/:name', (ctx) => {
+    const file = DOC_FILES.get(ctx.params.name ?? '')
+    if (file === undefined) throw new HttpError(404, 'No such document')
+    return ctx.file(new URL(`../../${file}`, import.meta.url).pathname, {
+      contentType: 'text/plain; charset=utf-8',
+    })
+  })
   app.get('/health', () => ({
     status: 'ok',
     node,
@@ -49,6 +60,8 @@ export function createShowcase(
   mountWhiteboard(app)
   mountPoll(app)
   mountDashboard(app, { node }) // its one sampling interval stops when the app closes
+  mountTicker(app, { node }) // so do the market's and the game's
+  mountGame(app, { node })
   return app
 }
 

@@ -1,66 +1,223 @@
-/** Describes one thing the showcase offers, for the landing page. */
+// The showcase's front door (`/`): what Switchboard is, the demos as cards, how to try them; and
+// the developer page (`/dev`): every route this server offers. Both on the shared ui.css.
+
+/** Describes one thing the showcase offers, for the developer page. */
 export interface Offer {
   readonly method: string
   readonly path: string
 }
 
+/** A demo card on the landing page; shown only when the server has its route. */
+interface Demo {
+  readonly path: string
+  readonly title: string
+  readonly line: string
+}
+
+const DEMOS: readonly Demo[] = [
+  {
+    path: '/chat',
+    title: 'Chat',
+    line: 'Rooms with who is here, history for late joiners, and messages the server checks.',
+  },
+  {
+    path: '/whiteboard',
+    title: 'Whiteboard',
+    line: 'Draw together with live cursors; the drawing survives a server restart.',
+  },
+  {
+    path: '/poll',
+    title: 'Live poll',
+    line: 'One vote each, change your mind, and watch the tally move on every screen.',
+  },
+  {
+    path: '/ticker',
+    title: 'Stock ticker',
+    line: 'Hundreds of prices, many times a second; a slow screen gets the latest, never a backlog.',
+  },
+  {
+    path: '/game',
+    title: 'Arena game',
+    line: 'Move with the arrow keys at 20 server ticks a second and see everyone else move.',
+  },
+  {
+    path: '/dashboard',
+    title: 'Live metrics',
+    line: "This server's own event-loop delay, memory and traffic, every second.",
+  },
+  {
+    path: '/login',
+    title: 'Sign in',
+    line: 'A demo login: a JWT in an HttpOnly cookie guards pages, APIs and the live channels.',
+  },
+]
+
+/** The docs the server shows read-only at `/docs/<name>` (see {@link DOC_FILES}). */
+const DOCS: readonly (readonly [string, string, string])[] = [
+  ['README.md', 'Getting started', 'install, a first app, running the showcase'],
+  ['client.md', 'Client SDK', 'subscribe, publish, rpc, reconnects and fallbacks'],
+  ['channels.md', 'Channels', 'namespaces, history, presence, slow consumers, brokers'],
+  ['http.md', 'HTTP', 'routes, middleware, static files, CORS'],
+  ['errors.md', 'Errors', 'every error code and what to do about it'],
+  ['showcase.md', 'The showcase', 'how each demo is built, its measured delay, screenshots'],
+]
+
+/** Files `/docs/:name` may serve, by name, relative to the repository root. */
+export const DOC_FILES: ReadonlyMap<string, string> = new Map(
+  DOCS.map(([name]) => [name, name === 'README.md' ? name : `docs/${name}`]),
+)
+
 const DESCRIPTIONS: Record<string, string> = {
-  '/': 'This page.',
+  '/': 'The landing page.',
+  '/dev': 'This page.',
   '/health': 'Liveness probe as JSON: status, uptime, this node and its broker.',
   '/api/routes': 'Every route this server offers, as JSON.',
-  '/chat':
-    'Chat rooms on channels: presence, join/leave, history on join, schema-checked messages.',
+  '/docs/:name': 'The documentation, read-only as plain text (the names the landing page lists).',
+  '/chat': 'Chat rooms: presence, join/leave, history on join, schema-checked messages.',
   '/whiteboard':
-    'Collaborative whiteboard: strokes and clear as publications, history for newcomers, live cursors conflated per user, presence.',
-  '/poll':
-    'Live poll: votes through an rpc, one per user (a revote moves it), the server publishes the tally.',
-  '/dashboard':
-    'Live metrics: this node publishes its event-loop delay, memory, connections and publications/s every second; sparklines.',
+    'Collaborative whiteboard: strokes and clear as publications, history for newcomers, live cursors conflated per user.',
+  '/poll': 'Live poll: votes through an rpc, one per user, the server publishes the tally.',
+  '/dashboard': 'Live metrics of this node every second, with sparklines.',
   '/api/metrics': 'Which node this is and the channel its dashboard samples go on, as JSON.',
+  '/ticker':
+    'Stock ticker: a conflated channel per symbol; the page subscribes to the rows on screen.',
+  '/api/ticker': "The ticker's listings with their current prices and the market run, as JSON.",
+  '/game': 'Arena game: input by rpc, a 20 Hz authoritative tick, deltas on one channel.',
+  '/api/game': "The game's channel and tick, as JSON.",
   '/switchboard':
-    'The channel endpoint: WebSocket upgrade, SSE stream (GET ?channel=…), commands (POST).',
-  '/switchboard/ticket': 'Issues a short-lived stream ticket for EventSource.',
+    'The channel endpoint the client SDK connects to (WebSocket upgrade, SSE with ?channel=…, commands by POST). Not a page: a browser tab sends none of these, so it answers 400.',
+  '/switchboard/ticket': 'Issues a short-lived stream ticket for EventSource (POST).',
   '/switchboard/client.js': 'The browser client SDK (ESM).',
-  '/showcase/*': "The demo pages' files, among them the client set-up they share (demo-client.js).",
+  '/showcase/*': "The demo pages' shared files: ui.css, ui.js, demo-client.js.",
+}
+
+/** Paths that answer something useful when opened in a tab. */
+function linkable(r: Offer): boolean {
+  return r.method === 'GET' && !/[:*]/.test(r.path) && r.path !== '/switchboard'
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
-/** The landing page: what Switchboard is and every route this server offers. */
-export function landingPage(routes: readonly Offer[]): string {
-  const rows = routes
-    .filter((r) => r.method !== 'HEAD')
-    .map((r) => {
-      const link = r.method === 'GET' && !r.path.includes(':') && !r.path.includes('*')
-      const path = link
-        ? `<a href="${escapeHtml(r.path)}">${escapeHtml(r.path)}</a>`
-        : escapeHtml(r.path)
-      return `<tr><td><code>${escapeHtml(r.method)}</code></td><td>${path}</td><td>${escapeHtml(DESCRIPTIONS[r.path] ?? '')}</td></tr>`
-    })
-    .join('\n')
+function page(title: string, heading: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Switchboard showcase</title>
+<title>${escapeHtml(title)}</title>
+<link rel="stylesheet" href="/showcase/ui.css">
 <style>
-  body { font: 16px/1.5 system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; color: #1d232b; }
-  h1 { margin-bottom: 0; } p.tag { margin-top: .25rem; color: #5a6572; }
-  table { border-collapse: collapse; width: 100%; } td { padding: .35rem .6rem; border-bottom: 1px solid #e3e7eb; vertical-align: top; }
-  code { font-size: .9em; }
+  .hero { margin-bottom: var(--ui-space-5); }
+  .hero h1 { font-size: 2rem; }
+  .tip { border-left: 4px solid var(--ui-accent); }
+  .docs { columns: 2 16rem; padding-left: 1.1rem; }
+  .docs li { break-inside: avoid; margin-bottom: var(--ui-space-1); }
+  section + section { margin-top: var(--ui-space-5); }
+  .ui-table code.path { white-space: nowrap; }
+  @media (max-width: 560px) {
+    .routes thead { display: none; }
+    .routes td { display: block; border: 0; padding: var(--ui-space-1) var(--ui-space-3); }
+    .routes tr { display: block; padding: var(--ui-space-2) 0; border-bottom: 1px solid var(--ui-line); }
+    .routes code.path { white-space: normal; }
+  }
 </style>
 </head>
 <body>
-<h1>Switchboard</h1>
-<p class="tag">A real-time web framework for Node.js: HTTP, WebSocket and Server-Sent Events in one server.</p>
-<h2>What this server offers</h2>
-<table>
-${rows}
-</table>
+<header class="ui-top"><a class="ui-brand" href="/">Switchboard</a>${heading}
+<nav class="ui-nav" aria-label="Site"><a href="/">Demos</a><a href="/docs/README.md">Docs</a><a href="/dev">Developers</a></nav></header>
+<main class="ui-page">
+${body}
+</main>
 </body>
 </html>`
+}
+
+/** The landing page: one sentence, the demos this server has as cards, how to try them, docs. */
+export function landingPage(routes: readonly Offer[]): string {
+  const have = new Set(routes.filter((r) => r.method === 'GET').map((r) => r.path))
+  const cards = DEMOS.filter((d) => have.has(d.path))
+    .map(
+      (d) =>
+        `<a class="ui-card ui-card-link" href="${d.path}"><h3>${escapeHtml(d.title)}</h3><p class="ui-muted">${escapeHtml(d.line)}</p></a>`,
+    )
+    .join('\n')
+  const docs = DOCS.map(
+    ([name, title, line]) =>
+      `<li><a href="/docs/${name}">${escapeHtml(title)}</a> <span class="ui-muted">· ${escapeHtml(line)}</span></li>`,
+  ).join('\n')
+  return page(
+    'Switchboard showcase',
+    '',
+    `<section class="hero">
+<h1>Real-time apps on one Node.js server</h1>
+<p class="ui-lead">Switchboard is a TypeScript framework that serves HTTP, WebSocket and Server-Sent Events from one server, with channels that keep every screen in step through reconnects and restarts.</p>
+</section>
+<section aria-labelledby="try">
+<div class="ui-card tip">
+<h2 id="try">Open a demo in two windows</h2>
+<p>Put two browser windows side by side, or your phone next to your laptop, and open the same demo in both: what you do in one shows up in the other within milliseconds.</p>
+<p class="ui-muted ui-small">Add <code>?transport=sse</code> to a demo's address to run it over Server-Sent Events, as on a network that blocks WebSocket. Stop the server and start it again: open pages say so, count down to the next try, and catch up.</p>
+</div>
+</section>
+<section aria-labelledby="demos">
+<h2 id="demos">Demos</h2>
+<div class="ui-grid">
+${cards}
+</div>
+</section>
+<section aria-labelledby="docs">
+<h2 id="docs">Documentation</h2>
+<ul class="docs">
+${docs}
+</ul>
+<p class="ui-muted ui-small">Building on it? The <a href="/dev">developer page</a> lists every route this server offers.</p>
+</section>`,
+  )
+}
+
+/** Pages first, then JSON APIs, then the channel endpoint and files. */
+function group(r: Offer): number {
+  if (r.path.startsWith('/switchboard') || r.path.startsWith('/showcase')) return 3
+  if (r.path.startsWith('/api') || r.path === '/health') return 2
+  if (r.method !== 'GET') return 2
+  return 1
+}
+
+/** The developer page: every route this server offers, what it does, and links to the pages. */
+export function devPage(routes: readonly Offer[]): string {
+  // One row per path, its methods together, pages first.
+  const byPath = new Map<string, { methods: string[]; first: number; r: Offer }>()
+  routes.forEach((r, i) => {
+    if (r.method === 'HEAD' || r.method === 'OPTIONS') return
+    const row = byPath.get(r.path)
+    if (row === undefined) byPath.set(r.path, { methods: [r.method], first: i, r })
+    else if (!row.methods.includes(r.method)) row.methods.push(r.method)
+  })
+  const rows = [...byPath.entries()]
+    .sort(([, a], [, b]) => group(a.r) - group(b.r) || a.first - b.first)
+    .map(([path, { methods }]) => {
+      const r = { method: methods.includes('GET') ? 'GET' : methods[0]!, path }
+      const shown = linkable(r)
+        ? `<a href="${escapeHtml(path)}">${escapeHtml(path)}</a>`
+        : escapeHtml(path)
+      return `<tr><td><code class="path">${shown}</code><br><span class="ui-badge">${escapeHtml(methods.join(' '))}</span></td><td>${escapeHtml(DESCRIPTIONS[path] ?? '')}</td></tr>`
+    })
+    .join('\n')
+  return page(
+    'Switchboard showcase: routes',
+    '<span class="ui-top-title">Developers</span>',
+    `<h1>What this server offers</h1>
+<p class="ui-muted">Every route, pages first. The demos use only the public <code>switchboard</code> package; their source is in <code>examples/showcase/</code>. The channel endpoint <code>/switchboard</code> is for the client SDK, not for a browser tab.</p>
+<div class="ui-table-wrap">
+<table class="ui-table routes">
+<thead><tr><th scope="col">Route</th><th scope="col">What it does</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</div>`,
+  )
 }
