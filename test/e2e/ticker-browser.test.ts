@@ -1,0 +1,187 @@
+// The stock ticker in headless Chromium, two browser contexts: one page over WebSocket, one forced
+// onto SSE. Each follows only the rows on screen, and a trade on one page shows on the other; the
+// median delay of that is measured both ways and must stay under 100 ms.
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { createShowcase } from '../../examples/showcase/app.ts'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.ts'
+import { ensureClientBundle } from '../support/served-bundle.ts'
+
+const missing = chromiumSkipReason()
+let browser: Browser
+const app = createShowcase({ logger: false })
+let base = ''
+
+before(async () => {
+  if (missing) return
+  ensureClientBundle()
+  base = (await app.listen({ port: 0, host: '127.0.0.1' })).url
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS] })
+})
+
+after(async () => {
+  await browser?.close()
+  await app.close({ graceful: 200 })
+})
+
+interface Row {
+  p: number
+  s: string
+  trade: { id: number; by: string; side: string } | null
+}
+interface TickerWin {
+  __ticker: {
+    session: string
+    watching: Set<string>
+    rows: Map<string, Row>
+    tradeShown: Record<number, number>
+    clicks: { symbol: string; at: number; id: number | null }[]
+    client: { state: string; transport: string | null }
+  }
+}
+
+/** Opens the ticker in its own browser context as `name`, and waits for its first quotes. */
+async function open(name: string, sse: boolean): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } })
+  const page = await context.newPage()
+  await page.goto(`${base}/ticker?name=${name}${sse ? '&transport=sse' : ''}`)
+  await page.waitForFunction(() => {
+    const t = (window as unknown as TickerWin).__ticker
+    return t.watching.size > 0 && t.client.state === 'connected'
+  })
+  return page
+}
+
+/** The symbols whose rows are on screen, measured by the test itself. */
+const onScreen = (page: Page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('tr[data-symbol]')]
+      .filter((tr) => {
+        const r = tr.getBoundingClientRect()
+        return !tr.hidden && r.bottom > 0 && r.top < innerHeight
+      })
+      .map((tr) => tr.dataset.symbol!)
+      .sort(),
+  )
+const watching = (page: Page) =>
+  page.evaluate(() => [...(window as unknown as TickerWin).__ticker.watching].sort())
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+
+/** `count` trades clicked on `from`, each timed from the click to its display on `to`. */
+async function tradeDelays(from: Page, to: Page, symbol: string, count: number): Promise<number[]> {
+  const delays: number[] = []
+  for (let i = 0; i < count; i++) {
+    const side = i % 2 === 0 ? 'buy' : 'sell'
+    const n = await from.evaluate(() => (window as unknown as TickerWin).__ticker.clicks.length)
+    await from.click(`tr[data-symbol="${symbol}"] button[data-side="${side}"]`)
+    const id = (
+      await from.waitForFunction(
+        (k) => (window as unknown as TickerWin).__ticker.clicks[k]?.id ?? null,
+        n,
+      )
+    ).jsonValue() as Promise<number>
+    const tradeId = await id
+    const at = await from.evaluate(
+      (k) => (window as unknown as TickerWin).__ticker.clicks[k]!.at,
+      n,
+    )
+    const shown = (await (
+      await to.waitForFunction(
+        (t) => (window as unknown as TickerWin).__ticker.tradeShown[t] ?? null,
+        tradeId,
+      )
+    ).jsonValue()) as number
+    delays.push(shown - at)
+  }
+  return delays
+}
+
+test('each page, over WebSocket and over SSE, subscribes to exactly the rows on screen and follows a scroll', {
+  skip: missing,
+}, async () => {
+  const ws = await open('Ada', false)
+  const sse = await open('Bob', true)
+  assert.equal(
+    await sse.evaluate(() => (window as unknown as TickerWin).__ticker.client.transport),
+    'sse',
+  )
+  assert.equal(
+    await ws.evaluate(() => (window as unknown as TickerWin).__ticker.client.transport),
+    'websocket',
+  )
+  assert.match((await sse.textContent('.ui-banner')) ?? '', /Live over SSE/)
+  const total = await ws.evaluate(() => (window as unknown as TickerWin).__ticker.rows.size)
+  assert.equal(total, 300)
+  for (const page of [ws, sse]) {
+    const visible = await onScreen(page)
+    assert.ok(visible.length > 3 && visible.length < 40, `${visible.length} rows on screen`)
+    assert.deepEqual(await watching(page), visible)
+    // Quotes arrive for what is watched: every watched row is updated within a second.
+    await page.waitForFunction(() => {
+      const t = (window as unknown as TickerWin).__ticker
+      return [...t.watching].every((s) => (t.rows.get(s) as unknown as { at: number }).at > 0)
+    })
+  }
+  const first = (await watching(ws))[0]!
+  assert.equal(app.hub.subscriberCount(`ticker:${first}`), 2, 'both pages follow the first row')
+
+  // Scrolled to the end, a page follows the last rows and lets go of the first ones.
+  for (const page of [ws, sse]) {
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight))
+    await page.waitForFunction(() => {
+      const t = (window as unknown as TickerWin).__ticker
+      return t.watching.has([...t.rows.keys()].at(-1)!)
+    })
+    assert.deepEqual(await watching(page), await onScreen(page))
+  }
+  assert.equal(app.hub.subscriberCount(`ticker:${first}`), 0, 'nobody follows the first row now')
+
+  // A filter shows only the matching rows, and only those are followed.
+  await ws.fill('#filter', first.slice(0, 2))
+  await ws.waitForFunction((s) => (window as unknown as TickerWin).__ticker.watching.has(s), first)
+  assert.deepEqual(await watching(ws), await onScreen(ws))
+  await Promise.all([ws.context().close(), sse.context().close()])
+})
+
+test('a trade on one page shows on the other with its trader: median delay under 100 ms, WebSocket to SSE and back', {
+  skip: missing,
+}, async (t) => {
+  const ws = await open('Ada', false)
+  const sse = await open('Bob', true)
+  const symbol = (await watching(ws))[0]!
+  assert.ok((await watching(sse)).includes(symbol))
+
+  await tradeDelays(ws, sse, symbol, 2) // warm-up: first paints, JIT
+  const wsToSse = await tradeDelays(ws, sse, symbol, 15)
+  const sseToWs = await tradeDelays(sse, ws, symbol, 15)
+  t.diagnostic(
+    `WebSocket page → SSE page: median ${median(wsToSse).toFixed(1)} ms, max ${Math.max(...wsToSse).toFixed(1)} ms`,
+  )
+  t.diagnostic(
+    `SSE page → WebSocket page: median ${median(sseToWs).toFixed(1)} ms, max ${Math.max(...sseToWs).toFixed(1)} ms`,
+  )
+  assert.ok(median(wsToSse) < 100, `median ${median(wsToSse)} ms`)
+  assert.ok(median(sseToWs) < 100, `median ${median(sseToWs)} ms`)
+
+  // Both pages show the last trade on the row, with who made it, and the trader's page says Filled.
+  const last = await sse.evaluate(() => (window as unknown as TickerWin).__ticker.clicks.at(-1)!.id)
+  for (const page of [ws, sse]) {
+    await page.waitForFunction(
+      ([s, id]) =>
+        (window as unknown as TickerWin).__ticker.rows.get(s as string)!.trade?.id === id,
+      [symbol, last] as const,
+    )
+    // 15 trades from buy, alternating: the last one is a buy.
+    assert.equal(await page.textContent(`tr[data-symbol="${symbol}"] .last`), '▲ Bob bought')
+  }
+  assert.equal(
+    await sse.getAttribute(`tr[data-symbol="${symbol}"] td.trade`, 'data-action'),
+    'confirmed',
+  )
+  await Promise.all([ws.context().close(), sse.context().close()])
+})
