@@ -193,6 +193,8 @@ export class SwitchboardClient<
   /** The SSE stream's session id and credential ttl, from its `connected` push (null: none yet). */
   #stream: { client: string; ttl: number | undefined } | null = null
   #unwatchVisibility: (() => void) | null = null
+  /** The channels the SSE stream being opened (or open) carries: fixed when it is opened. */
+  #streamChannels: readonly string[] = []
 
   constructor(options: ClientOptions) {
     super()
@@ -489,6 +491,7 @@ export class SwitchboardClient<
       sub._sentSince = since
       channels.push({ channel: sub.channel, since })
     }
+    this.#streamChannels = channels.map((c) => c.channel)
     resolveToken(this.#options.token)
       .then(async (token) => {
         const own = this.#options.streamTicket
@@ -556,6 +559,8 @@ export class SwitchboardClient<
       this.#authRetried = false
       if (this.#state !== 'connected') this.#onConnected(null)
       else this.#flushOutbox() // a reopened stream (channel list changed)
+      // Subscribed or unsubscribed while this stream was opening: its list is stale, reopen.
+      if (this.#streamStale()) this.#queueSseReopen()
       return
     }
     const generation = this.#generation
@@ -932,6 +937,13 @@ export class SwitchboardClient<
     this.emit('upgrade', { reason: 'websocket-probe-ok', probes })
     this.#setState('connecting', StateCode.UPGRADE, reason)
     this.#open()
+  }
+
+  /** Whether the SSE stream's channel list differs from the active subscriptions. */
+  #streamStale(): boolean {
+    const wanted = [...this.#subs.values()].filter((sub) => sub.state !== 'unsubscribed')
+    const have = new Set(this.#streamChannels)
+    return wanted.length !== have.size || wanted.some((sub) => !have.has(sub.channel))
   }
 
   #queueSseReopen(): void {
