@@ -48,7 +48,9 @@ async function open(name: string, sse: boolean): Promise<Page> {
   await page.goto(`${base}/ticker?name=${name}${sse ? '&transport=sse' : ''}`)
   await page.waitForFunction(() => {
     const t = (window as unknown as TickerWin).__ticker
-    return t.watching.size > 0 && t.client.state === 'connected'
+    // Connected with a transport: over SSE a changed channel list reopens the stream, and the
+    // client has no transport for that moment.
+    return t.watching.size > 0 && t.client.state === 'connected' && t.client.transport !== null
   })
   return page
 }
@@ -91,10 +93,25 @@ async function tradeDelays(from: Page, to: Page, symbol: string, count: number):
       n,
     )
     const shown = (await (
-      await to.waitForFunction(
-        (t) => (window as unknown as TickerWin).__ticker.tradeShown[t] ?? null,
-        tradeId,
-      )
+      await to
+        .waitForFunction(
+          (t) => (window as unknown as TickerWin).__ticker.tradeShown[t] ?? null,
+          tradeId,
+          { timeout: 15_000 },
+        )
+        .catch(async (err: Error) => {
+          // Say what the other page had instead, to tell a lost quote from a stuck page.
+          const seen = await to.evaluate((s) => {
+            const t = (window as unknown as TickerWin).__ticker
+            return JSON.stringify({
+              state: t.client.state,
+              transport: t.client.transport,
+              row: t.rows.get(s),
+              watching: t.watching.has(s),
+            })
+          }, symbol)
+          throw new Error(`trade ${tradeId} not shown: ${seen}`, { cause: err })
+        })
     ).jsonValue()) as number
     delays.push(shown - at)
   }

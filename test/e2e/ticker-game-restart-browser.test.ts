@@ -159,10 +159,20 @@ describe('the ticker and the game across server restarts (npm start)', {
       ][0]!
       // Before: a trade marker on both ticker pages, and Ada has moved in the arena.
       await tWs.click(`tr[data-symbol="${symbol}"] button[data-side="buy"]`)
-      await tSse.waitForFunction(
-        (s) => (window as unknown as Win).__ticker.rows.get(s)!.trade?.by === 'Ada',
-        symbol,
-      )
+      await tSse
+        .waitForFunction(
+          (s) => (window as unknown as Win).__ticker.rows.get(s)!.trade?.by === 'Ada',
+          symbol,
+          { timeout: 15_000 },
+        )
+        .catch(async (err: Error) => {
+          const seen = await tSse.evaluate((s) => {
+            const t = (window as unknown as Win).__ticker as unknown as Record<string, unknown> &
+              Win['__ticker']
+            return JSON.stringify({ transport: t.client.transport, row: t.rows.get(s), log: t.log })
+          }, symbol)
+          throw new Error(`Ada's trade not shown on the SSE page: ${seen}`, { cause: err })
+        })
       await gWs.keyboard.down('ArrowDown')
       await gWs.waitForTimeout(200)
       await gWs.keyboard.up('ArrowDown')
