@@ -71,6 +71,7 @@ const DESCRIPTIONS: Record<string, string> = {
   '/': 'The landing page.',
   '/dev': 'This page.',
   '/health': 'Liveness probe as JSON: status, uptime, this node and its broker.',
+  '/metrics': "This node's metrics in the Prometheus text format.",
   '/api/routes': 'Every route this server offers, as JSON.',
   '/docs/:name': 'The documentation, read-only as plain text (the names the landing page lists).',
   '/chat': 'Chat rooms: presence, join/leave, history on join, schema-checked messages.',
@@ -178,12 +179,13 @@ ${docs}
   )
 }
 
-/** Pages first, then JSON APIs, then the channel endpoint and files. */
+/** The landing and developer pages, the docs and the demos: listed first. */
+const PAGES = new Set(['/', '/dev', '/docs/:name', ...DEMOS.map((d) => d.path)])
+
+/** Pages first, then APIs and probes, then the channel endpoint and files. */
 function group(r: Offer): number {
   if (r.path.startsWith('/switchboard') || r.path.startsWith('/showcase')) return 3
-  if (r.path.startsWith('/api') || r.path === '/health') return 2
-  if (r.method !== 'GET') return 2
-  return 1
+  return PAGES.has(r.path) ? 1 : 2
 }
 
 /** The developer page: every route this server offers, what it does, and links to the pages. */

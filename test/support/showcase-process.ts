@@ -64,7 +64,8 @@ export async function startShowcase(
   return { child, output: () => out }
 }
 
-/** Stops the process with `signal` (SIGKILL after 5 s) and resolves with how it exited. */
+/** Stops the process with `signal` (SIGKILL after 15 s: a loaded machine can take seconds to
+ * close pages and flush) and resolves with how it exited. */
 export async function stopShowcase(
   server: ShowcaseProcess,
   signal: 'SIGTERM' | 'SIGKILL',
@@ -75,7 +76,7 @@ export async function stopShowcase(
   }
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
   child.kill(signal)
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
   const [code, sig] = await exited
   clearTimeout(timer)
   return { code, signal: sig }
