@@ -240,8 +240,14 @@ export class Hub implements SessionOwner {
         this.#sessions.register(session)
         return { session, ttl: ttlSeconds(session.expiresAt, this.#now()) }
       },
-      (session, channel, cursor) =>
-        this.#registry.serverSubscribe(session, channel, this.#namespaces.of(channel), cursor),
+      (session, channel, cursor, lost) =>
+        this.#registry.serverSubscribe(
+          session,
+          channel,
+          this.#namespaces.of(channel),
+          cursor,
+          lost,
+        ),
       (session, err) => {
         // The response has started: end the stream with a reconnect code rather than throw.
         this.#onError(err, { session, op: 'subscribe' })

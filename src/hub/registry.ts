@@ -137,12 +137,14 @@ export class ChannelRegistry {
   }
 
   /** Server-side subscribe: a `subscribe` push whose offset is where the following
-   * `publication` pushes continue from, then the recovered publications one by one. */
+   * `publication` pushes continue from, then the recovered publications one by one. `lost`: the
+   * client claimed a position the server cannot read, so the push says `recovered: false`. */
   async serverSubscribe(
     session: Session,
     channel: string,
     ns: Namespace,
     since: StreamPosition | undefined,
+    lost = false,
   ): Promise<void> {
     const { sub, result } = await this.subscribe(session, channel, ns, since, null)
     const pubs = result.publications ?? []
@@ -153,6 +155,7 @@ export class ChannelRegistry {
       offset: start,
       epoch: result.epoch,
       recoverable: result.recoverable,
+      ...(lost ? { recovered: false } : null),
       ...(result.recovered === undefined ? null : { recovered: result.recovered }),
     })
     sub.goLive(start, result.epoch, pubs)

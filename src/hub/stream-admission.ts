@@ -33,6 +33,10 @@ export interface AdmittedStream {
   readonly identity: Identity
   readonly channels: readonly string[]
   readonly cursors: Map<string, StreamPosition> | null
+  /** The request carried a `Last-Event-ID` (or `lastEventId`) that no stream of this URL could
+   * have been written: the client believed it had positions, so every channel starts fresh
+   * with `recovered: false` rather than in silence. */
+  readonly lost: boolean
 }
 
 /**
@@ -84,9 +88,9 @@ export async function admitStream(
   }
   if (refused.length > 0)
     channels.splice(0, channels.length, ...channels.filter((c) => !refused.includes(c)))
-  const cursors =
-    request.lastEventId === undefined ? null : parseSseId(request.lastEventId, request.channels)
-  return { identity, channels, cursors }
+  const id = request.lastEventId
+  const cursors = id === undefined || id === '' ? null : parseSseId(id, request.channels)
+  return { identity, channels, cursors, lost: cursors === null && id !== undefined && id !== '' }
 }
 
 /**
@@ -116,7 +120,8 @@ function fail(code: 'SWB_ERR_PROTOCOL_BAD_COMMAND', message: string): never {
 /**
  * Admits a stream, then makes its session (`create`), says who it is in a `connected` push
  * before any channel push (the client refreshes its credential over HTTP POST with this
- * `client` id, as a stream cannot carry commands), and subscribes each channel from its cursor.
+ * `client` id, as a stream cannot carry commands), and subscribes each channel from its cursor
+ * (`lost`: the id was unreadable, so each channel's `subscribe` push says `recovered: false`).
  * A subscribe failure after the response started goes to `failed`, which ends the stream.
  */
 export async function openAdmittedStream(
@@ -127,10 +132,11 @@ export async function openAdmittedStream(
     session: Session,
     channel: string,
     cursor: StreamPosition | undefined,
+    lost: boolean,
   ) => Promise<void>,
   failed: (session: Session, error: unknown) => void,
 ): Promise<Session> {
-  const { identity, channels, cursors } = await admitStream(request, host)
+  const { identity, channels, cursors, lost } = await admitStream(request, host)
   const { session, ttl } = create(identity)
   session.enqueue(
     session.format.prepare({
@@ -143,7 +149,7 @@ export async function openAdmittedStream(
   try {
     for (const channel of channels) {
       if (session.isClosed) break
-      await subscribe(session, channel, cursors?.get(channel))
+      await subscribe(session, channel, cursors?.get(channel), lost)
     }
   } catch (err) {
     failed(session, err)

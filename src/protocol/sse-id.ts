@@ -71,7 +71,8 @@ export function encodeSseId(
 /**
  * Parses a `Last-Event-ID` produced by {@link encodeSseId} for a stream whose URL lists
  * `urlChannels`. Returns the position of each channel, or `null` when the id is malformed or
- * too long (the caller then subscribes without `since`, so the client sees `recovered: false`).
+ * too long (the hub then subscribes every channel of the stream fresh and says
+ * `recovered: false` in each `subscribe` push: see docs/protocol.md).
  */
 export function parseSseId(
   id: string,
