@@ -60,6 +60,7 @@ export const hubErrors = defineErrors({
   },
   SWB_ERR_RPC_NOT_FOUND: { status: 404, message: 'No rpc handler has this method name' },
   SWB_ERR_RPC_FAILED: { status: 500, message: 'The rpc handler failed' },
+  SWB_ERR_RPC_TIMEOUT: { status: 504, message: 'The rpc handler did not answer in time' },
   SWB_ERR_HUB_INTERNAL: { status: 500, closeCode: 3005, message: 'Internal hub error' },
   SWB_ERR_HUB_CLOSED: { status: 503, closeCode: 3000, message: 'The hub is shutting down' },
   SWB_ERR_LIMIT_CONNECTIONS: {

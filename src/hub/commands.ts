@@ -12,6 +12,7 @@ import { SpanKind, traced } from '../tracing.ts'
 import type { Namespace, Namespaces } from './namespace.ts'
 import { clientPublications } from './prepared.ts'
 import type { MetricsRecorder } from './recorder.ts'
+import type { RpcDeadlines } from './rpc-deadlines.ts'
 import type { Session } from './session.ts'
 import { turnNow } from './turn-clock.ts'
 
@@ -53,6 +54,8 @@ export interface CommandEnv {
   readonly broker: Broker
   readonly namespaces: Namespaces
   readonly rpc: ReadonlyMap<string, RpcHandler>
+  /** Answers rpc calls whose handler outlives the hub's `rpcTimeout`. */
+  readonly rpcDeadlines: RpcDeadlines
   readonly maxHistoryLimit: number
   /** Counts rpc calls (through the hub's recorder of the moment). */
   readonly metrics: { readonly recorder: MetricsRecorder }
@@ -106,13 +109,16 @@ export async function runCommand(
           `switchboard rpc ${command.method}`,
           SpanKind.SERVER,
           { 'rpc.system': 'switchboard', 'rpc.method': command.method },
-          async () =>
-            handler(command.data, {
+          async () => {
+            const out = handler(command.data, {
               user: caller.user,
               client: caller.client,
               info: caller.info,
               session: caller.session,
-            }),
+            })
+            // Only a call that returned a promise can be stuck; it is raced against the timeout.
+            return isThenable(out) ? env.rpcDeadlines.race(out, command.method) : out
+          },
         )
         if (recorder.enabled) recorder.rpc(command.method, true, (turnNow() - start) / 1000)
         return { data }
@@ -173,4 +179,12 @@ export function replyErrorOf(err: unknown): ReplyError | null {
     return { code: 'SWB_ERR_PROTOCOL_BAD_COMMAND', message: err.message }
   }
   return null
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
 }

@@ -30,11 +30,15 @@ export interface HubOptions {
   /** Commands of one connection processed at once (more get SWB_ERR_PROTOCOL_TOO_MANY_REQUESTS).
    * Default 64. */
   maxInflight?: number
+  /** Milliseconds an rpc handler has to settle before the caller is answered
+   * `SWB_ERR_RPC_TIMEOUT` (504) and the session's in-flight slot is freed. Checked by the hub's
+   * sweep, so the answer comes up to `sweepInterval` later. Default 30 000. */
+  rpcTimeout?: number
   /** Largest `limit` of a history command. Default 1000. */
   maxHistoryLimit?: number
   /** Milliseconds a new WebSocket session has to send `connect`. Default 10 000. */
   connectTimeout?: number
-  /** Milliseconds between checks of token expiry and connect timeouts. Default 1000. */
+  /** Milliseconds between checks of token expiry, connect timeouts and rpc timeouts. Default 1000. */
   sweepInterval?: number
   /** Clock (ms), for tests. Default `Date.now`. */
   now?: () => number
@@ -96,6 +100,7 @@ export interface HubLimits {
   readonly maxStreamChannels: number
   readonly maxHistoryLimit: number
   readonly connectTimeout: number
+  readonly rpcTimeout: number
   readonly sweepInterval: number
 }
 
@@ -122,6 +127,7 @@ export function resolveLimits(options: HubOptions): HubLimits {
     maxStreamChannels: positive('maxStreamChannels', 32),
     maxHistoryLimit: positive('maxHistoryLimit', 1000),
     connectTimeout: positive('connectTimeout', 10_000),
+    rpcTimeout: positive('rpcTimeout', 30_000),
     sweepInterval: positive('sweepInterval', 1000),
   }
 }

@@ -6,6 +6,7 @@ import type { HttpCommandEnv } from './http-command.ts'
 import type { Limiter } from './limits.ts'
 import type { Namespace, Namespaces } from './namespace.ts'
 import type { ChannelRegistry } from './registry.ts'
+import type { RpcDeadlines } from './rpc-deadlines.ts'
 import type { Session, SessionLimits } from './session.ts'
 import { SessionCommands } from './session-commands.ts'
 import type { RecorderHost } from './timed-broker.ts'
@@ -15,6 +16,7 @@ export interface CommandParts {
   readonly broker: Broker
   readonly namespaces: Namespaces
   readonly rpc: ReadonlyMap<string, RpcHandler>
+  readonly rpcDeadlines: RpcDeadlines
   readonly limits: SessionLimits
   readonly maxHistoryLimit: number
   readonly ready: Promise<void>
@@ -52,6 +54,7 @@ export function commandPaths(parts: CommandParts): {
     metrics: parts.metrics,
     namespaces: parts.namespaces,
     rpc: parts.rpc,
+    rpcDeadlines: parts.rpcDeadlines,
     maxHistoryLimit: parts.maxHistoryLimit,
     publish: parts.publish,
     presence: parts.presence,

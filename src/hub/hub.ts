@@ -44,6 +44,7 @@ import { type PublishHost, publishToBroker } from './publish.ts'
 import { type MetricsRecorder, NO_METRICS } from './recorder.ts'
 import { ChannelRegistry } from './registry.ts'
 import { errorReporter, type Report } from './report.ts'
+import { RpcDeadlines } from './rpc-deadlines.ts'
 import { CLOSED, CONNECTED, Session, type SessionLimits, type SessionOwner } from './session.ts'
 import type { SessionCommands } from './session-commands.ts'
 import { SessionTable } from './session-table.ts'
@@ -89,6 +90,7 @@ export class Hub implements SessionOwner {
   readonly #sessions = new SessionTable()
   readonly #http: HttpCommandEnv
   readonly #rpc = new Map<string, RpcHandler>()
+  readonly #rpcDeadlines: RpcDeadlines
   readonly #now: () => number
   readonly #onError: Report
   readonly #broker: TimedBroker
@@ -110,6 +112,7 @@ export class Hub implements SessionOwner {
     this.#limits = limits
     this.limits = limits.session
     this.#now = options.now ?? Date.now
+    this.#rpcDeadlines = new RpcDeadlines(limits.rpcTimeout, this.#now)
     this.#onError = errorReporter(options.logger ?? null, options.onError ?? (() => {}))
     this.#auth = options.auth ?? null
     this.limiter = new Limiter(options.limits, this)
@@ -138,6 +141,7 @@ export class Hub implements SessionOwner {
       broker,
       namespaces: this.#namespaces,
       rpc: this.#rpc,
+      rpcDeadlines: this.#rpcDeadlines,
       limits: this.limits,
       maxHistoryLimit: limits.maxHistoryLimit,
       ready: this.#ready,
@@ -240,14 +244,8 @@ export class Hub implements SessionOwner {
         this.#sessions.register(session)
         return { session, ttl: ttlSeconds(session.expiresAt, this.#now()) }
       },
-      (session, channel, cursor, lost) =>
-        this.#registry.serverSubscribe(
-          session,
-          channel,
-          this.#namespaces.of(channel),
-          cursor,
-          lost,
-        ),
+      (session, channel, cursor) =>
+        this.#registry.serverSubscribe(session, channel, this.#namespaces.of(channel), cursor),
       (session, err) => {
         // The response has started: end the stream with a reconnect code rather than throw.
         this.#onError(err, { session, op: 'subscribe' })
@@ -484,6 +482,7 @@ export class Hub implements SessionOwner {
     this.#closed = true
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
+    this.#rpcDeadlines.clear()
     for (const session of this.#sessions.all()) {
       this.disconnectSession(session, DisconnectCode.SHUTDOWN, 'server shutting down')
     }
@@ -557,10 +556,11 @@ export class Hub implements SessionOwner {
     this.#commands.dispatch(session, command)
   }
 
-  /** @internal Disconnects sessions whose token expired or that never connected. */
+  /** @internal Expiry, connect timeouts, limiter buckets, and rpc calls past `rpcTimeout`. */
   sweep(): void {
     const now = this.#now()
     this.limiter.sweep(now)
+    this.#rpcDeadlines.sweep(now)
     this.#sessions.sweep(
       now,
       (s) => this.disconnectSession(s, DisconnectCode.TOKEN_EXPIRED, 'token expired'),

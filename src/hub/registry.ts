@@ -137,16 +137,17 @@ export class ChannelRegistry {
   }
 
   /** Server-side subscribe: a `subscribe` push whose offset is where the following
-   * `publication` pushes continue from, then the recovered publications one by one. `lost`: the
-   * client claimed a position the server cannot read, so the push says `recovered: false`. */
+   * `publication` pushes continue from, then the recovered publications one by one. `since`
+   * null: the client claimed a position the server cannot read, so the channel starts fresh and
+   * the push says `recovered: false`. */
   async serverSubscribe(
     session: Session,
     channel: string,
     ns: Namespace,
-    since: StreamPosition | undefined,
-    lost = false,
+    since: StreamPosition | null | undefined,
   ): Promise<void> {
-    const { sub, result } = await this.subscribe(session, channel, ns, since, null)
+    const lost = since === null
+    const { sub, result } = await this.subscribe(session, channel, ns, since ?? undefined, null)
     const pubs = result.publications ?? []
     const start = pubs.length > 0 ? since!.offset : result.offset
     session.send({

@@ -121,7 +121,8 @@ function fail(code: 'SWB_ERR_PROTOCOL_BAD_COMMAND', message: string): never {
  * Admits a stream, then makes its session (`create`), says who it is in a `connected` push
  * before any channel push (the client refreshes its credential over HTTP POST with this
  * `client` id, as a stream cannot carry commands), and subscribes each channel from its cursor
- * (`lost`: the id was unreadable, so each channel's `subscribe` push says `recovered: false`).
+ * (`null` when the id was unreadable: each channel's `subscribe` push then says
+ * `recovered: false`).
  * A subscribe failure after the response started goes to `failed`, which ends the stream.
  */
 export async function openAdmittedStream(
@@ -131,8 +132,7 @@ export async function openAdmittedStream(
   subscribe: (
     session: Session,
     channel: string,
-    cursor: StreamPosition | undefined,
-    lost: boolean,
+    cursor: StreamPosition | null | undefined,
   ) => Promise<void>,
   failed: (session: Session, error: unknown) => void,
 ): Promise<Session> {
@@ -149,7 +149,7 @@ export async function openAdmittedStream(
   try {
     for (const channel of channels) {
       if (session.isClosed) break
-      await subscribe(session, channel, cursors?.get(channel), lost)
+      await subscribe(session, channel, lost ? null : cursors?.get(channel))
     }
   } catch (err) {
     failed(session, err)
