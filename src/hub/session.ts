@@ -75,7 +75,7 @@ export class Session implements DropPolicy {
   /** Queued for the next flush. Outbox frames or gap markers wait only while this or `blocked`
    * is set, so a session with neither has nothing queued. */
   dirty = false
-  /** The transport's connection when it takes frames directly (`Transport.direct`). */
+  /** The transport's connection, when it reports the bytes it holds (`Transport.connection`). */
   readonly #sink: FrameSink | null
   /** The channel turn this session follows: publications `[#followFrom, #followEnd)` of it are
    * its queued frames, `#followBytes` long with what the connection held when it started; only
@@ -129,7 +129,7 @@ export class Session implements DropPolicy {
     this.owner = owner
     this.transport = transport
     this.format = transport.format
-    this.#sink = transport.direct ?? null
+    this.#sink = transport.connection ?? null
     this.#followable = transport.sharedBatches === true
     // Unique across the nodes of a cluster without coordination, and unguessable.
     this.id = id ?? newSessionId()
@@ -234,7 +234,7 @@ export class Session implements DropPolicy {
           return
         }
       } else if (this.#follow === null && !this.blocked && !this.dirty) {
-        // Bytes the connection still holds count against the limit, as on the direct path.
+        // Bytes the connection still holds count against the limit.
         const held = this.#sink === null ? 0 : this.#sink.bufferedAmount
         if (held + frame.byteLength <= limit) {
           this.#follow = turn
@@ -253,21 +253,6 @@ export class Session implements DropPolicy {
           this.#markDirty()
           return
         }
-      }
-    }
-    const sink = this.#sink
-    if (sink !== null && !this.blocked && !this.dirty) {
-      // Direct path: nothing is waiting ahead of this frame, so it goes to the connection now
-      // (which batches per turn) — unless that would hold more than the outbox limit unread;
-      // then it takes the queued path below, where the policy applies exactly as before.
-      if (sink.bufferedAmount + frame.byteLength <= limit) {
-        this.owner.stats.delivered++
-        const status =
-          frame.native !== undefined && sink.sendPrepared !== undefined
-            ? sink.sendPrepared(frame.native as never)
-            : sink.send(frame.data, this.format.codec.binary)
-        if (status !== 0) this.blocked = true
-        return
       }
     }
     if (this.#follow !== null) this.#unfollow()

@@ -160,16 +160,12 @@ export function utf8Length(text: string): number {
  * }
  */
 /**
- * A connection that takes frames one at a time and reports what it holds unsent, as the ws
- * layer's `ServerWebSocket` does. `send`/`sendPrepared` answer 0 (sent), 1 (buffered: over its
- * high-water mark) or 2 (dropped).
+ * The connection under a transport, as far as the hub reads it: the bytes it holds unsent
+ * (the ws layer's `ServerWebSocket` reports them).
  */
 export interface FrameSink {
   /** Bytes accepted but not yet taken by the kernel. */
   readonly bufferedAmount: number
-  send(data: string | Uint8Array, isBinary?: boolean): number
-  /** Sends a frame's transport-native form (`frame.native`), made once per publication. */
-  sendPrepared?(prepared: never): number
 }
 
 export interface Transport {
@@ -182,14 +178,13 @@ export interface Transport {
    */
   write(frames: readonly Frame[]): boolean
   /**
-   * Optional direct path: the connection itself, for a transport whose connection batches its
-   * own writes per event-loop turn (the ws layer does), so one frame per call costs no syscall.
-   * The hub hands it single publication frames instead of going through its outbox, only while
-   * the session is not blocked, nothing is queued and `bufferedAmount` plus the frame stays
-   * within `maxOutboxBytes`. (The hub talks to it straight, without a call through the
-   * transport: in a fan-out every object a delivery touches is a cache miss.)
+   * Optional: the connection, whose `bufferedAmount` (bytes written but not yet taken by the
+   * kernel) the hub counts against `maxOutboxBytes` when a session starts taking a channel's
+   * shared frames. Every frame still goes through `write`, once per turn. (Read as a field,
+   * without a call through the transport: in a fan-out every object a delivery touches is a
+   * cache miss.)
    */
-  readonly direct?: FrameSink
+  readonly connection?: FrameSink
   /**
    * Optional: the transport gains from being handed the very same frames array as other
    * sessions (SSE builds one batch per turn and recognises it by identity). The hub then lets

@@ -23,7 +23,7 @@ export interface WsConnectionLike {
   writePreparedBatch?(prepared: never): number
   /** Writes what is queued now rather than at the connection's own end-of-turn flush. */
   flushNow?(): void
-  /** Bytes accepted by `send` but not yet taken by the kernel (enables the direct path). */
+  /** Bytes accepted by `send` but not yet taken by the kernel (counted against the outbox limit). */
   readonly bufferedAmount?: number
   close(code?: number, reason?: string): void
 }
@@ -62,7 +62,7 @@ export class WsTransport implements Transport {
   readonly format: WireFormat
   readonly #ws: WsConnectionLike
   readonly #binary: boolean
-  readonly direct: FrameSink | undefined = undefined
+  readonly connection: FrameSink | undefined = undefined
   /** Set when the connection can send a batch in one write: sessions then share per-turn frames. */
   readonly sharedBatches: boolean
 
@@ -70,8 +70,7 @@ export class WsTransport implements Transport {
     this.#ws = ws
     this.format = format
     this.#binary = format.codec.binary
-    // A connection that cannot tell its buffered bytes keeps the queued path.
-    if (typeof ws.bufferedAmount === 'number') this.direct = ws as FrameSink
+    if (typeof ws.bufferedAmount === 'number') this.connection = ws as FrameSink
     this.sharedBatches = ws.writePreparedBatch !== undefined
   }
 

@@ -53,14 +53,21 @@ async function subscriber(policy: SlowConsumerPolicy) {
   return { hub, ws, session }
 }
 
-test('a publication to an idle WebSocket session is handed to the connection at once, not queued', async () => {
+// Every publication reaches a connection through the session's end-of-turn write. (A "direct
+// path" that handed single frames to a connection reporting `bufferedAmount` during publish was
+// removed: instrumented, no real WebSocket or SSE connection ever took it, since the ws layer's
+// sessions follow the channel's turn instead; see docs/channels.md.)
+
+test('a publication to an idle WebSocket session waits for the end-of-turn write, even when the connection reports its buffered bytes', async () => {
   const { hub, ws, session } = await subscriber('drop-oldest')
   try {
     const before = ws.sends
     await hub.publish('s:feed', { i: 1 })
-    assert.equal(ws.sends, before + 1, 'written during publish, before any flush turn')
-    assert.equal(session.outbox.length, 0)
-    assert.equal(session.dirty, false)
+    assert.equal(ws.sends, before, 'nothing is written during publish')
+    assert.equal(session.outbox.length, 1)
+    assert.equal(session.dirty, true)
+    await turn()
+    assert.equal(ws.sends, before + 1, 'written by the end-of-turn flush')
     const pub = ws.messages.at(-1) as PublicationPush
     assert.equal(pub.type, 'publication')
     assert.equal(pub.offset, 1)
@@ -69,7 +76,7 @@ test('a publication to an idle WebSocket session is handed to the connection at 
   }
 })
 
-test('the direct path stops at the outbox byte limit and drop-oldest then applies with a gap marker', async () => {
+test('a never-reading connection is held to the outbox byte limit and drop-oldest then applies with a gap marker', async () => {
   const { hub, ws, session } = await subscriber('drop-oldest')
   try {
     const start = ws.bufferedAmount
@@ -102,7 +109,7 @@ test('the direct path stops at the outbox byte limit and drop-oldest then applie
   }
 })
 
-test('the direct path stops at the outbox byte limit and the disconnect policy closes with 3001', async () => {
+test('a never-reading connection is held to the outbox byte limit and the disconnect policy closes with 3001', async () => {
   const { hub, ws, session } = await subscriber('disconnect')
   try {
     const start = ws.bufferedAmount
@@ -119,7 +126,7 @@ test('the direct path stops at the outbox byte limit and the disconnect policy c
   }
 })
 
-test('a connection that cannot report its buffered bytes keeps the queued path', async () => {
+test('a connection that cannot report its buffered bytes is written at the end of the turn too', async () => {
   const hub = new Hub({ namespaces: { s: {} } })
   try {
     const sent: (string | Uint8Array)[] = []
