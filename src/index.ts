@@ -63,6 +63,7 @@ export type {
 } from './lifecycle.ts'
 export { DEFAULT_DRAIN_WINDOW } from './lifecycle.ts'
 export type { SwitchboardOptions } from './options.ts'
+export { DisconnectCode, isDisconnectCode, reconnectAllowed } from './protocol/index.ts'
 export type { SignalOptions } from './signals.ts'
 export { closeOnSignals } from './signals.ts'
 export type {

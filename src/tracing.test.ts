@@ -15,7 +15,7 @@ import { Switchboard } from './app.ts'
 import { MemoryBroker, MemoryCluster } from './broker/index.ts'
 import { decodeTopicMessage, entryPublication, packBody } from './broker/redis/codec.ts'
 import { Hub } from './hub/hub.ts'
-import { TestClient, turn } from './hub/test-client.ts'
+import { TestClient, turn } from './hub/test-utils/test-client.ts'
 
 const exporter = new InMemorySpanExporter()
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })

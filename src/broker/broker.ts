@@ -5,7 +5,7 @@ import type { ClientInfo, Publication, StreamPosition } from '../protocol/index.
  * live delivery, presence, and a control bus. The hub is written once against this interface;
  * a broker only carries bytes and keeps streams.
  *
- * ## Contract (every implementation; `broker.case.ts` checks it)
+ * ## Contract (every implementation; `test-utils/broker.case.ts` checks it)
  * 1. **Offsets are assigned atomically per channel together with the history append.** The
  *    n-th publication a channel ever accepts in an epoch has offset n (1, 2, 3…); two publishers
  *    racing on one channel never get the same offset, and history order is offset order.

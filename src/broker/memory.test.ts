@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { runBrokerCases } from './broker.case.ts'
 import { isRecovered } from './broker.ts'
 import { MemoryBroker, MemoryCluster } from './memory.ts'
+import { runBrokerCases } from './test-utils/broker.case.ts'
 
 runBrokerCases('memory', () => new MemoryBroker())
 

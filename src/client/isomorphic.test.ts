@@ -19,11 +19,23 @@ function sources(d: string): string[] {
 
 const IMPORT = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g
 
+// `msgpack.ts` is the `switchboard/client/msgpack` entry point: the one client file that may
+// reach MessagePack, because nothing else in src/client imports it (checked below), so the main
+// client and its browser bundle never load msgpackr.
+const MSGPACK_ENTRY = join(dir, 'msgpack.ts')
+
 test('src/client has no node: imports and imports nothing of ours but protocol/', () => {
   const files = sources(dir)
   assert.ok(files.length >= 10, `only ${files.length} files found`)
+  assert.ok(files.includes(MSGPACK_ENTRY), 'the msgpack entry point exists')
   for (const file of files) {
     const text = readFileSync(file, 'utf8')
+    if (file === MSGPACK_ENTRY) {
+      const code = text.replace(/^\s*(?:\/\/|\/\*\*|\*).*$/gm, '') // not the doc example
+      const specs = [...code.matchAll(IMPORT)].map((m) => m[1] ?? m[2])
+      assert.deepEqual(specs, ['../protocol/msgpack.ts'], 'the msgpack entry only re-exports')
+      continue
+    }
     for (const m of text.matchAll(IMPORT)) {
       const spec = m[1] ?? m[2]!
       assert.ok(!spec.startsWith('node:'), `${file} imports ${spec}`)

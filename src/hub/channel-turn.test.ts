@@ -4,9 +4,9 @@ import fc from 'fast-check'
 import { type BrokerHandler, MemoryBroker } from '../broker/index.ts'
 import type { GapPush, PublicationPush, ServerMessage } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
-import { MemoryTransport } from './memory-transport.ts'
 import type { SlowConsumerPolicy } from './namespace.ts'
-import { TestClient, turn } from './test-client.ts'
+import { MemoryTransport } from './test-utils/memory-transport.ts'
+import { TestClient, turn } from './test-utils/test-client.ts'
 import { type Frame, sseFormat, type WireFormat, wsJsonFormat } from './transport.ts'
 
 /** A recording transport that, like SSE, asks for shared per-turn batches. */

@@ -4,7 +4,7 @@ import { MemoryBroker, MemoryCluster } from '../broker/index.ts'
 import type { PublicationPush } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
 import { SseTransport } from './sse-transport.ts'
-import { TestClient, turn } from './test-client.ts'
+import { TestClient, turn } from './test-utils/test-client.ts'
 
 function nodes(): [Hub, Hub] {
   const cluster = new MemoryCluster()

@@ -16,7 +16,7 @@ import {
 } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
 import { SseTransport } from './sse-transport.ts'
-import { TestClient, turn } from './test-client.ts'
+import { TestClient, turn } from './test-utils/test-client.ts'
 import { wsMsgpackFormat } from './transport.ts'
 
 const identify = ({ token }: { token?: string }) => ({ user: token ?? '', info: { name: token } })

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import type { PublicationPush, ServerMessage, SubscribeResult } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
 import { SseTransport } from './sse-transport.ts'
-import { TestClient, turn } from './test-client.ts'
+import { TestClient, turn } from './test-utils/test-client.ts'
 import {
   type Frame,
   sseFormat,

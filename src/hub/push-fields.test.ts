@@ -7,7 +7,7 @@ import type {
   SubscribeResult,
 } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
-import { TestClient, turn } from './test-client.ts'
+import { TestClient, turn } from './test-utils/test-client.ts'
 import { sseFormat, type WireFormat, wsJsonFormat, wsMsgpackFormat } from './transport.ts'
 
 /** The text a JSON WebSocket subscriber got for each publication push, in order. */

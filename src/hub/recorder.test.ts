@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { DisconnectCode, type SubscribeResult } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
 import type { MetricsRecorder } from './recorder.ts'
-import { TestClient, turn } from './test-client.ts'
+import { TestClient, turn } from './test-utils/test-client.ts'
 
 /** A recorder that keeps every call, as `name arg…` lines. */
 function tape(): MetricsRecorder & { calls: string[] } {

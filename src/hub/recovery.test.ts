@@ -5,7 +5,7 @@ import { MemoryBroker } from '../broker/index.ts'
 import type { PublicationPush, Reply, StreamPosition, SubscribeResult } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
 import { SseTransport } from './sse-transport.ts'
-import { TestClient, turn } from './test-client.ts'
+import { TestClient, turn } from './test-utils/test-client.ts'
 
 const WINDOW = 8
 

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { pino } from 'pino'
 import { Switchboard } from '../app.ts'
-import { TestClient, turn } from './test-client.ts'
+import { TestClient, turn } from './test-utils/test-client.ts'
 
 /** An app whose pino logger writes JSON lines into `lines`, at `level`. */
 function loggedApp(level: string) {

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import type { GapPush, PublicationPush, SubscribeResult } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
 import type { SlowConsumerPolicy } from './namespace.ts'
-import { TestClient, turn } from './test-client.ts'
+import { TestClient, turn } from './test-utils/test-client.ts'
 
 const LIMIT = 4096
 

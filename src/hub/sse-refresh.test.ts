@@ -7,7 +7,7 @@ import { SwitchboardError } from '../errors/index.ts'
 import { Hub } from './hub.ts'
 import type { Session } from './session.ts'
 import { SseTransport } from './sse-transport.ts'
-import { turn } from './test-client.ts'
+import { turn } from './test-utils/test-client.ts'
 
 interface SseEvent {
   id?: string

@@ -8,7 +8,7 @@ import {
 } from '../protocol/index.ts'
 import { Hub } from './hub.ts'
 import type { SlowConsumerPolicy } from './namespace.ts'
-import { turn } from './test-client.ts'
+import { turn } from './test-utils/test-client.ts'
 import { wsJsonFormat } from './transport.ts'
 import { type WsConnectionLike, WsTransport } from './ws-transport.ts'
 

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
 import WebSocket from 'ws'
 import { Switchboard } from '../app.ts'
-import { MemoryTransport } from '../hub/memory-transport.ts'
-import { TestClient, turn } from '../hub/test-client.ts'
+import { MemoryTransport } from '../hub/test-utils/memory-transport.ts'
+import { TestClient, turn } from '../hub/test-utils/test-client.ts'
 import { DisconnectCode } from '../protocol/index.ts'
 
 /** One scrape as `series -> value` (`name{labels}` exactly as exposed). */

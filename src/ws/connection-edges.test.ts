@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import type { ServerWebSocket } from './connection.ts'
 import { BUFFERED } from './constants.ts'
 import { WsRegistry } from './registry.ts'
-import { GOOD, open, rawHandshake, readAll, serve } from './test-support.ts'
+import { GOOD, open, rawHandshake, readAll, serve } from './test-utils/test-support.ts'
 
 /** A masked client frame. */
 function frame(opcode: number, payload: Buffer): Buffer {

@@ -5,7 +5,7 @@ import { HttpError } from '../index.ts'
 import type { ServerWebSocket } from './connection.ts'
 import { DROPPED, SENT } from './constants.ts'
 import { prepareMessage } from './sender.ts'
-import { closed, GOOD, open, rawHandshake, readAll, serve } from './test-support.ts'
+import { closed, GOOD, open, rawHandshake, readAll, serve } from './test-utils/test-support.ts'
 
 test('echoes text as text and binary as binary, and reports the client close code', async () => {
   let closeArgs: unknown[] = []

@@ -13,7 +13,7 @@ import {
   setDirectRead,
   useDirectRead,
 } from './direct-read.ts'
-import { open, serve } from './test-support.ts'
+import { open, serve } from './test-utils/test-support.ts'
 
 after(() => setDirectRead(true))
 

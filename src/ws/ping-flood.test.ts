@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import type { Socket } from 'node:net'
 import { test } from 'node:test'
 import type { ServerWebSocket } from './connection.ts'
-import { GOOD, rawHandshake, serve } from './test-support.ts'
+import { GOOD, rawHandshake, serve } from './test-utils/test-support.ts'
 
 /** `count` masked pings of 125 bytes each, as one buffer. */
 function pings(count: number): Buffer {

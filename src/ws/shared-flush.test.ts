@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import type WebSocket from 'ws'
 import type { ServerWebSocket } from './connection.ts'
 import { prepareMessage } from './sender.ts'
-import { open, serve } from './test-support.ts'
+import { open, serve } from './test-utils/test-support.ts'
 
 function collect(c: WebSocket, n: number): Promise<string[]> {
   const got: string[] = []

@@ -1,8 +1,8 @@
 // The shared broker conformance suite against RedisBroker on one redis-server and on a 3-master
 // Redis Cluster, both started here on free loopback ports.
 import { after, before, describe } from 'node:test'
-import { runBrokerCases } from '../../src/broker/broker.case.ts'
 import { RedisBroker } from '../../src/broker/redis/index.ts'
+import { runBrokerCases } from '../../src/broker/test-utils/broker.case.ts'
 import { RedisCluster, RedisServer, redisSkipReason } from '../support/redis.ts'
 
 const skip = redisSkipReason()

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { ClassicLevel } from 'classic-level'
-import { runBrokerCases } from '../broker.case.ts'
 import { isRecovered } from '../broker.ts'
+import { runBrokerCases } from '../test-utils/broker.case.ts'
 import { DurableBroker } from './durable-broker.ts'
 
 const dirs: string[] = []

@@ -1,9 +1,9 @@
-import type { ClientCommand, Reply, ServerMessage } from '../protocol/index.ts'
-import type { Hub } from './hub.ts'
+import type { ClientCommand, Reply, ServerMessage } from '../../protocol/index.ts'
+import type { Hub } from '../hub.ts'
+import type { Session } from '../session.ts'
+import type { WireFormat } from '../transport.ts'
+import { wsJsonFormat } from '../transport.ts'
 import { MemoryTransport } from './memory-transport.ts'
-import type { Session } from './session.ts'
-import type { WireFormat } from './transport.ts'
-import { wsJsonFormat } from './transport.ts'
 
 type Command = ClientCommand extends infer C
   ? C extends ClientCommand

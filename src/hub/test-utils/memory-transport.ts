@@ -1,6 +1,6 @@
-import { readServerMessage, type ServerMessage } from '../protocol/index.ts'
-import type { Frame, Transport, WireFormat } from './transport.ts'
-import { wsJsonFormat } from './transport.ts'
+import { readServerMessage, type ServerMessage } from '../../protocol/index.ts'
+import type { Frame, Transport, WireFormat } from '../transport.ts'
+import { wsJsonFormat } from '../transport.ts'
 
 /**
  * An in-process {@link Transport} that records what the hub writes, decoded back into

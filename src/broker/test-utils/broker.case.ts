@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { ClientInfo, Publication } from '../protocol/index.ts'
-import { isValidEpoch } from '../protocol/index.ts'
+import type { ClientInfo, Publication } from '../../protocol/index.ts'
+import { isValidEpoch } from '../../protocol/index.ts'
 import {
   type Broker,
   type BrokerHandler,
   type ControlMessage,
   isRecovered,
   type TracedPublication,
-} from './broker.ts'
+} from '../broker.ts'
 
 /** What a conformance run records from the broker's live events. */
 class Recorder implements BrokerHandler {

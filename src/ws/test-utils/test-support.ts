@@ -2,7 +2,7 @@
 import { connect, type Socket } from 'node:net'
 import { after } from 'node:test'
 import WebSocket from 'ws'
-import { Switchboard } from '../index.ts'
+import { Switchboard } from '../../index.ts'
 
 export const apps: Switchboard[] = []
 after(async () => {
