@@ -7,8 +7,8 @@
 // Prints the median CPU time per publication of each (the fan-out to every subscriber included)
 // and their difference; then what one scrape costs (Prometheus scrapes every 15 s or so).
 import { parseArgs } from 'node:util'
-import { MemoryTransport } from '../src/hub/memory-transport.ts'
-import { TestClient, turn } from '../src/hub/test-client.ts'
+import { MemoryTransport } from '../src/hub/test-utils/memory-transport.ts'
+import { TestClient, turn } from '../src/hub/test-utils/test-client.ts'
 import type { Frame } from '../src/hub/transport.ts'
 import { Switchboard } from '../src/index.ts'
 
