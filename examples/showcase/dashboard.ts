@@ -1,123 +1,85 @@
-// The live metrics dashboard demo: each node samples its own health once a second from ONE
-// shared interval and publishes it on its own channel, `metrics:<node>` (`metrics:server` unless
-// named), so the nodes of a cluster never mix their figures; a page asks `/api/metrics` which node
-// it is on and draws a sparkline per metric. Clients cannot publish there. Built only on the
-// public API.
+// The live metrics dashboard: each node samples its own health once a second from ONE interval
+// and publishes it on its own channel, `metrics:<node>`, so the nodes of a cluster never mix
+// their figures; clients cannot publish there. Built only on the public API.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Switchboard } from 'switchboard'
 import { SwitchboardError } from 'switchboard'
 
-/** The node name of a dashboard given none. */
+/** The node name of a dashboard given none, and the channel it then publishes on. */
 export const DEFAULT_NODE = 'server'
-/** The channel the dashboard publishes on when the node has no name. */
 export const METRICS_CHANNEL = `metrics:${DEFAULT_NODE}`
 
-/** One sample, as published on `metrics:<node>`. Every field but `at` is a plain number. */
-export interface MetricsSample {
-  /** Milliseconds since the Unix epoch when the sample was taken. */
-  readonly at: number
-  /** Event-loop delay over the last interval, in ms (perf_hooks `monitorEventLoopDelay`, its
-   * 20 ms sampling resolution subtracted, so an idle loop reads close to 0). */
-  readonly loopDelayMeanMs: number
-  readonly loopDelayP99Ms: number
-  readonly loopDelayMaxMs: number
-  /** Resident set size and V8 heap in use, in bytes. */
-  readonly rssBytes: number
-  readonly heapUsedBytes: number
-  /** Live WebSocket and SSE sessions on this node. */
-  readonly connections: number
-  /** Publications per second on this node over the last interval, the dashboard's own excluded. */
-  readonly publicationsPerSecond: number
-  /** Publications handed to subscribers per second over the last interval. */
-  readonly deliveriesPerSecond: number
-}
+/** One sample, as published on `metrics:<node>`: `at` (ms since the Unix epoch); the event-loop
+ * delay over the last interval in ms (its 20 ms sampling resolution subtracted, so an idle loop
+ * reads about 0); RSS and V8 heap in bytes; live sessions; publications (the dashboard's own
+ * excluded) and deliveries per second over the last interval. */
+export type MetricsSample = Readonly<Record<Metric | Rates | 'at', number>>
+type Metric = `loopDelay${'Mean' | 'P99' | 'Max'}Ms` | 'rssBytes' | 'heapUsedBytes' | 'connections'
+type Rates = 'publicationsPerSecond' | 'deliveriesPerSecond'
 
-/** Options of `mountDashboard`. */
+/** Options of `mountDashboard`: ms between samples (default 1000, at least 100); samples kept
+ * as history so a new page starts with a full sparkline (default 120); this node's name, 1 to 64
+ * of `A-Z a-z 0-9 _ . -` (default `'server'`; give every node of a cluster its own). */
 export interface DashboardOptions {
-  /** Milliseconds between samples. Default 1000; at least 100. */
   readonly interval?: number
-  /** Samples kept as history, so a new page starts with a full sparkline. Default 120. */
   readonly historySize?: number
-  /** This node's name: 1 to 64 of `A-Z a-z 0-9 _ . -`; samples go on `metrics:<node>`.
-   * Default `'server'`. Give every node of a cluster its own. */
   readonly node?: string
 }
 
-/** The running sampler: `stop()` ends it (the app's close does that by itself). */
-export interface DashboardHandle {
-  /** This node's name, and the channel its samples go on. */
-  readonly node: string
-  readonly channel: string
-  readonly running: boolean
-  /** Samples published so far. */
-  readonly published: number
-  stop(): void
-}
+/** The running sampler: its node and channel, samples published; `stop()` ends it (the app's
+ * close does too). */
+export type DashboardHandle = Readonly<
+  Pick<Sampler, 'node' | 'channel' | 'running' | 'published'>
+> &
+  Pick<Sampler, 'stop'>
 
 const NODE = /^[A-Za-z0-9_.-]{1,64}$/
-const NS_PER_MS = 1e6
 /** Sampling resolution of the event-loop histogram, in ms (a 50 Hz timer: cheap, and fine enough). */
 const RESOLUTION_MS = 20
 
-/**
- * The histogram records how long each `RESOLUTION_MS` timer really took, so an idle loop reads
- * about 20 ms; the delay is what is left after the resolution.
- */
+/** The histogram records how long each 20 ms timer really took: the delay is what is left. */
 function delayMs(ns: number): number {
   if (!Number.isFinite(ns)) return 0
-  return Math.max(0, Math.round((ns / NS_PER_MS - RESOLUTION_MS) * 100) / 100)
+  return Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100)
 }
 
 /** Owns the interval and the event-loop histogram; one per app. */
-class Sampler implements DashboardHandle {
-  readonly node: string
+class Sampler {
   readonly channel: string
   readonly #app: Switchboard
   readonly #histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
   readonly #timer: NodeJS.Timeout
-  #running = true
-  #published = 0
+  running = true
+  published = 0
   /** This sampler's publications the hub has counted, and that count at the last sample. */
   #own = 0
   #lastOwn = 0
   #lastAt = performance.now()
-  #lastPublished = 0
-  #lastDelivered = 0
+  #lastPublished: number
+  #lastDelivered: number
 
-  constructor(app: Switchboard, interval: number, node: string) {
-    this.node = node
+  constructor(
+    app: Switchboard,
+    interval: number,
+    readonly node: string,
+  ) {
     this.channel = `metrics:${node}`
     this.#app = app
     this.#histogram.enable()
-    const stats = app.hub.stats
-    this.#lastPublished = stats.published
-    this.#lastDelivered = stats.delivered
+    ;({ published: this.#lastPublished, delivered: this.#lastDelivered } = app.hub.stats)
     this.#timer = setInterval(this.tick, interval)
   }
 
-  get running(): boolean {
-    return this.#running
-  }
-
-  get published(): number {
-    return this.#published
-  }
-
-  /** Takes a sample, resets the histogram for the next interval, and publishes the sample. */
   readonly tick = (): void => {
-    if (!this.#running) return
+    if (!this.running) return
     const sample = this.sample()
-    this.#published++
-    this.#app.hub.publish(this.channel, sample).then(this.#counted, this.#failed)
-  }
-
-  readonly #counted = (): void => {
-    this.#own++
+    this.published++
+    this.#app.hub.publish(this.channel, sample).then(() => this.#own++, this.#failed)
   }
 
   readonly #failed = (err: unknown): void => {
     // The hub closes before the app's close hooks stop the sampler: that refusal is expected.
-    if ((err as { code?: unknown } | null)?.code === 'SWB_ERR_HUB_CLOSED' || !this.#running) return
+    if ((err as { code?: unknown } | null)?.code === 'SWB_ERR_HUB_CLOSED' || !this.running) return
     this.#app.log.warn({ err }, 'dashboard: metrics publish failed')
   }
 
@@ -151,53 +113,36 @@ class Sampler implements DashboardHandle {
   }
 
   readonly stop = (): void => {
-    if (!this.#running) return
-    this.#running = false
+    if (!this.running) return
+    this.running = false
     clearInterval(this.#timer)
     this.#histogram.disable()
   }
 }
 
-/**
- * Declares the `metrics` namespace (server-only publishing, a short history), starts the one
- * sampling interval, stops it when the app closes, and serves `/dashboard` and `/api/metrics`
- * (`{ node, channel }`: which node the page is on and where its samples are).
- *
- * @example
- * const dashboard = mountDashboard(app, { interval: 1000, node: 'web-1' })
- * // later, if the app is not closed: dashboard.stop()
- */
+/** Declares `metrics` (server-only publishing, history kept twice the page's window so a page
+ * finds all of it), starts the one sampling interval (stopped when the app closes), and serves
+ * `/dashboard` and `/api/metrics` (`{ node, channel }`). `mountDashboard(app, { node: 'web-1' })` */
 export function mountDashboard(app: Switchboard, options: DashboardOptions = {}): DashboardHandle {
-  const interval = options.interval ?? 1000
-  const historySize = options.historySize ?? 120
-  const node = options.node ?? DEFAULT_NODE
-  if (!Number.isInteger(interval) || interval < 100) {
-    throw new SwitchboardError(
-      'SWB_ERR_INVALID_OPTION',
-      'mountDashboard: interval must be an integer of at least 100 ms',
-    )
-  }
-  if (typeof node !== 'string' || !NODE.test(node)) {
-    throw new SwitchboardError(
-      'SWB_ERR_INVALID_OPTION',
-      'mountDashboard: node must be 1 to 64 of A-Z a-z 0-9 _ . -',
-    )
-  }
-  if (!Number.isInteger(historySize) || historySize < 1) {
-    throw new SwitchboardError(
-      'SWB_ERR_INVALID_OPTION',
-      'mountDashboard: historySize must be a positive integer',
-    )
+  const { interval = 1000, historySize = 120, node = DEFAULT_NODE } = options
+  for (const [ok, what] of [
+    [
+      Number.isInteger(interval) && interval >= 100,
+      'interval must be an integer of at least 100 ms',
+    ],
+    [typeof node === 'string' && NODE.test(node), 'node must be 1 to 64 of A-Z a-z 0-9 _ . -'],
+    [Number.isInteger(historySize) && historySize >= 1, 'historySize must be a positive integer'],
+  ] as const) {
+    if (!ok) throw new SwitchboardError('SWB_ERR_INVALID_OPTION', `mountDashboard: ${what}`)
   }
   app.channels.namespace('metrics', {
     historySize,
-    historyTtl: historySize * interval,
+    historyTtl: 2 * historySize * interval,
     clientPublish: false,
     slowConsumer: 'drop-oldest',
   })
-  app.get('/dashboard', (ctx) =>
-    ctx.file(new URL('./public/dashboard.html', import.meta.url).pathname),
-  )
+  const page = new URL('./public/dashboard.html', import.meta.url).pathname
+  app.get('/dashboard', (ctx) => ctx.file(page))
   const sampler = new Sampler(app, interval, node)
   app.get('/api/metrics', () => ({ node, channel: sampler.channel }))
   app.onClose(sampler.stop)

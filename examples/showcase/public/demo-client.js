@@ -1,6 +1,10 @@
 // Shared by the showcase pages: a Switchboard client signed in with the demo's name-as-token
-// (see demoAuth in chat.ts), its state shown in `statusEl`. `?transport=sse` forces SSE.
+// (see demoAuth in chat.ts), its state also written in `statusEl` when given (ui.js's
+// connectionBanner is the banner people read). `?transport=sse` forces SSE.
 import { SwitchboardClient } from '/switchboard/client.js'
+
+/** The largest reconnect wait of every showcase page (the SDK's default is 20 s). */
+export const RECONNECT_CEILING_MS = 4000
 
 export function demoClient(name, statusEl) {
   const forced = new URLSearchParams(location.search).get('transport') === 'sse'
@@ -8,6 +12,8 @@ export function demoClient(name, statusEl) {
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/switchboard`,
     token: name,
     transport: forced ? 'sse' : 'auto',
+    // A restart takes seconds: retry at least every 4 s, so a page is back soon after the server.
+    maxReconnectDelay: RECONNECT_CEILING_MS,
     // EventSource cannot send headers: the SSE stream carries a short-lived ticket instead,
     // valid for the channels of that stream only.
     streamTicket: async (channels) => {
@@ -20,7 +26,14 @@ export function demoClient(name, statusEl) {
     },
   })
   client.on('state', (s) => {
-    statusEl.textContent = `${s.state}${s.transport ? ` over ${s.transport}` : ''}`
+    if (statusEl) statusEl.textContent = `${s.state}${s.transport ? ` over ${s.transport}` : ''}`
   })
   return client
+}
+
+/** The name this browser last joined with (every demo shares it), or stores `name`. */
+export function rememberName(name) {
+  if (name === undefined) return localStorage.getItem('switchboard.name')
+  localStorage.setItem('switchboard.name', name)
+  return name
 }
