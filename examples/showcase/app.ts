@@ -1,12 +1,20 @@
 // The showcase app, built only on the public API; main.ts listens, tests import it directly.
-import { type Broker, HttpError, Switchboard, type SwitchboardOptions } from 'switchboard'
+import { randomBytes } from 'node:crypto'
+import {
+  type Broker,
+  HttpError,
+  Switchboard,
+  SwitchboardError,
+  type SwitchboardOptions,
+} from 'switchboard'
+import { mountAuth, Sessions } from './auth.ts'
 import { demoAuth, mountChat } from './chat.ts'
 import { DEFAULT_NODE, mountDashboard } from './dashboard.ts'
 import { mountGame } from './game.ts'
 import { DOC_FILES, devPage, landingPage } from './landing.ts'
 import { mountPoll } from './poll.ts'
 import { mountTicker } from './ticker.ts'
-import { mountWhiteboard } from './whiteboard.ts'
+import { BOARD_HISTORY, mountWhiteboard } from './whiteboard.ts'
 
 /** How the showcase joins a cluster; every field is optional and one process needs none. */
 export interface ShowcaseCluster {
@@ -18,6 +26,9 @@ export interface ShowcaseCluster {
   /** Stream-ticket secret every node shares (16+ bytes), so a ticket one node issued opens an
    * SSE stream on another. Default: random per process. */
   readonly ticketSecret?: string
+  /** Secret of the login's session tokens (16+ bytes): the same across restarts, and on every
+   * node, keeps people signed in. Default: random per process. */
+  readonly sessionSecret?: string
 }
 
 /** Builds the showcase: landing page, health, and the demos on channels. */
@@ -29,8 +40,20 @@ export function createShowcase(
   const startedAt = Date.now()
   const errors = new ErrorLog(app)
   const node = cluster.node ?? DEFAULT_NODE
+  const sessions = new Sessions(cluster.sessionSecret ?? randomBytes(32).toString('base64url'))
   app.channels.configure({
-    auth: demoAuth,
+    // The login's session (its cookie on the opening request, or its token) signs a connection
+    // in (the whiteboard); without one, the token is a demo name (chat, poll, dashboard).
+    auth: async (request) => {
+      const session = await sessions.identify(request)
+      if (session !== null) return session
+      if (request.token === undefined) {
+        throw new SwitchboardError('SWB_ERR_AUTH_UNAUTHORIZED', 'Sign in first')
+      }
+      return demoAuth(request)
+    },
+    // A page opening a board reads all of its history at once.
+    maxHistoryLimit: BOARD_HISTORY,
     ...(cluster.broker === undefined ? null : { broker: cluster.broker }),
     ...(cluster.ticketSecret === undefined ? null : { ticketSecret: cluster.ticketSecret }),
     onError: (err) => errors.report(err),
@@ -56,8 +79,9 @@ export function createShowcase(
   app.get('/api/routes', () => app.routes)
   // The pages' shared script (demo-client.js) and whatever else public/ holds.
   app.static('/showcase', new URL('./public/', import.meta.url).pathname)
+  mountAuth(app, sessions)
   mountChat(app)
-  mountWhiteboard(app)
+  mountWhiteboard(app, sessions)
   mountPoll(app)
   mountDashboard(app, { node }) // its one sampling interval stops when the app closes
   mountTicker(app, { node }) // so do the market's and the game's

@@ -2,8 +2,10 @@
 // durable embedded broker (history and epochs in SWITCHBOARD_DATA_DIR, default ./data), so a
 // restart is invisible to open pages; with SWITCHBOARD_REDIS_URL set, every process started with
 // the same URL joins one channel world instead (see "Run it clustered" in the README).
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { type Broker, closeOnSignals } from 'switchboard'
 import type { DurableBroker } from 'switchboard/durable'
 import { createShowcase, type ShowcaseCluster } from './app.ts'
@@ -40,6 +42,12 @@ if (redisUrl !== undefined) {
 const cluster: ShowcaseCluster = {
   broker,
   ...(secret === undefined ? null : { ticketSecret: secret }),
+  // Sign-ins survive a restart: SWITCHBOARD_SECRET, else a secret kept beside the durable data.
+  ...(secret !== undefined
+    ? { sessionSecret: secret }
+    : durable !== undefined
+      ? { sessionSecret: keptSecret(dataDir) }
+      : null),
   ...(process.env.SWITCHBOARD_NODE || redisUrl !== undefined
     ? { node: process.env.SWITCHBOARD_NODE || defaultNodeName() }
     : null),
@@ -98,6 +106,19 @@ function defaultNodeName(): string {
       .slice(0, 40) || 'node'
   const port = Number(process.env.PORT)
   return `${host}-${Number.isInteger(port) && port > 0 ? port : `pid${process.pid}`}`
+}
+
+/** The session secret kept in `dir` (made on first use, readable by this user only). */
+function keptSecret(dir: string): string {
+  const file = join(dir, 'session-secret')
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch {
+    mkdirSync(dir, { recursive: true })
+    const made = randomBytes(32).toString('base64url')
+    writeFileSync(file, made, { mode: 0o600, flag: 'wx' })
+    return made
+  }
 }
 
 /** The URL without its password, for the log. */

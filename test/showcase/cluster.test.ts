@@ -80,7 +80,8 @@ describe('the showcase clustered over Redis', { skip }, () => {
   const nodes: ShowcaseNode[] = []
   const clients: SwitchboardClient[] = []
 
-  /** A client signed in as `name` (the demo's token is the name) on node `i`, connected. */
+  /** A client signed in as `name` (the demo's token is the name, or a session token) on node
+   * `i`, connected. */
   function user(i: number, name: string): SwitchboardClient {
     const c = new SwitchboardClient({
       url: `${nodes[i]!.url.replace('http', 'ws')}/switchboard`,
@@ -232,11 +233,23 @@ describe('the showcase clustered over Redis', { skip }, () => {
     )
   })
 
+  /** The session token a login on node `i` sets as its cookie (one secret: valid on every node). */
+  async function signIn(i: number, name: string, password: string): Promise<string> {
+    const res = await fetch(`${nodes[i]!.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, password }),
+    })
+    assert.equal(res.status, 200)
+    return /swb_session=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')![1]!
+  }
+
   test('a stroke drawn on node 1 is seen on node 2 and is in the history a newcomer on node 2 loads', async () => {
     const channel = 'board:cluster'
     const stroke = { type: 'stroke', color: '#1f6feb', width: 4, points: [[0.1, 0.2]] }
-    const fay = user(0, 'Fay')
-    const gus = user(1, 'Gus')
+    // The whiteboard is for signed-in users: a session token signs a Node client in.
+    const fay = user(0, await signIn(0, 'ada', 'lovelace'))
+    const gus = user(1, await signIn(1, 'grace', 'hopper'))
     const gusGot: unknown[] = []
     const fSub = fay.subscribe(channel)
     const gSub = gus.subscribe(channel, { onPublication: (p) => gusGot.push(p.data) })
@@ -248,7 +261,7 @@ describe('the showcase clustered over Redis', { skip }, () => {
     await until(() => gusGot.length === 1, 'the stroke on node 2')
     assert.deepEqual(gusGot, [stroke])
 
-    const hal = user(1, 'Hal')
+    const hal = user(1, await signIn(0, 'linus', 'torvalds'))
     const history = await hal.history(channel, { limit: 100 })
     assert.deepEqual(
       history.publications.map((p) => p.data),
