@@ -7,9 +7,12 @@ import { fileURLToPath } from 'node:url'
 import { chromium, type Page } from 'playwright-core'
 import { createShowcase } from '../examples/showcase/app.ts'
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/chromium.ts'
+import { draw, openBoard, openDemo, say, signIn } from '../test/support/showcase-pages.ts'
 
 /** What the pages expose for tests and for this script. */
 type Win = { __ticker: { watching: Set<string> }; __game: { joined: boolean } }
+// biome-ignore lint/suspicious/noExplicitAny: the pages' test hooks are plain objects
+type W = Record<string, any>
 
 const out = fileURLToPath(new URL('../docs/img/showcase/', import.meta.url))
 mkdirSync(out, { recursive: true })
@@ -54,6 +57,67 @@ const pages: Record<string, (page: Page, mobile: boolean) => Promise<void>> = {
     await page.evaluate(
       () => document.activeElement instanceof HTMLElement && document.activeElement.blur(),
     )
+  },
+  chat: async (page, mobile) => {
+    const other = await browser.newContext()
+    const grace = await openDemo(other, base, '/chat?room=lobby', '__chat', 'Grace')
+    // Said once: the 390 px shot comes second, on the same server.
+    if (!mobile) {
+      await say(
+        grace,
+        'Welcome! Long words wrap instead of pushing the send button away: Pneumonoultramicroscopicsilicovolcanoconiosis',
+      )
+      await app.hub.publish('chat:help', { text: 'Anyone know how the SSE fallback works?' })
+    }
+    await page.goto(`${base}/chat?room=lobby`)
+    await page.fill('#name', mobile ? 'Linus' : 'Ada')
+    await page.click('#joinForm button[type="submit"]')
+    await page.waitForFunction(() => (window as W).__chat.client?.state === 'connected')
+    await say(page, mobile ? 'Hello from my phone' : 'Hi Grace, two windows side by side here')
+    await grace.type('#text', 'Nice')
+    await page.waitForTimeout(800)
+    // `other` stays open until the end, so the screenshot shows its user here
+  },
+  login: async (page) => {
+    await page.goto(`${base}/whiteboard`)
+    await page.fill('#name', 'ada')
+    await page.fill('#password', 'hunter2')
+    await page.click('#login button[type=submit]')
+    await page.waitForFunction(() => document.getElementById('error')!.textContent !== '')
+  },
+  whiteboard: async (page) => {
+    const other = await browser.newContext()
+    await signIn(other, base, 'grace', 'hopper')
+    const grace = await openBoard(other, base, 'main')
+    await draw(grace, '#b3261e', [0.1, 0.2], [0.5, 0.75])
+    await draw(grace, '#1a7f37', [0.15, 0.85], [0.45, 0.3])
+    await signIn(page.context(), base, 'ada', 'lovelace')
+    await page.goto(`${base}/whiteboard?board=main`)
+    await page.waitForFunction(() => (window as W).__board?.subscribed === true)
+    await draw(page, '#1f6feb', [0.35, 0.8], [0.9, 0.2])
+    const box = (await grace.locator('#canvas').boundingBox())!
+    await grace.mouse.move(box.x + box.width * 0.62, box.y + box.height * 0.6)
+    await page.waitForTimeout(800)
+    // `other` stays open until the end, so the screenshot shows its user here
+  },
+  poll: async (page, mobile) => {
+    const other = await browser.newContext()
+    const grace = await openDemo(other, base, '/poll?id=lunch', '__poll', 'Grace')
+    await grace.waitForFunction(() => (window as W).__poll.ready)
+    await grace.click('button[data-option="pizza"]')
+    await page.goto(`${base}/poll?id=lunch`)
+    await page.fill('#name', mobile ? 'Linus' : 'Ada')
+    await page.click('#joinForm button[type="submit"]')
+    await page.waitForFunction(() => (window as W).__poll.ready)
+    await page.click('button[data-option="ramen"]')
+    await page.waitForTimeout(2200)
+    // `other` stays open until the end, so the screenshot shows its user here
+  },
+  dashboard: async (page) => {
+    await page.goto(`${base}/dashboard`)
+    await page.waitForFunction(() => (window as W).__dash.samples.length >= 5, null, {
+      timeout: 15000,
+    })
   },
 }
 
