@@ -137,7 +137,8 @@ export class ShowcaseProcess {
     }
     const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
     child.kill(signal)
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+    // SIGTERM drains first: sessions are moved off in paced batches over a 10 s window.
+    const timer = setTimeout(() => child.kill('SIGKILL'), signal === 'SIGTERM' ? 30_000 : 5_000)
     const [code, sig] = await exited
     clearTimeout(timer)
     return { code, signal: sig }

@@ -16,7 +16,7 @@ if (params.get('room')) $('room').value = params.get('room')
 let client = null
 let me = ''
 let active = ''
-const rooms = new Map() // id -> { id, title, items: [], pending: Map(nonce -> item), members, typing, unreadFrom }
+const rooms = new Map() // id -> { id, title, items: [], pending: Map(nonce -> item), members, typing }
 
 const lastRead = (id) => Number(localStorage.getItem(`switchboard.chat.read.${me}.${id}`) ?? 0)
 const markRead = (room) => {
