@@ -74,9 +74,15 @@ const DESCRIPTIONS: Record<string, string> = {
   '/metrics': "This node's metrics in the Prometheus text format.",
   '/api/routes': 'Every route this server offers, as JSON.',
   '/docs/:name': 'The documentation, read-only as plain text (the names the landing page lists).',
-  '/chat': 'Chat rooms: presence, join/leave, history on join, schema-checked messages.',
+  '/chat':
+    'Chat rooms: a room switcher with unread counts, presence, typing indicators, history on join.',
   '/whiteboard':
-    'Collaborative whiteboard: strokes and clear as publications, history for newcomers, live cursors conflated per user.',
+    'Collaborative whiteboard behind a login: strokes and clear as publications, history for newcomers, live cursors conflated per user, private team boards.',
+  '/login':
+    'Sign in (a demo user list): a JWT in an HttpOnly cookie that also signs the channel connection in.',
+  '/logout': 'Sign out: clears the session cookie (POST).',
+  '/api/me': 'Who is signed in, as JSON (401 without a session).',
+  '/api/boards': 'The whiteboards the signed-in user may open, as JSON (401 without a session).',
   '/poll': 'Live poll: votes through an rpc, one per user, the server publishes the tally.',
   '/dashboard': 'Live metrics of this node every second, with sparklines.',
   '/api/metrics': 'Which node this is and the channel its dashboard samples go on, as JSON.',
@@ -92,9 +98,17 @@ const DESCRIPTIONS: Record<string, string> = {
   '/showcase/*': "The demo pages' shared files: ui.css, ui.js, demo-client.js.",
 }
 
+/** APIs that answer only a signed-in browser (401 otherwise): listed, not linked. */
+const SIGNED_IN = new Set(['/api/me', '/api/boards'])
+
 /** Paths that answer something useful when opened in a tab. */
 function linkable(r: Offer): boolean {
-  return r.method === 'GET' && !/[:*]/.test(r.path) && r.path !== '/switchboard'
+  return (
+    r.method === 'GET' &&
+    !/[:*]/.test(r.path) &&
+    r.path !== '/switchboard' &&
+    !SIGNED_IN.has(r.path)
+  )
 }
 
 function escapeHtml(s: string): string {
