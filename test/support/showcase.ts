@@ -102,6 +102,10 @@ export class ShowcaseProcess {
     })
     this.#child = child
     this.#output = ''
+    // A test file stopped from outside (the runner's timeout) must not leave the server running.
+    const orphan = () => child.kill('SIGKILL')
+    process.once('exit', orphan)
+    child.once('exit', () => process.off('exit', orphan))
     child.stderr!.on('data', (c: Buffer) => {
       this.#output += c.toString()
     })
