@@ -66,10 +66,11 @@ export function reconnectHint(window: number, random: () => number = Math.random
 }
 
 /**
- * Ends `items` in paced batches over `window` ms: one batch every {@link DRAIN_TICK} ms, the first
- * at once, each an equal share, so the disconnects are spread evenly over the window. A late
- * tick (a busy event loop) ends one share, not a catch-up, so the batches never bunch; but the
- * window is a deadline: once it has passed, the rest are ended at once. One timer for the whole
+ * Ends `items` in paced batches over `window` ms: one equal batch every {@link DRAIN_TICK} ms, the
+ * first at once, the last at `window - DRAIN_TICK`, so the disconnects are spread evenly. Ticks
+ * are scheduled against the start time (a late tick shortens the next wait, so lateness never
+ * adds up), and a tick that runs late still ends only its own batch plus any that came due
+ * meanwhile: the schedule, not a catch-up, sets the pace. One timer at a time for the whole
  * drain. Resolves after the last item.
  */
 export function pace(items: readonly DrainItem[], window: number): Promise<void> {
@@ -78,31 +79,27 @@ export function pace(items: readonly DrainItem[], window: number): Promise<void>
   const ticks = Math.max(1, Math.floor(window / DRAIN_TICK))
   const start = performance.now()
   let next = 0
-  let tick = 0
   return new Promise((resolve) => {
     const step = (): void => {
-      tick++
-      const overdue = performance.now() - start >= window - DRAIN_TICK
-      const upTo = overdue ? n : Math.min(n, Math.ceil((n * tick) / ticks))
+      // The batches due by now: tick k (0-based) is due at k × DRAIN_TICK.
+      const due = Math.min(ticks, Math.floor((performance.now() - start) / DRAIN_TICK) + 1)
+      const upTo = Math.min(n, Math.ceil((n * due) / ticks))
       for (; next < upTo; next++) {
         try {
           items[next]!.close(reconnectHint(window))
         } catch {}
       }
-      if (next >= n) {
-        clearInterval(timer)
-        resolve()
-      }
+      if (next >= n) return resolve()
+      setTimeout(step, Math.max(0, start + due * DRAIN_TICK - performance.now()))
     }
-    const timer = setInterval(step, DRAIN_TICK)
     step()
   })
 }
 
-/** How long a drain keeps readiness off before its first disconnect: 5 % of the window, at most
+/** How long a drain keeps readiness off before its first disconnect: 10 % of the window, at most
  * 1 s (the rest of the window paces the disconnects). */
 export function announceTime(window: number): number {
-  return Math.min(1000, Math.floor(window / 20))
+  return Math.min(1000, Math.floor(window / 10))
 }
 
 /** The window of a `close({ drain })` option, checked: 0 for no drain. */

@@ -7,6 +7,9 @@ import { Switchboard } from '../../src/index.ts'
 import type { ServerSample, ToServer } from './types.ts'
 
 const app = new Switchboard({ logger: false, backlog: 4096 })
+// The one publisher is the load generator, a trusted backend: the per-session publish limit
+// (100/s by default) would refuse most of a higher --rate.
+app.channels.configure({ limits: { publishesPerSecond: Number.POSITIVE_INFINITY } })
 app.channels.namespace('soak', { clientPublish: true, historySize: 100 })
 const hub = app.hub
 const { port } = await app.listen({ port: 0, host: '127.0.0.1' })
