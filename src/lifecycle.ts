@@ -89,7 +89,10 @@ export function pace(items: readonly DrainItem[], window: number): Promise<void>
           items[next]!.close(reconnectHint(window))
         } catch {}
       }
-      if (next >= n) return resolve()
+      if (next >= n) {
+        resolve()
+        return
+      }
       setTimeout(step, Math.max(0, start + due * DRAIN_TICK - performance.now()))
     }
     step()

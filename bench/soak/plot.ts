@@ -54,7 +54,8 @@ export function renderSvg(
   const plotW = W - LEFT - RIGHT
   const x = (t: number) => LEFT + (t / Math.max(1, seconds)) * plotW
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" font-size="11" role="img">`,
+    `<title>${esc(title)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${LEFT}" y="24" font-size="15" font-weight="bold">${esc(title)}</text>`,
   ]
