@@ -85,7 +85,8 @@ if (drainAt !== -1) {
   const hub = app.hub
   const end = hub.disconnectSession.bind(hub)
   hub.disconnectSession = (session, code, reason, delay) => {
-    if (code === 3000) ends.push(Date.now())
+    // A session already closed returns early: count each session's end once.
+    if (code === 3000 && !session.isClosed) ends.push(Date.now())
     end(session, code, reason, delay)
   }
   // When /readyz first answered 503: readiness as a load balancer saw it.
