@@ -138,7 +138,8 @@ const MB = 2 ** 20
 
 /**
  * The well-behaved client kept its service: it was answered all along (at least `minCount`
- * times, never cut off) and its p99 under attack stayed within 5× its own quiet p99 plus
+ * times, or once per 100 ms of a shorter attack: an echo probe asks every 20 ms, so a fast
+ * machine that ends the attack in 300 ms owes it only three answers; never cut off) and its p99 under attack stayed within 5× its own quiet p99 plus
  * 100 ms, or 2 s, whichever is larger. The machine has 2 cores shared with other test runs
  * (load averages of 20-40 were seen), so the bound is relative to a reading taken in the same
  * run, with a floor for the scheduler's own stalls; an attack that takes the server's event
@@ -146,9 +147,10 @@ const MB = 2 ** 20
  */
 export function assertService(quiet: ProbeReport, attacked: ProbeReport, minCount: number): string {
   assert.equal(attacked.broken, null, `the probe lost its connection: ${attacked.broken}`)
+  const want = Math.max(1, Math.min(minCount, Math.floor(attacked.ms / 100)))
   assert.ok(
-    attacked.count >= minCount,
-    `the probe was answered ${attacked.count} times (want ${minCount}+)`,
+    attacked.count >= want,
+    `the probe was answered ${attacked.count} times in ${attacked.ms.toFixed(0)} ms (want ${want}+)`,
   )
   const bound = Math.max(quiet.p99 * 5 + 100, 2000)
   assert.ok(

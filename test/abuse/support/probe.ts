@@ -16,6 +16,7 @@ let measuring = false
 let broken: string | null = null
 let lost = 0
 let gaps = 0
+let startedAt = 0
 
 const ws = new WebSocket(`ws://127.0.0.1:${port}/${mode === 'echo' ? 'echo' : 'switchboard'}`)
 ws.on('error', (err) => {
@@ -70,6 +71,7 @@ process.on('message', (m: ToProbe) => {
     lost = 0
     gaps = 0
     broken = null
+    startedAt = nowMs()
     measuring = true
     send({ type: 'started' })
   } else {
@@ -77,6 +79,7 @@ process.on('message', (m: ToProbe) => {
     const s = samples.sort((a, b) => a - b)
     const report: ProbeReport = {
       count: s.length,
+      ms: nowMs() - startedAt,
       p50: percentile(s, 0.5),
       p99: percentile(s, 0.99),
       max: s.at(-1) ?? Number.NaN,

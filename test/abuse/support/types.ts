@@ -48,6 +48,8 @@ export type ToProbe = { type: 'start' } | { type: 'stop' }
 export interface ProbeReport {
   /** Round trips (echo) or deliveries (channel) measured. */
   count: number
+  /** How long the measurement ran, ms. */
+  ms: number
   p50: number
   p99: number
   max: number
