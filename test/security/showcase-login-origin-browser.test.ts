@@ -11,6 +11,7 @@ import { createShowcase } from '../../examples/showcase/app.ts'
 import { Switchboard } from '../../src/index.ts'
 import { until } from '../../src/test-utils/wait.ts'
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSkipReason } from '../support/chromium.ts'
+import { sseScript, wsScript } from './support.ts'
 
 const skip = chromiumSkipReason()
 const PAGE = '<!doctype html><meta charset="utf-8"><title>page</title>'
@@ -32,29 +33,6 @@ after(async () => {
   await browser?.close()
   await Promise.all([showcase.close({ graceful: 100 }), attacker.close({ graceful: 100 })])
 })
-
-/** In the page: a WebSocket to V that sends `connect` without a token; the user it got, or how
- * it ended. */
-function wsScript(target: string): string {
-  return `new Promise((resolve) => {
-    const ws = new WebSocket(${JSON.stringify(target)}, 'switchboard.v1.json')
-    ws.onopen = () => ws.send(JSON.stringify({ id: 1, type: 'connect' }))
-    ws.onmessage = (e) => {
-      const m = JSON.parse(e.data)
-      if (m.id === 1) { ws.close(); resolve(m.result ? 'user:' + m.result.user : 'error:' + m.error.code) }
-    }
-    ws.onclose = (e) => resolve('closed:' + e.code)
-  })`
-}
-
-/** In the page: an EventSource with credentials to V; the user it was connected as, or 'error'. */
-function sseScript(target: string): string {
-  return `new Promise((resolve) => {
-    const es = new EventSource(${JSON.stringify(target)}, { withCredentials: true })
-    es.addEventListener('connected', (e) => { es.close(); resolve('user:' + JSON.parse(e.data).user) })
-    es.onerror = () => { es.close(); resolve('error') }
-  })`
-}
 
 test('a page on another origin cannot open a WebSocket or an SSE stream as the user signed in to the showcase', {
   skip,

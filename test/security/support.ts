@@ -114,3 +114,27 @@ export async function postCommand(
   })
   return { status: res.status, body: (await res.json()) as { error?: { code: string } } }
 }
+
+/** Page code (run with `page.evaluate`): a WebSocket to `target` that sends `connect` without a
+ * token; resolves with `user:<id>`, `error:<code>`, or `closed:<code>`. */
+export function wsScript(target: string): string {
+  return `new Promise((resolve) => {
+    const ws = new WebSocket(${JSON.stringify(target)}, 'switchboard.v1.json')
+    ws.onopen = () => ws.send(JSON.stringify({ id: 1, type: 'connect' }))
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data)
+      if (m.id === 1) { ws.close(); resolve(m.result ? 'user:' + m.result.user : 'error:' + m.error.code) }
+    }
+    ws.onclose = (e) => resolve('closed:' + e.code)
+  })`
+}
+
+/** Page code: an EventSource with credentials to `target`; resolves with `user:<id>` once it
+ * is connected, or `error`. */
+export function sseScript(target: string): string {
+  return `new Promise((resolve) => {
+    const es = new EventSource(${JSON.stringify(target)}, { withCredentials: true })
+    es.addEventListener('connected', (e) => { es.close(); resolve('user:' + JSON.parse(e.data).user) })
+    es.onerror = () => { es.close(); resolve('error') }
+  })`
+}
