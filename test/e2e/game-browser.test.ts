@@ -212,8 +212,9 @@ test('a player whose connection drops catches up: after the reconnect the page s
     timeout: 8000,
   })
   const view = await agree([ada, bob])
+  // A player of the test before may still be within its 3 s grace: only these two matter here.
   assert.deepEqual(
-    view.players.map((p) => p[0]),
+    view.players.map((p) => p[0]).filter((name) => name === 'Ada' || name === 'Bob'),
     ['Ada', 'Bob'],
     'Bob came back within the grace period',
   )

@@ -205,6 +205,14 @@ export function tickerGameRestartSuite(signal: 'SIGTERM' | 'SIGKILL'): void {
       )
       // The banner says so, then steps aside (the SSE page keeps its note).
       await tWs.waitForFunction(() => document.querySelector<HTMLElement>('.ui-banner')!.hidden)
+      // The SSE page says "Back online." first, then settles on its note.
+      await tSse
+        .waitForFunction(
+          () => /Live over SSE/.test(document.querySelector('.ui-banner-text')?.textContent ?? ''),
+          null,
+          { timeout: 5000 },
+        )
+        .catch(() => {})
       assert.match((await tSse.textContent('.ui-banner-text')) ?? '', /Live over SSE/)
 
       // The game: both open pages rejoined the new run and agree with a newcomer.
