@@ -2,38 +2,20 @@
 // process on the durable broker (restarted on the same port and data dir with SIGTERM or kill
 // -9), headless Chromium, and the figures of a latency run.
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Browser, chromium } from 'playwright-core'
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium.ts'
+import { ensureClientBundle } from './served-bundle.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-function newest(dir: string): number {
-  let t = 0
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name)
-    const st = statSync(full)
-    t = Math.max(t, st.isDirectory() ? newest(full) : st.mtimeMs)
-  }
-  return t
-}
-
-/** Builds the bundle `/switchboard/client.js` serves, only when missing or older than its sources. */
-export function ensureClientBundle(): void {
-  const bundle = join(root, 'dist/client/switchboard-client.js')
-  const sources = Math.max(newest(join(root, 'src/client')), newest(join(root, 'src/protocol')))
-  if (existsSync(bundle) && statSync(bundle).mtimeMs >= sources) return
-  const built = spawnSync(process.execPath, [join(root, 'scripts/build-client.mjs')], {
-    encoding: 'utf8',
-  })
-  assert.equal(built.status, 0, built.stderr)
-}
+export { ensureClientBundle }
 
 /** Headless Chromium with the flags of a machine without outside network. */
 export function launchChromium(): Promise<Browser> {
