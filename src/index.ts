@@ -27,8 +27,11 @@ export type { FileOptions, StaticOptions } from './http/static.ts'
 export { serveStatic } from './http/static.ts'
 export type {
   AuthenticateRequest,
+  ChannelFoldOptions,
   ConnectHook,
   ConnectRequest,
+  FoldAppend,
+  FoldLoss,
   HttpRequestInfo,
   HubOptions,
   HubPublishOptions,
@@ -44,7 +47,7 @@ export type {
   TicketOptions,
   TicketUse,
 } from './hub/index.ts'
-export { Hub, jwtAuth, StreamTickets } from './hub/index.ts'
+export { ChannelFold, Hub, jwtAuth, StreamTickets } from './hub/index.ts'
 export type { LimitOptions, LimitRefusals } from './hub/limits.ts'
 export type {
   BrokerOperation,

@@ -1,5 +1,6 @@
 export * from './auth.ts'
 export * from './channel.ts'
+export * from './channel-fold.ts'
 export { ChannelState, Subscription } from './channel-state.ts'
 export type { Caller, RpcContext, RpcHandler } from './commands.ts'
 export * from './hub.ts'
