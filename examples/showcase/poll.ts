@@ -1,27 +1,23 @@
-// The live poll demo: the server owns the tally. Votes arrive through the `poll.vote` rpc (never a
-// client publish), one per user per poll (a revote moves the vote). Each vote is an entry of the
-// poll's vote log (`votes:<id>`, server-only), which every node folds into the same tally, so
-// votes taken on any node of a cluster count once. Every change is published on `poll:<id>`,
-// whose one-entry history plus the `poll.get` rpc give a late joiner the current tally. Built
-// only on the public API.
-import type { RpcContext, StandardSchemaV1, Switchboard } from 'switchboard'
-import { SwitchboardError } from 'switchboard'
-import type { PollDefinition } from './poll-tally.ts'
-import { mountVoteLogs, VoteLog } from './vote-log.ts'
+// The live poll: the server owns the tally. Votes arrive through the `poll.vote` rpc, one per user
+// per poll (a revote moves it), as entries of the poll's vote log (`votes:<id>`, server-only) that
+// a ChannelFold on every node folds into the tally: votes taken on any node of a cluster, or
+// before a restart (SIGTERM or kill -9) on the durable broker, count once. Each change is
+// published on `poll:<id>` (history of one; `poll.get` answers it too). Public API only.
+import type { RpcContext, Switchboard } from 'switchboard'
+import { ChannelFold, SwitchboardError } from 'switchboard'
 
-export {
-  MAX_VOTERS,
-  type PollDefinition,
-  type PollOption,
-  PollTally,
-  type Tally,
-} from './poll-tally.ts'
-
-/** A vote as the `poll.vote` rpc takes it. */
-export interface Vote {
-  readonly poll: string
-  readonly option: string
+/** A poll: a question and its answers. */
+export interface PollDefinition {
+  readonly id: string
+  readonly question: string
+  readonly options: readonly { readonly id: string; readonly label: string }[]
 }
+
+/** Most distinct voters one poll takes, and vote changes its log takes (it keeps them all):
+ * past either, `APP_ERR_POLL_FULL`. */
+export const MAX_VOTERS = 10_000
+export const MAX_VOTE_CHANGES = 50_000
+const DAY = 86_400_000
 
 /** The polls the showcase serves. */
 export const DEMO_POLLS: readonly PollDefinition[] = [
@@ -47,98 +43,107 @@ export const DEMO_POLLS: readonly PollDefinition[] = [
 ]
 
 const ID = /^[a-z0-9-]{1,40}$/
+const fail = (code: string, status: number, message: string, poll?: string) =>
+  new SwitchboardError(code, message, { status, ...(poll && { details: { poll } }) })
 
-/**
- * Validates the `poll.vote` input: `{ poll, option }`, both ids of 1 to 40 of `a-z 0-9 -`.
- * Whether the poll and option exist is checked against the poll itself.
- *
- * @example
- * voteInput['~standard'].validate({ poll: 'lunch', option: 'ramen' })
- */
-export const voteInput: StandardSchemaV1<unknown, Vote> = {
-  '~standard': {
-    version: 1,
-    vendor: 'switchboard-showcase',
-    validate(value: unknown) {
-      const v = value as { poll?: unknown; option?: unknown } | null
-      if (typeof value !== 'object' || v === null) {
-        return { issues: [{ message: 'a vote is { poll, option }' }] }
-      }
-      if (typeof v.poll !== 'string' || !ID.test(v.poll)) {
-        return { issues: [{ message: 'poll must be an id of 1 to 40 a-z, 0-9, -' }] }
-      }
-      if (typeof v.option !== 'string' || !ID.test(v.option)) {
-        return { issues: [{ message: 'option must be an id of 1 to 40 a-z, 0-9, -' }] }
-      }
-      return { value: { poll: v.poll, option: v.option } }
-    },
+/** The id an rpc's `field` names, or `APP_ERR_POLL_BAD_VOTE`. */
+function idOf(data: unknown, field: 'poll' | 'option'): string {
+  const id = (data as Record<string, unknown> | null)?.[field]
+  if (typeof id === 'string' && ID.test(id)) return id
+  throw fail('APP_ERR_POLL_BAD_VOTE', 400, `${field} must be an id of 1 to 40 a-z, 0-9, -`)
+}
+
+/** One poll's state, folded from its vote log (here, before the first vote). */
+export const newPoll = (definition: PollDefinition, maxVoters = MAX_VOTERS) => ({
+  definition,
+  tally: {
+    poll: definition.id,
+    counts: Object.fromEntries(definition.options.map((o) => [o.id, 0])),
+    total: 0,
+    version: 0,
   },
-}
+  /** Who voted for what: never published. */
+  voters: new Map<string, string>(),
+  maxVoters,
+})
+export type PollState = ReturnType<typeof newPoll>
+/** What is published: votes per option. The version grows by one with every change, so a page
+ * keeps the newest tally whatever the arrival order. */
+export type Tally = PollState['tally']
+type Entry = { user: string; option: string }
 
-function unknownPoll(id: string): SwitchboardError {
-  return new SwitchboardError('APP_ERR_POLL_UNKNOWN', `no poll ${JSON.stringify(id)}`, {
-    status: 404,
-    details: { poll: id },
-  })
-}
-
-function badInput(message: string): SwitchboardError {
-  return new SwitchboardError('APP_ERR_POLL_BAD_VOTE', message, { status: 400 })
-}
+/** A copy of the tally, to publish or answer (the fold goes on changing its own). */
+const tallyOf = (state: PollState): Tally => ({ ...state.tally, counts: { ...state.tally.counts } })
 
 /**
- * Declares the `poll` namespace (server-published tallies, history of one) and the vote logs'
- * (`votes`, server-only), the rpc methods `poll.list`, `poll.get` `{ poll }` and `poll.vote`
- * `{ poll, option }`, and serves `/poll`. Returns each poll's vote log by id.
- * Coded errors: `APP_ERR_POLL_BAD_VOTE` (400, malformed input), `APP_ERR_POLL_UNKNOWN` (404),
- * `APP_ERR_POLL_UNKNOWN_OPTION` (422), `APP_ERR_POLL_FULL` (409).
- *
- * @example
- * const polls = mountPoll(app)
- * // in a page: await client.rpc('poll.vote', { poll: 'lunch', option: 'ramen' })
+ * Counts `user`'s vote for `option`, entry `offset` of the log (a revote moves the vote): true
+ * if it changed the tally. Throws `APP_ERR_POLL_UNKNOWN_OPTION` or `APP_ERR_POLL_FULL` before
+ * changing anything; `dryRun` only checks.
  */
-export function mountPoll(
-  app: Switchboard,
-  polls: readonly PollDefinition[] = DEMO_POLLS,
-): ReadonlyMap<string, VoteLog> {
-  const onLoss = (message: string) => app.log.warn(`poll: ${message}`)
-  const book = new Map<string, VoteLog>()
-  for (const p of polls) book.set(p.id, new VoteLog(app.hub, p, { onLoss }))
-  app.channels.namespace('poll', {
-    historySize: 1,
-    historyTtl: 24 * 60 * 60 * 1000,
-    clientPublish: false,
-    slowConsumer: 'conflate',
-  })
-  mountVoteLogs(app)
-  const find = (data: unknown): VoteLog => {
-    const id = (data as { poll?: unknown } | null)?.poll
-    if (typeof id !== 'string' || !ID.test(id)) {
-      throw badInput('poll must be an id of 1 to 40 a-z, 0-9, -')
-    }
-    const poll = book.get(id)
-    if (poll === undefined) throw unknownPoll(id)
-    return poll
+export function countVote(state: PollState, vote: Entry, offset: number, dryRun = false) {
+  const { tally, voters } = state
+  const { user, option } = vote
+  if (!Object.hasOwn(tally.counts, option)) {
+    throw fail('APP_ERR_POLL_UNKNOWN_OPTION', 422, `poll "${tally.poll}" has no option "${option}"`)
   }
-  app.channels.rpc('poll.list', () =>
-    [...book.values()].map((p) => ({ id: p.definition.id, question: p.definition.question })),
-  )
+  const previous = voters.get(user)
+  if (previous === option) return false
+  if (offset > MAX_VOTE_CHANGES || (previous === undefined && voters.size >= state.maxVoters)) {
+    throw fail('APP_ERR_POLL_FULL', 409, `poll "${tally.poll}" takes no more votes`, tally.poll)
+  }
+  if (dryRun) return true
+  if (previous === undefined) tally.total++
+  else tally.counts[previous]! -= 1
+  tally.counts[option]! += 1
+  tally.version++
+  voters.set(user, option)
+  return true
+}
+
+/** Declares the `poll` namespace (server-published tallies, history of one) and `votes` (the
+ * logs), the rpc methods `poll.list`, `poll.get` `{ poll }` and `poll.vote` `{ poll, option }`
+ * (a page: `client.rpc('poll.vote', { poll: 'lunch', option: 'ramen' })`), and serves `/poll`.
+ * Coded errors: `APP_ERR_POLL_BAD_VOTE` (400), `APP_ERR_POLL_UNKNOWN` (404),
+ * `APP_ERR_POLL_UNKNOWN_OPTION` (422), `APP_ERR_POLL_FULL` (409). */
+export function mountPoll(app: Switchboard, polls = DEMO_POLLS): void {
+  app.channels.namespace('poll', { historySize: 1, historyTtl: DAY, slowConsumer: 'conflate' })
+  // Who voted for what is the server's alone: every change a poll takes, and room for more.
+  const keep = { historySize: MAX_VOTE_CHANGES + 1000, historyTtl: 365 * DAY }
+  app.channels.namespace('votes', { ...keep, canSubscribe: () => false })
+  const book = new Map<string, ChannelFold<PollState, Entry, boolean>>()
+  for (const poll of polls) {
+    const fold = new ChannelFold(app.hub, `votes:${poll.id}`, {
+      initial: () => newPoll(poll),
+      apply: (state, entry: Entry, p) => countVote(state, entry, p.offset),
+      onLoss: (loss) => app.log.warn(`poll: ${loss.channel} lost votes (${loss.reason})`),
+    })
+    book.set(poll.id, fold)
+  }
+  const find = (data: unknown) => {
+    const id = idOf(data, 'poll')
+    const fold = book.get(id)
+    if (fold === undefined) throw fail('APP_ERR_POLL_UNKNOWN', 404, `no poll "${id}"`, id)
+    return fold
+  }
+  app.channels.rpc('poll.list', () => polls.map(({ id, question }) => ({ id, question })))
   app.channels.rpc('poll.get', async (data: unknown, ctx: RpcContext) => {
-    const poll = find(data)
-    const { tally, vote } = await poll.read(ctx.user)
-    return { poll: poll.definition, tally, vote }
+    const state = await find(data).read()
+    const vote = state.voters.get(ctx.user) ?? null
+    return { poll: state.definition, tally: tallyOf(state), vote }
   })
-  app.channels.rpc('poll.vote', async (data: unknown, ctx: RpcContext) => {
-    const checked = await voteInput['~standard'].validate(data)
-    if (checked.issues) throw badInput(checked.issues[0]?.message ?? 'bad vote')
-    const poll = book.get(checked.value.poll)
-    if (poll === undefined) throw unknownPoll(checked.value.poll)
-    if (ctx.user === '') throw new SwitchboardError('SWB_ERR_AUTH_UNAUTHORIZED', 'sign in to vote')
-    const { tally, changed } = await poll.vote(ctx.user, checked.value.option)
+  app.channels.rpc('poll.vote', async (data: unknown, { user }: RpcContext) => {
+    const option = idOf(data, 'option')
+    const votes = find(data)
+    if (user === '') throw new SwitchboardError('SWB_ERR_AUTH_UNAUTHORIZED', 'sign in to vote')
+    // A vote that changes nothing, or would be refused, is not logged; the log's fold decides.
+    if (!countVote(await votes.read(), { user, option }, votes.position.offset + 1, true)) {
+      return { tally: tallyOf(votes.state), vote: option }
+    }
+    const { result, state } = await votes.append({ user, option })
+    const tally = tallyOf(state)
     // The publication carries a key, so a slow subscriber keeps only the newest tally.
-    if (changed) await app.hub.publish(`poll:${tally.poll}`, tally, { key: 'tally' })
-    return { tally, vote: checked.value.option }
+    if (result !== false) await app.hub.publish(`poll:${tally.poll}`, tally, { key: 'tally' })
+    return { tally, vote: option }
   })
   app.get('/poll', (ctx) => ctx.file(new URL('./public/poll.html', import.meta.url).pathname))
-  return book
 }
