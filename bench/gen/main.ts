@@ -6,98 +6,11 @@ import { Samples } from '../lib/stats.ts'
 import type { GenConfig, GenResult, Metrics } from '../lib/types.ts'
 import { buildRequest, HttpConn, type HttpSink } from './http-client.ts'
 import { makePayload, nowUs, readStampUs } from './payload.ts'
-import { SseClient, type SseSink } from './sse-client.ts'
+import { rooms } from './rooms.ts'
+import { type Conn, Run, requireOpen, serverGc, sleep } from './run-sink.ts'
+import { SseClient } from './sse-client.ts'
 import { Window } from './window.ts'
-import { BENCH_CHANNEL, clientFrame, WsClient, type WsSink } from './ws-client.ts'
-
-type Conn = WsClient | SseClient | HttpConn
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-/**
- * The one sink every connection of a run reports to. Scenario behaviour is plugged in through
- * the `on*` hooks, so connections carry no closures of their own.
- */
-class Run implements WsSink, SseSink, HttpSink {
-  delivered = 0
-  wantPayload = false
-  opened = 0
-  failed = 0
-  dropped = 0
-  readonly reasons = new Map<string, number>()
-  readonly conns: Conn[] = []
-  messageHook: ((c: Conn, buf: Buffer, start: number, end: number) => void) | null = null
-  dataHook: (() => void) | null = null
-  responseHook: ((c: HttpConn, status: number) => void) | null = null
-  private waiter: (() => void) | null = null
-  private target = 0
-
-  constructor(readonly cfg: GenConfig) {}
-
-  onOpen(): void {
-    this.opened++
-    this.check()
-  }
-
-  onClose(c: Conn, reason: string): void {
-    if (c.open) this.dropped++
-    else this.failed++
-    this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1)
-    this.check()
-  }
-
-  onMessage(c: Conn, buf: Buffer, start: number, end: number): void {
-    this.messageHook?.(c, buf, start, end)
-  }
-
-  onData(): void {
-    this.dataHook?.()
-  }
-
-  onResponse(c: HttpConn, status: number): void {
-    this.responseHook?.(c, status)
-  }
-
-  private check(): void {
-    if (this.waiter && this.opened + this.failed >= this.target) this.waiter()
-    else this.pumpOpen()
-  }
-
-  /** Opens `n` connections of the run's transport with bounded concurrency. */
-  async openAll(n: number, make: () => Conn, timeoutMs = 30_000): Promise<number> {
-    const t0 = Date.now()
-    this.target = this.opened + this.failed + n
-    const done = new Promise<void>((r) => {
-      this.waiter = r
-    })
-    this.make = make
-    this.toStart = n
-    this.pumpOpen()
-    const timer = setTimeout(() => this.waiter?.(), timeoutMs)
-    await done
-    clearTimeout(timer)
-    this.waiter = null
-    this.toStart = 0
-    return (Date.now() - t0) / 1000
-  }
-
-  private make: (() => Conn) | null = null
-  private toStart = 0
-
-  private pumpOpen(): void {
-    while (
-      this.toStart > 0 &&
-      this.conns.length - this.opened - this.failed < this.cfg.connectConcurrency
-    ) {
-      this.toStart--
-      this.conns.push(this.make!())
-    }
-  }
-
-  reasonText(): string {
-    return [...this.reasons].map(([r, n]) => `${n}× ${r}`).join('; ')
-  }
-}
+import { BENCH_CHANNEL, clientFrame, WsClient } from './ws-client.ts'
 
 function newSubscriber(cfg: GenConfig, run: Run, port = cfg.port): Conn {
   if (cfg.transport === 'sse') return new SseClient(port, '/sse', run)
@@ -112,23 +25,6 @@ function newSubscriber(cfg: GenConfig, run: Run, port = cfg.port): Conn {
 /** The server nodes of a run: `cfg.nodes`, or the one node `cfg.port`. */
 function nodesOf(cfg: GenConfig): { port: number; pid: number }[] {
   return cfg.nodes ?? [{ port: cfg.port, pid: cfg.serverPid }]
-}
-
-/** One GET /__gc to the server (every peer exposes it), so RSS readings follow a full GC. */
-async function serverGc(port: number): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const sink: HttpSink = {
-      onOpen: (c) => c.send(buildRequest('GET', '/__gc', port)),
-      onResponse: (c) => {
-        c.destroy()
-        resolve()
-      },
-      onClose: () => resolve(),
-    }
-    new HttpConn(port, sink)
-    setTimeout(resolve, 3000)
-  })
-  await sleep(300)
 }
 
 /**
@@ -153,11 +49,6 @@ async function serverCommits(cfg: GenConfig): Promise<number> {
     new HttpConn(cfg.port, sink).keepBody = true
   })
   return text === '' ? Number.NaN : Number(text)
-}
-
-function requireOpen(run: Run, n: number): string | null {
-  if (run.opened >= n) return null
-  return `only ${run.opened} of ${n} connections opened (${run.failed} failed: ${run.reasonText() || 'timeout'})`
 }
 
 /**
@@ -561,6 +452,7 @@ async function main(): Promise<void> {
     else if (cfg.kind === 'echo') result = await echo(cfg, run)
     else if (cfg.kind === 'http') result = await http(cfg, run)
     else if (cfg.kind === 'publish-max') result = await publish(cfg, run)
+    else if (cfg.kind === 'rooms') result = await rooms(cfg, run)
     else result = await fanout(cfg, run)
   } catch (err) {
     result = { ok: false, error: (err as Error).stack ?? String(err), metrics: {}, notes: [] }

@@ -37,3 +37,27 @@ export function readStampUs(buf: Buffer, start: number, end: number): number {
   }
   return v
 }
+
+/**
+ * The realistic workload's payload: the stamped head, then the 4-digit channel the publication
+ * was sent to, `~t~s~cccc`, then padding 'x'. `seq` is the publication's number on its own
+ * channel (1, 2, …), so a subscriber can tell which of a channel's publications it missed.
+ */
+export const ROOM_PAYLOAD_HEAD = PAYLOAD_HEAD + 4
+
+/** Builds a room payload of `size` bytes (at least 31) for publication `seq` of channel `chan`. */
+export function makeRoomPayload(seq: number, chan: number, size = 64): string {
+  const head = makePayload(seq, PAYLOAD_HEAD) + chan.toString().padStart(4, '0')
+  return head + 'x'.repeat(Math.max(0, size - head.length))
+}
+
+/** The decimal number in `buf[from, from + digits)`, or -1 when a byte there is not a digit. */
+export function readDigits(buf: Buffer, from: number, digits: number): number {
+  let v = 0
+  for (let i = from; i < from + digits; i++) {
+    const d = buf[i]! - 0x30
+    if (d < 0 || d > 9) return -1
+    v = v * 10 + d
+  }
+  return v
+}

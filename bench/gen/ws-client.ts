@@ -133,14 +133,19 @@ export class WsClient extends GenConn {
       }
       this.handshaking = false
       buf = buf.subarray(end + 4)
-      if (this.flavor === 'ws') this.becomeOpen()
-      else if (this.flavor === 'channel') this.socket.write(CHANNEL_HELLO)
+      this.afterHandshake()
     }
     this.parse(buf)
     this.sink.onData()
   }
 
-  private becomeOpen(): void {
+  /** The upgrade was accepted: a plain client is open, a channel client says hello first. */
+  protected afterHandshake(): void {
+    if (this.flavor === 'ws') this.becomeOpen()
+    else if (this.flavor === 'channel') this.socket.write(CHANNEL_HELLO)
+  }
+
+  protected becomeOpen(): void {
     this.open = true
     this.sink.onOpen(this)
   }
@@ -180,7 +185,8 @@ export class WsClient extends GenConn {
     if (off < len) this.rest = Buffer.from(buf.subarray(off))
   }
 
-  private onMessage(buf: Buffer, start: number, end: number): void {
+  /** One complete data message, `buf[start, end)` (a view: copy what must outlive the call). */
+  protected onMessage(buf: Buffer, start: number, end: number): void {
     if (this.flavor === 'channel') {
       if (!this.open) {
         this.channelReply(buf.toString('utf8', start, end))

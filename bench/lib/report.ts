@@ -43,6 +43,8 @@ const LABELS: Record<string, string> = {
   publishesPerCommit: 'publishes / commit',
   diskFlushesPerSec: 'disk flushes/s (whole machine)',
   storageKBPerSec: 'server storage writes KB/s',
+  p999Ms: 'p99.9 ms',
+  rssMB: 'server RSS (MB)',
 }
 
 /** A generator at or above this share of one core was probably the limit, not the server. */
@@ -74,6 +76,16 @@ function settings(o: ScenarioOutcome): string {
   else parts.push(`${c.warmupMs} ms warm-up, ${c.durationMs} ms measured`)
   if (c.kind === 'fanout-max') parts.push(`up to ${c.window} publications in flight`)
   if (c.kind === 'fanout-rate') parts.push(`${c.rate.toLocaleString('en-US')} deliveries/s target`)
+  if (c.kind === 'rooms' && c.rooms) {
+    const r = c.rooms
+    const rooms = Math.max(1, Math.round(c.connections / r.roomSize))
+    parts.push(
+      `${rooms.toLocaleString('en-US')} rooms of ${r.roomSize} and one channel for all`,
+      `${r.roomRate} room publications/s (${Math.round(r.hotShare * 100)} % of them to ${Math.round(r.hotRooms * 100)} % of the rooms) and ${r.allRate}/s to all`,
+      `${r.movesPerSec} room moves/s (unsubscribe + subscribe) and ${r.reconnectsPerSec} reconnects/s`,
+      'server RSS read at the end of the measured window',
+    )
+  }
   if (c.kind !== 'idle' && c.kind !== 'http') parts.push(`${c.payloadBytes}-byte payload`)
   return parts.join(', ')
 }

@@ -1,5 +1,5 @@
 // The benchmark's peers and scenarios: what runs, against whom, for how long.
-import type { GenConfig, Transport } from './types.ts'
+import type { GenConfig, RoomsConfig, Transport } from './types.ts'
 
 /** One server implementation, started fresh for every run. */
 export interface Peer {
@@ -9,7 +9,7 @@ export interface Peer {
   /** Server script, relative to the repository root. */
   file: string
   /** Passed to the peer as BENCH_KIND. */
-  kind: 'http' | 'ws' | 'sse' | 'ws-channel' | 'sse-channel'
+  kind: 'http' | 'ws' | 'sse' | 'ws-channel' | 'sse-channel' | 'rooms'
   transport: Transport
   /** Server processes started for one run (default 1). The generator spreads its subscribers
    * evenly over them and publishes on the first. */
@@ -50,6 +50,15 @@ export const PEERS = {
     'channel-sse',
   ),
 } as const
+
+/** The realistic workload's peers (kind `rooms`): each server's own rooms or topics. The
+ * Switchboard row is the channels hub as the fan-out scenarios run it (rooms are channels). */
+export const ROOM_PEERS = {
+  channels: PEERS.switchboardWsChannels,
+  bun: peer('bun', 'bun.js', 'rooms', 'ws', 'bun'),
+  ws: peer('ws', 'ws.ts', 'rooms', 'ws'),
+  socketio: peer('socket.io', 'socketio.ts', 'rooms', 'socketio'),
+} satisfies Record<string, Peer>
 
 /** The cluster peers: the same servers, several processes sharing one redis-server. */
 export const CLUSTER_PEERS = {
@@ -110,7 +119,7 @@ export interface Scenario {
   title: string
   /** What the generator does; per-scenario numbers are filled in by `genConfig`. */
   gen: Pick<GenConfig, 'kind' | 'connections' | 'warmupMs' | 'durationMs' | 'window' | 'rate'> &
-    Partial<Pick<GenConfig, 'settleMs' | 'publishers'>>
+    Partial<Pick<GenConfig, 'settleMs' | 'publishers' | 'rooms'>>
   peers: Peer[]
   /** The metric the ratios are computed on, then any further ratio metrics. */
   ratioMetrics: Metric[]
@@ -165,6 +174,17 @@ const IDLE_COLUMNS = [
   'rssAfterMB',
   'connectPerSec',
 ]
+
+/** The realistic workload's defaults (issue #18); each can be changed by an environment variable. */
+export const REALISTIC: RoomsConfig = {
+  roomSize: 10,
+  roomRate: 500,
+  allRate: 1,
+  hotRooms: 0.1,
+  hotShare: 0.9,
+  movesPerSec: 100,
+  reconnectsPerSec: 10,
+}
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -277,6 +297,39 @@ export const SCENARIOS: Scenario[] = [
       m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
     ],
     columns: LATENCY_COLUMNS,
+  },
+  {
+    name: 'realistic',
+    title:
+      'Realistic workload: 10,000 WebSocket clients in 1,000 rooms of 10 plus one channel for all, 500 room publications/s (90 % to 10 % of the rooms) and 1/s to all, 100 room moves/s and 10 reconnects/s',
+    gen: {
+      kind: 'rooms',
+      connections: 10_000,
+      warmupMs: 2000,
+      durationMs: 10_000,
+      window: 0,
+      rate: 0,
+      rooms: REALISTIC,
+    },
+    peers: [ROOM_PEERS.channels, ROOM_PEERS.bun, ROOM_PEERS.ws, ROOM_PEERS.socketio],
+    ratioMetrics: [
+      m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
+      m('p99Ms', 'p99 latency', false),
+      m('rssMB', 'server RSS', false),
+    ],
+    columns: [
+      'deliveriesPerSec',
+      'cpuUsPerDelivery',
+      'p50Ms',
+      'p99Ms',
+      'p999Ms',
+      'lost',
+      'rssMB',
+      'serverCpuPct',
+      'genCpuPct',
+      'otherCpuPct',
+    ],
+    subjects: [ROOM_PEERS.channels.name],
   },
   {
     name: 'cluster-fanout',
@@ -525,7 +578,8 @@ export function genConfig(
   const q = sz.quick
   const g = s.gen
   // Quick sizes: enough idle connections for RSS to move, few for everything else.
-  const quickConns = g.kind === 'idle' ? 2000 : g.kind.startsWith('fanout') ? 200 : 20
+  const quickConns =
+    g.kind === 'idle' ? 2000 : g.kind.startsWith('fanout') || g.kind === 'rooms' ? 200 : 20
   const conns = q ? Math.min(quickConns, g.connections) : g.connections
   const env = (name: string, fallback: number) => {
     const v = process.env[name]
@@ -548,7 +602,34 @@ export function genConfig(
     ...(g.publishers === undefined
       ? null
       : { publishers: env('BENCH_PUBLISHERS', q ? Math.min(8, g.publishers) : g.publishers) }),
+    ...(g.rooms === undefined
+      ? null
+      : { rooms: roomsConfig(g.rooms, q ? conns / g.connections : 1) }),
     ...extra,
+  }
+}
+
+/**
+ * The realistic workload's shape: `base`, each field overridable by its environment variable.
+ * A quick run (`scale` < 1) keeps the per-room publication rate and the share of clients that
+ * churn per second; the all-channel rate stays as it is.
+ */
+function roomsConfig(base: RoomsConfig, scale: number): RoomsConfig {
+  const env = (name: string, fallback: number) => {
+    const v = process.env[name]
+    return v === undefined || v === '' ? fallback : Number(v)
+  }
+  return {
+    roomSize: env('BENCH_ROOM_SIZE', base.roomSize),
+    roomRate: env('BENCH_ROOM_RATE', Math.max(1, Math.round(base.roomRate * scale))),
+    allRate: env('BENCH_ALL_RATE', base.allRate),
+    hotRooms: env('BENCH_HOT_ROOMS', base.hotRooms),
+    hotShare: env('BENCH_HOT_SHARE', base.hotShare),
+    movesPerSec: env('BENCH_MOVES_PER_SEC', Math.max(2, Math.round(base.movesPerSec * scale))),
+    reconnectsPerSec: env(
+      'BENCH_RECONNECTS_PER_SEC',
+      Math.max(1, Math.round(base.reconnectsPerSec * scale)),
+    ),
   }
 }
 

@@ -10,8 +10,8 @@ export type Transport = 'ws' | 'socketio' | 'sse' | 'http' | 'channel-ws' | 'cha
 export interface GenConfig {
   /** idle: connect and measure RSS; fanout-max / fanout-rate: POST /pub broadcasts; echo; http;
    * publish-max: `publishers` connections each keep one POST /pub in flight, to `connections`
-   * subscribers. */
-  kind: 'idle' | 'fanout-max' | 'fanout-rate' | 'echo' | 'http' | 'publish-max'
+   * subscribers; rooms: the realistic workload (rooms, a channel for all, churn; `rooms`). */
+  kind: 'idle' | 'fanout-max' | 'fanout-rate' | 'echo' | 'http' | 'publish-max' | 'rooms'
   transport: Transport
   port: number
   /** The server process, for /proc CPU and RSS readings. */
@@ -38,6 +38,31 @@ export interface GenConfig {
   redisPid?: number
   /** Durable-broker runs: the server's data directory (its commits are read from GET /__commits). */
   durableDir?: string
+  /** The realistic workload's shape (kind `rooms`). */
+  rooms?: RoomsConfig
+}
+
+/**
+ * The realistic workload (issue #18): `connections` clients, each in one room of `roomSize` and on
+ * one channel everyone is on; publications at a steady rate, most of the rooms' traffic on a few
+ * hot rooms; clients moving between rooms and reconnecting all the time.
+ */
+export interface RoomsConfig {
+  /** Clients per room (rooms = connections / roomSize). */
+  roomSize: number
+  /** Room publications per second, over all rooms. */
+  roomRate: number
+  /** Publications per second on the channel everyone is on. */
+  allRate: number
+  /** The share of rooms that are hot (the first ones). */
+  hotRooms: number
+  /** The share of room publications that go to the hot rooms. */
+  hotShare: number
+  /** Clients moving to another room per second (each an unsubscribe and a subscribe; in pairs
+   * that swap rooms, so every room keeps its size). */
+  movesPerSec: number
+  /** Clients closing their connection and opening a new one per second (rejoining both). */
+  reconnectsPerSec: number
 }
 
 /** One generator run's measurements; every field is a number so rows aggregate uniformly. */

@@ -14,6 +14,7 @@ export const kind = (process.env.BENCH_KIND ?? 'ws') as
   | 'sse'
   | 'ws-channel'
   | 'sse-channel'
+  | 'rooms'
 
 /** The redis-server a cluster node shares with the others (BENCH_REDIS_URL), or '' for none. */
 export const redisUrl = process.env.BENCH_REDIS_URL ?? ''

@@ -9,7 +9,8 @@
 //         /__commits answers how many sync batches it has written). The `bench` namespace keeps
 //         100 publications of history either way (the default, spelled out: without history
 //         the durable broker has nothing to write). BENCH_METRICS=1 turns Prometheus metrics on
-//         (the metrics-fanout scenario), scraped by the peer once a second.
+//         (the metrics-fanout scenario), scraped by the peer once a second. POST /pub/<name>
+//         publishes to `bench:<name>` (the realistic workload: rooms `r<n>` and `all`).
 import { RedisBroker } from '../../src/broker/redis/index.ts'
 import { Switchboard } from '../../src/index.ts'
 import { prepareEvent, type SseStream } from '../../src/sse/index.ts'
@@ -56,6 +57,11 @@ if (kind === 'http') {
   app.channels.namespace('bench', { historySize: 100 })
   app.post('/pub', async (ctx) => {
     await app.hub.publish('bench:all', (await ctx.readBytes()).toString())
+    return ctx.text('ok')
+  })
+  // The realistic workload: a publication to one room (or `all`), clients subscribe themselves.
+  app.post('/pub/:channel', async (ctx) => {
+    await app.hub.publish(`bench:${ctx.params.channel}`, (await ctx.readBytes()).toString())
     return ctx.text('ok')
   })
 } else {
