@@ -1,107 +1,17 @@
-// The benchmark's peers and scenarios: what runs, against whom, for how long.
-import type { GenConfig, RoomsConfig, Transport } from './types.ts'
+// The benchmark's scenarios: what runs, against whom, for how long. The peers are in peers.ts,
+// the generator settings of a run in gen-config.ts (both re-exported here).
+import {
+  CLUSTER_PEERS,
+  DURABLE_PEERS,
+  METRICS_PEERS,
+  PEERS,
+  type Peer,
+  ROOM_PEERS,
+} from './peers.ts'
+import type { GenConfig, RoomsConfig } from './types.ts'
 
-/** One server implementation, started fresh for every run. */
-export interface Peer {
-  /** Name in tables and in `--peers`. */
-  name: string
-  runtime: 'node' | 'bun'
-  /** Server script, relative to the repository root. */
-  file: string
-  /** Passed to the peer as BENCH_KIND. */
-  kind: 'http' | 'ws' | 'sse' | 'ws-channel' | 'sse-channel' | 'rooms'
-  transport: Transport
-  /** Server processes started for one run (default 1). The generator spreads its subscribers
-   * evenly over them and publishes on the first. */
-  nodes?: number
-  /** Start a fresh redis-server for each run and pass its URL to every node as BENCH_REDIS_URL. */
-  redis?: boolean
-  /** Give each run a fresh temp directory for a DurableBroker (BENCH_DURABLE_DIR), removed after. */
-  durable?: boolean
-  /** With `durable`: the broker's `delivery` option (default 'committed'). */
-  durableDelivery?: 'committed' | 'immediate'
-  /** Prometheus metrics on (`metrics: true`), scraped once a second by the peer itself. */
-  metrics?: boolean
-}
-
-const peer = (
-  name: string,
-  file: string,
-  kind: Peer['kind'],
-  transport: Transport,
-  runtime: Peer['runtime'] = 'node',
-): Peer => ({ name, file: `bench/peers/${file}`, kind, transport, runtime })
-
-export const PEERS = {
-  switchboardHttp: peer('switchboard', 'switchboard.ts', 'http', 'http'),
-  fastify: peer('fastify', 'fastify.ts', 'http', 'http'),
-  nodeHttp: peer('node:http', 'node-http.ts', 'http', 'http'),
-  switchboardWs: peer('switchboard', 'switchboard.ts', 'ws', 'ws'),
-  ws: peer('ws', 'ws.ts', 'ws', 'ws'),
-  socketio: peer('socket.io', 'socketio.ts', 'ws', 'socketio'),
-  bun: peer('bun', 'bun.js', 'ws', 'ws', 'bun'),
-  switchboardSse: peer('switchboard', 'switchboard.ts', 'sse', 'sse'),
-  nodeSse: peer('node:http sse', 'node-sse.ts', 'sse', 'sse'),
-  switchboardWsChannels: peer('switchboard channels', 'switchboard.ts', 'ws-channel', 'channel-ws'),
-  switchboardSseChannels: peer(
-    'switchboard channels',
-    'switchboard.ts',
-    'sse-channel',
-    'channel-sse',
-  ),
-} as const
-
-/** The realistic workload's peers (kind `rooms`): each server's own rooms or topics. The
- * Switchboard row is the channels hub as the fan-out scenarios run it (rooms are channels). */
-export const ROOM_PEERS = {
-  channels: PEERS.switchboardWsChannels,
-  bun: peer('bun', 'bun.js', 'rooms', 'ws', 'bun'),
-  ws: peer('ws', 'ws.ts', 'rooms', 'ws'),
-  socketio: peer('socket.io', 'socketio.ts', 'rooms', 'socketio'),
-} satisfies Record<string, Peer>
-
-/** The cluster peers: the same servers, several processes sharing one redis-server. */
-export const CLUSTER_PEERS = {
-  switchboard2: {
-    ...peer('switchboard 2 nodes + redis', 'switchboard.ts', 'ws-channel', 'channel-ws'),
-    nodes: 2,
-    redis: true,
-  },
-  switchboard1: peer('switchboard 1 node', 'switchboard.ts', 'ws-channel', 'channel-ws'),
-  switchboard1Redis: {
-    ...peer('switchboard 1 node + redis', 'switchboard.ts', 'ws-channel', 'channel-ws'),
-    redis: true,
-  },
-  socketio2: {
-    ...peer('socket.io 2 nodes + redis', 'socketio.ts', 'ws', 'socketio'),
-    nodes: 2,
-    redis: true,
-  },
-  socketio1: peer('socket.io 1 node', 'socketio.ts', 'ws', 'socketio'),
-} satisfies Record<string, Peer>
-
-/** The durable-broker peers: the channels hub on a DurableBroker, and the same hub on MemoryBroker. */
-export const DURABLE_PEERS = {
-  durable: {
-    ...peer('switchboard channels durable', 'switchboard.ts', 'ws-channel', 'channel-ws'),
-    durable: true,
-  },
-  immediate: {
-    ...peer('switchboard channels durable immediate', 'switchboard.ts', 'ws-channel', 'channel-ws'),
-    durable: true,
-    durableDelivery: 'immediate',
-  },
-  memory: peer('switchboard channels memory', 'switchboard.ts', 'ws-channel', 'channel-ws'),
-} satisfies Record<string, Peer>
-
-/** The channels hub with Prometheus metrics on, against the same hub with them off. */
-export const METRICS_PEERS = {
-  on: {
-    ...peer('switchboard channels metrics on', 'switchboard.ts', 'ws-channel', 'channel-ws'),
-    metrics: true,
-  },
-  off: peer('switchboard channels metrics off', 'switchboard.ts', 'ws-channel', 'channel-ws'),
-} satisfies Record<string, Peer>
+export * from './gen-config.ts'
+export * from './peers.ts'
 
 /** The name of the peer whose ratios against every other peer the report gives. */
 export const SUBJECT = 'switchboard'
@@ -556,84 +466,3 @@ export const SCENARIOS: Scenario[] = [
     subjects: [METRICS_PEERS.on.name],
   },
 ]
-
-/** Options that shrink every scenario for a quick check of the harness (BENCH_QUICK=1). */
-export interface Sizing {
-  quick: boolean
-}
-
-/**
- * The generator configuration for one run of `s` against a peer on `port`; for a peer of several
- * nodes, `extra` lists every node (the first is `port`) and the redis-server's pid; for a durable
- * peer, its data directory.
- */
-export function genConfig(
-  s: Scenario,
-  p: Peer,
-  port: number,
-  pid: number,
-  sz: Sizing,
-  extra?: Pick<GenConfig, 'nodes' | 'redisPid' | 'durableDir'>,
-): GenConfig {
-  const q = sz.quick
-  const g = s.gen
-  // Quick sizes: enough idle connections for RSS to move, few for everything else.
-  const quickConns =
-    g.kind === 'idle' ? 2000 : g.kind.startsWith('fanout') || g.kind === 'rooms' ? 200 : 20
-  const conns = q ? Math.min(quickConns, g.connections) : g.connections
-  const env = (name: string, fallback: number) => {
-    const v = process.env[name]
-    return v === undefined || v === '' ? fallback : Number(v)
-  }
-  return {
-    kind: g.kind,
-    transport: p.transport,
-    port,
-    serverPid: pid,
-    connections: env('BENCH_CONNECTIONS', conns),
-    connectConcurrency: 256,
-    warmupMs: q ? Math.min(500, g.warmupMs) : g.warmupMs,
-    durationMs: env('BENCH_DURATION_MS', q ? Math.min(1500, g.durationMs) : g.durationMs),
-    payloadBytes: env('BENCH_PAYLOAD_BYTES', 64),
-    window: env('BENCH_WINDOW', g.window),
-    // Quick runs keep the per-subscriber publication rate (rate / connections) of the full run.
-    rate: q && g.rate > 0 ? Math.round((g.rate * conns) / g.connections) : g.rate,
-    settleMs: g.settleMs ?? (q ? 500 : 12_000),
-    ...(g.publishers === undefined
-      ? null
-      : { publishers: env('BENCH_PUBLISHERS', q ? Math.min(8, g.publishers) : g.publishers) }),
-    ...(g.rooms === undefined
-      ? null
-      : { rooms: roomsConfig(g.rooms, q ? conns / g.connections : 1) }),
-    ...extra,
-  }
-}
-
-/**
- * The realistic workload's shape: `base`, each field overridable by its environment variable.
- * A quick run (`scale` < 1) keeps the per-room publication rate and the share of clients that
- * churn per second; the all-channel rate stays as it is.
- */
-function roomsConfig(base: RoomsConfig, scale: number): RoomsConfig {
-  const env = (name: string, fallback: number) => {
-    const v = process.env[name]
-    return v === undefined || v === '' ? fallback : Number(v)
-  }
-  return {
-    roomSize: env('BENCH_ROOM_SIZE', base.roomSize),
-    roomRate: env('BENCH_ROOM_RATE', Math.max(1, Math.round(base.roomRate * scale))),
-    allRate: env('BENCH_ALL_RATE', base.allRate),
-    hotRooms: env('BENCH_HOT_ROOMS', base.hotRooms),
-    hotShare: env('BENCH_HOT_SHARE', base.hotShare),
-    movesPerSec: env('BENCH_MOVES_PER_SEC', Math.max(2, Math.round(base.movesPerSec * scale))),
-    reconnectsPerSec: env(
-      'BENCH_RECONNECTS_PER_SEC',
-      Math.max(1, Math.round(base.reconnectsPerSec * scale)),
-    ),
-  }
-}
-
-/** File descriptors one process needs for `connections` sockets, with headroom. */
-export function fdsNeeded(connections: number): number {
-  return connections + 512
-}
