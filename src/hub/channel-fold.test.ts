@@ -218,3 +218,50 @@ test('options are checked once, with a message naming the option', () => {
     )
   }
 })
+
+test('a stream replaced on every read fails the call with SWB_ERR_BROKER_UNAVAILABLE, and a later call can succeed', async () => {
+  let epoch = 0
+  let churn = true
+  const hub = {
+    publish: async () => ({ offset: 1, epoch: 'e' }),
+    history: async () => ({
+      offset: 0,
+      epoch: churn ? `e${++epoch}` : 'stable',
+      publications: [],
+    }),
+  }
+  const fold = new ChannelFold(hub, 'log:churn', { initial: () => ({}), apply: () => {} })
+  await assert.rejects(fold.read(), { code: 'SWB_ERR_BROKER_UNAVAILABLE' })
+  churn = false
+  assert.deepEqual(await fold.read(), {})
+  assert.deepEqual(fold.position, { offset: 0, epoch: 'stable' })
+})
+
+test('a broker error fails the call, keeps what was applied before it, and the next call goes on from there', async () => {
+  const real = new Hub({ namespaces })
+  try {
+    for (let n = 1; n <= 5; n++) await real.publish('log:sum', { n })
+    let calls = 0
+    const flaky = {
+      publish: real.publish.bind(real),
+      history: (channel: string, options: Parameters<Hub['history']>[1]) => {
+        // The first call learns the epoch, the second reads a page, the third fails.
+        if (++calls === 3) return Promise.reject(new Error('broker down'))
+        return real.history(channel, options)
+      },
+    }
+    const fold = new ChannelFold(flaky, 'log:sum', {
+      initial: () => ({ total: 0, count: 0 }),
+      apply: (state, data: { n: number }) => {
+        state.total += data.n
+        state.count++
+      },
+      pageSize: 2,
+    })
+    await assert.rejects(fold.read(), /broker down/)
+    assert.deepEqual(fold.state, { total: 3, count: 2 })
+    assert.deepEqual(await fold.read(), { total: 15, count: 5 }, 'nothing applied twice')
+  } finally {
+    await real.close()
+  }
+})
