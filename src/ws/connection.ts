@@ -19,11 +19,13 @@ import {
 import { type DeflateOwner, PerMessageDeflate } from './deflate.ts'
 import type { DeflateParams } from './deflate-params.ts'
 import { directReader, useDirectRead } from './direct-read.ts'
+import { pendingDirect, writeSocket } from './direct-write.ts'
 import { Inbox, type WsMessage } from './inbox.ts'
 import { isValidCloseCode, Receiver, type ReceiverSink } from './receiver.ts'
 import type { WsRegistry } from './registry.ts'
 import type { WsRoute } from './route.ts'
 import { closeFrame, frame, frameString, type PreparedMessage, toBuffer } from './sender.ts'
+import { joinBatch, scheduleFlush, sharedJoin } from './write-batch.ts'
 
 const kWs = Symbol('switchboard.ws')
 type OwnedSocket = Socket & { [kWs]: ServerWebSocket<unknown> }
@@ -45,77 +47,6 @@ function onSocketError(this: OwnedSocket): void {
 }
 function onSocketDrain(this: OwnedSocket): void {
   this[kWs].drained()
-}
-
-// ---- one flush per event-loop turn for every connection with queued frames ----
-// Two lists used in turn and emptied in place, so a fan-out to thousands of connections does not
-// grow a new array every turn (they keep the size of the largest turn: 8 bytes a connection).
-let dirty: (ServerWebSocket<unknown> | null)[] = []
-let spare: (ServerWebSocket<unknown> | null)[] = []
-let dirtyCount = 0
-let flushScheduled = false
-
-function flushAll(): void {
-  flushScheduled = false
-  const list = dirty
-  const n = dirtyCount
-  dirty = spare
-  dirtyCount = 0
-  for (let i = 0; i < n; i++) {
-    const ws = list[i]!
-    list[i] = null
-    ws.flush()
-  }
-  spare = list
-  lastBox = null
-  lastJoined = null
-}
-
-// Fan-out: connections sent the same prepared messages in a turn hold the same Buffers in the
-// same order. The second such outbox is joined once into one Buffer, and every further one
-// writes that Buffer: one write per connection instead of a corked write per message.
-let lastBox: Buffer[] | null = null
-let lastJoined: Buffer | null = null
-const JOIN_MAX = 64 * 1024
-
-function sharedJoin(box: Buffer[], bytes: number): Buffer | null {
-  const last = lastBox
-  lastBox = box
-  if (last === null || last.length !== box.length || bytes > JOIN_MAX) {
-    lastJoined = null
-    return null
-  }
-  for (let i = 0; i < box.length; i++) {
-    if (box[i] !== last[i]) {
-      lastJoined = null
-      return null
-    }
-  }
-  lastJoined ??= Buffer.concat(box, bytes)
-  return lastJoined
-}
-
-// `sendPreparedBatch`: the last array joined, how long it was, and the joined frames.
-let batchSource: readonly PreparedMessage[] | null = null
-let batchLength = 0
-let batchJoined: Buffer = Buffer.alloc(0)
-
-function joinBatch(messages: readonly PreparedMessage[]): Buffer {
-  if (messages !== batchSource || messages.length !== batchLength) {
-    let bytes = 0
-    for (let i = 0; i < messages.length; i++) bytes += messages[i]!.frame.length
-    const joined = Buffer.allocUnsafe(bytes)
-    let at = 0
-    for (let i = 0; i < messages.length; i++) {
-      const f = messages[i]!.frame
-      f.copy(joined, at)
-      at += f.length
-    }
-    batchSource = messages
-    batchLength = messages.length
-    batchJoined = joined
-  }
-  return batchJoined
 }
 
 /** RFC 6455 §5.5.2: an empty ping, shared by every connection's idle check. */
@@ -215,7 +146,8 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   get bufferedAmount(): number {
     // The socket's own buffer is read only when the last flush left bytes in it: a stream getter
     // per send was 7% of a fan-out's CPU, and after a flush that the kernel took whole it is 0.
-    const socket = (this.flags & F_BACKLOG) === 0 ? 0 : this.socket.writableLength
+    const s = this.socket
+    const socket = (this.flags & F_BACKLOG) === 0 ? 0 : s.writableLength + pendingDirect(s)
     return this.outboxBytes + socket + (this.pmd?.pendingBytes ?? 0)
   }
 
@@ -311,9 +243,8 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     if (this.outbox === null && this.pmd?.busy !== true) {
       const s = this.socket
       if (!s.destroyed && !s.writableEnded) {
-        s.write(bytes)
-        if (s.writableLength > 0) this.flags |= F_BACKLOG
-        else this.flags &= ~F_BACKLOG
+        writeSocket(s, bytes)
+        this.noteBacklog()
       }
       return this.status()
     }
@@ -390,7 +321,16 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   }
 
   private status(): SendStatus {
-    return (this.flags & F_BACKLOG) !== 0 && this.socket.writableNeedDrain ? BUFFERED : SENT
+    if ((this.flags & F_BACKLOG) === 0) return SENT
+    const s = this.socket
+    return s.writableNeedDrain || pendingDirect(s) > 0 ? BUFFERED : SENT
+  }
+
+  /** After a write: whether the socket still holds bytes (its Writable, or the direct path's). */
+  private noteBacklog(): void {
+    const s = this.socket
+    if (s.writableLength > 0 || pendingDirect(s) > 0) this.flags |= F_BACKLOG
+    else this.flags &= ~F_BACKLOG
   }
 
   private overLimit(): SendStatus {
@@ -418,11 +358,7 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   private queueFlush(): void {
     if ((this.flags & (F_QUEUED | F_READING)) === 0) {
       this.flags |= F_QUEUED
-      dirty[dirtyCount++] = this
-      if (!flushScheduled) {
-        flushScheduled = true
-        setImmediate(flushAll)
-      }
+      scheduleFlush(this)
     }
   }
 
@@ -435,18 +371,17 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     this.outboxBytes = 0
     const s = this.socket
     if (box !== null && !s.destroyed && !s.writableEnded) {
-      if (!Array.isArray(box)) s.write(box)
+      if (!Array.isArray(box)) writeSocket(s, box)
       else {
         const joined = sharedJoin(box, bytes)
-        if (joined !== null) s.write(joined)
+        if (joined !== null) writeSocket(s, joined)
         else {
           s.cork()
           for (let i = 0; i < box.length; i++) s.write(box[i]!)
           s.uncork()
         }
       }
-      if (s.writableLength > 0) this.flags |= F_BACKLOG
-      else this.flags &= ~F_BACKLOG
+      this.noteBacklog()
     }
     if (this.flags & F_END_AFTER_FLUSH && !s.writableEnded) s.end()
   }
@@ -479,7 +414,8 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
 
   /** @internal socket 'drain'. */
   drained(): void {
-    if (this.socket.writableLength === 0) this.flags &= ~F_BACKLOG
+    const s = this.socket
+    if (s.writableLength === 0 && pendingDirect(s) === 0) this.flags &= ~F_BACKLOG
     if (this.outbox === null && this.readyState === OPEN && this.route.drain !== null) {
       this.call(this.route.drain, undefined, undefined)
     }

@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { after, test } from 'node:test'
+import WebSocket from 'ws'
+import type { ServerWebSocket } from './connection.ts'
+import { BUFFERED } from './constants.ts'
+import {
+  directWriteStats,
+  directWriteSupported,
+  pendingDirect,
+  setDirectWrite,
+  writeSocket,
+} from './direct-write.ts'
+import { prepareMessage } from './sender.ts'
+import { open, serve } from './test-utils/test-support.ts'
+
+after(() => setDirectWrite(true))
+
+/** A TCP pair on loopback: the server's accepted socket and a client socket, paused. */
+async function pair(): Promise<{ server: Server; accepted: Socket; client: Socket }> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  const client = connect(port, '127.0.0.1')
+  const connected = once(client, 'connect')
+  const [accepted] = (await once(server, 'connection')) as [Socket]
+  await connected
+  client.pause()
+  return { server, accepted, client }
+}
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10))
+  assert.ok(check(), 'condition not reached within 5 s')
+}
+
+function readAll(client: Socket, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let got = 0
+  return new Promise((resolve) => {
+    client.on('data', (d: Buffer) => {
+      chunks.push(d)
+      got += d.length
+      if (got >= bytes) resolve(Buffer.concat(chunks))
+    })
+    client.resume()
+  })
+}
+
+test('this Node supports the direct write path, and a WebSocket fan-out writes through it', async () => {
+  // If a Node release changes the binding, this fails instead of silently taking the slow path.
+  assert.equal(directWriteSupported, true)
+  const conns: ServerWebSocket[] = []
+  const { url } = await serve((a) => a.ws('/ws', { open: (ws) => void conns.push(ws) }))
+  const clients = await Promise.all(Array.from({ length: 20 }, () => open(`${url}/ws`)))
+  await until(() => conns.length === 20)
+  const got = clients.map((ws) => once(ws, 'message'))
+  const before = { ...directWriteStats }
+  const message = prepareMessage('tick', false)
+  for (const ws of conns) ws.sendPrepared(message)
+  for (const [data] of await Promise.all(got)) assert.equal(String(data), 'tick')
+  assert.ok(directWriteStats.direct - before.direct >= 20, JSON.stringify(directWriteStats))
+  assert.equal(directWriteStats.fallback, before.fallback)
+  for (const ws of clients) ws.close()
+})
+
+for (const direct of [true, false]) {
+  test(`random messages of up to 300 KiB to forty clients arrive exactly as sent (${direct ? 'direct writes' : 'socket.write'})`, async () => {
+    setDirectWrite(direct)
+    try {
+      const conns: ServerWebSocket[] = []
+      const { url } = await serve((a) =>
+        a.ws('/ws', { maxBackpressure: 64 << 20, open: (ws) => void conns.push(ws) }),
+      )
+      const clients = await Promise.all(Array.from({ length: 40 }, () => open(`${url}/ws`)))
+      await until(() => conns.length === 40)
+      const sent = [1, 125, 126, 65_535, 65_536, 300 * 1024].map((n) => randomBytes(n))
+      const received = clients.map(
+        (ws) =>
+          new Promise<Buffer[]>((resolve) => {
+            const got: Buffer[] = []
+            ws.on('message', (d: Buffer) => {
+              got.push(d)
+              if (got.length === sent.length) resolve(got)
+            })
+          }),
+      )
+      for (const m of sent) {
+        const p = prepareMessage(m, true)
+        for (const ws of conns) ws.sendPrepared(p)
+      }
+      for (const got of await Promise.all(received)) {
+        for (let k = 0; k < sent.length; k++) assert.ok(got[k]!.equals(sent[k]!), `message ${k}`)
+      }
+      for (const ws of clients) ws.close()
+    } finally {
+      setDirectWrite(true)
+    }
+  })
+}
+
+test('bytes the kernel does not take at once are counted, stay ahead of later writes, and end with a drain', async () => {
+  const { server, accepted, client } = await pair()
+  try {
+    const first = randomBytes(8 << 20) // far more than loopback socket buffers hold
+    const before = directWriteStats.direct
+    writeSocket(accepted, first)
+    assert.equal(directWriteStats.direct, before + 1, 'written through the handle')
+    assert.ok(pendingDirect(accepted) > 0, 'the rest waits in libuv, counted')
+    assert.equal(accepted.writableLength, 0, 'nothing went through the Writable')
+    // A later write through the stream must not overtake the direct bytes.
+    const second = randomBytes(1000)
+    accepted.write(second)
+    const third = randomBytes(1000)
+    writeSocket(accepted, third) // the Writable holds `second`: this one takes the stream too
+    const drained = once(accepted, 'drain')
+    const all = await readAll(client, first.length + 2000)
+    await drained
+    assert.ok(all.equals(Buffer.concat([first, second, third])), 'bytes in write order')
+    assert.equal(pendingDirect(accepted), 0)
+  } finally {
+    accepted.destroy()
+    client.destroy()
+    server.close()
+  }
+})
+
+test('a socket destroyed while direct bytes wait reports no error and holds nothing pending', async () => {
+  const { server, accepted, client } = await pair()
+  const errors: unknown[] = []
+  accepted.on('error', (e) => errors.push(e))
+  writeSocket(accepted, randomBytes(8 << 20))
+  assert.ok(pendingDirect(accepted) > 0)
+  accepted.destroy()
+  await once(accepted, 'close')
+  await new Promise((r) => setImmediate(r))
+  assert.equal(pendingDirect(accepted), 0)
+  assert.deepEqual(errors, [])
+  client.destroy()
+  server.close()
+})
+
+test('a WebSocket whose client does not read reports BUFFERED and its bufferedAmount, then drains', async () => {
+  let drains = 0
+  let ready!: () => void
+  const drainedOnce = new Promise<void>((r) => {
+    ready = r
+  })
+  const conns: ServerWebSocket[] = []
+  const { url } = await serve((a) =>
+    a.ws('/ws', {
+      maxBackpressure: 64 << 20,
+      open: (ws) => void conns.push(ws),
+      drain() {
+        drains++
+        ready()
+      },
+    }),
+  )
+  const ws = new WebSocket(`${url}/ws`)
+  await once(ws, 'open')
+  const raw = (ws as unknown as { _socket: Socket })._socket
+  raw.pause()
+  await until(() => conns.length === 1)
+  const server = conns[0]
+  const big = prepareMessage(randomBytes(4 << 20), true)
+  let status = server!.sendPrepared(big)
+  for (let i = 0; i < 4 && status !== BUFFERED; i++) {
+    await new Promise((r) => setImmediate(r))
+    status = server!.sendPrepared(big)
+  }
+  assert.equal(status, BUFFERED)
+  await new Promise((r) => setImmediate(r))
+  assert.ok(server!.bufferedAmount > 0, `bufferedAmount ${server!.bufferedAmount}`)
+  let messages = 0
+  ws.on('message', () => messages++)
+  raw.resume()
+  await drainedOnce
+  assert.ok(drains >= 1)
+  assert.equal(server!.bufferedAmount, 0)
+  ws.close()
+  await once(ws, 'close')
+  assert.ok(messages >= 1)
+})

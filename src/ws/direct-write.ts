@@ -1,0 +1,153 @@
+// Writing a TCP socket without Node's Writable machinery.
+//
+// `socket.write(buf)` runs the Writable state machine, allocates a write request, and arranges
+// callbacks for every call, before the TCP handle tries the kernel. Fan-out writes one Buffer
+// per socket per event-loop turn and never waits on a callback, so most of that is wasted: on
+// this project's machine it was about a tenth of the CPU of each write (the kernel takes the
+// rest), which matters most when every publication is its own turn. This module writes through
+// the handle itself, the same call `socket.write` ends in (`handle.writeBuffer`), with one
+// reused request object.
+//
+// It uses Node internals (`process.binding('stream_wrap')`), so every step is guarded, and any
+// doubt keeps the ordinary path, which behaves the same, only slower:
+// - the binding and the handle must have the expected shape (checked once, and per socket);
+// - the socket's own Writable must hold nothing and not be corked, so no byte can overtake one
+//   it already queued; bytes that the kernel does not take at once stay queued in libuv, in
+//   order, ahead of any later `socket.write`, and are counted by `pendingDirect()` until done;
+// - an error from the handle is left to `socket.write`, which reports it as usual.
+// SWITCHBOARD_NO_DIRECT_WRITE=1 turns it off; so does `--pending-deprecation`, under which Node
+// would warn about `process.binding`.
+import type { Socket } from 'node:net'
+import { getSystemErrorName } from 'node:util'
+
+interface WriteReq {
+  handle: unknown
+  oncomplete: ((this: WriteReq, status: number) => void) | null
+  async: boolean
+  bytes: number
+  buffer: Buffer | null
+  socket: Socket | null
+}
+
+interface StreamWrapBinding {
+  WriteWrap: new () => WriteReq
+  streamBaseState: Int32Array
+  kLastWriteWasAsync: number
+}
+
+interface WriteHandle {
+  writeBuffer(req: WriteReq, data: Buffer): number
+}
+
+const kPending = Symbol('switchboard.directPending')
+type CountedSocket = Socket & { [kPending]?: number; _handle?: Partial<WriteHandle> | null }
+
+const binding = load()
+
+function load(): StreamWrapBinding | null {
+  if (process.env.SWITCHBOARD_NO_DIRECT_WRITE === '1') return null
+  if (process.execArgv.includes('--pending-deprecation')) return null
+  if (process.env.NODE_PENDING_DEPRECATION === '1') return null
+  try {
+    const get = (process as unknown as { binding?: (name: string) => unknown }).binding
+    if (typeof get !== 'function') return null
+    const b = get.call(process, 'stream_wrap') as Partial<StreamWrapBinding>
+    if (typeof b.WriteWrap !== 'function') return null
+    if (!(b.streamBaseState instanceof Int32Array)) return null
+    if (typeof b.kLastWriteWasAsync !== 'number') return null
+    if (b.kLastWriteWasAsync < 0 || b.kLastWriteWasAsync >= b.streamBaseState.length) return null
+    return b as StreamWrapBinding
+  } catch {
+    return null
+  }
+}
+
+/** Whether this Node has what the direct write path needs. */
+export const directWriteSupported = binding !== null
+
+let enabled = directWriteSupported
+let spare: WriteReq | null = binding === null ? null : new binding.WriteWrap()
+
+/** Writes made through the handle and writes left to `socket.write`, for tests and benchmarks. */
+export const directWriteStats = { direct: 0, fallback: 0 }
+
+/** @internal tests run the same traffic through both paths. */
+export function setDirectWrite(on: boolean): void {
+  enabled = on && directWriteSupported
+}
+
+/** Bytes written through the handle that the kernel has not taken yet. */
+export function pendingDirect(socket: Socket): number {
+  return (socket as CountedSocket)[kPending] ?? 0
+}
+
+/**
+ * Writes `data` to `socket` like `socket.write(data)` would, without the Writable machinery when
+ * it is safe to. A socket whose direct bytes wait for the kernel emits 'drain' once they and
+ * everything written after them are taken.
+ */
+export function writeSocket(socket: Socket, data: Buffer): void {
+  if (!writeDirect(socket as CountedSocket, data)) {
+    directWriteStats.fallback++
+    socket.write(data)
+  }
+}
+
+function writeDirect(socket: CountedSocket, data: Buffer): boolean {
+  if (!enabled || socket.writableLength !== 0 || socket.writableCorked !== 0) return false
+  const handle = socket._handle
+  if (handle == null || typeof handle.writeBuffer !== 'function' || socket.connecting) return false
+  const b = binding!
+  const req = spare ?? new b.WriteWrap()
+  req.handle = handle
+  req.oncomplete = onComplete
+  req.async = false
+  req.bytes = 0
+  req.buffer = null
+  req.socket = null
+  if (handle.writeBuffer(req, data) !== 0) return false // nothing written: let the stream report it
+  directWriteStats.direct++
+  if (b.streamBaseState[b.kLastWriteWasAsync] !== 0) {
+    // The kernel did not take it all: libuv holds the request (and the rest of `data`) until it
+    // does, ahead of anything written later. This request is not reused until then.
+    req.async = true
+    req.bytes = data.length
+    req.buffer = data
+    req.socket = socket
+    socket[kPending] = (socket[kPending] ?? 0) + data.length
+    spare = null
+  } else spare = req
+  return true
+}
+
+function onComplete(this: WriteReq, status: number): void {
+  const socket = this.socket as CountedSocket | null
+  const bytes = this.bytes
+  this.buffer = null
+  this.socket = null
+  this.handle = null
+  spare ??= this
+  if (socket === null) return
+  socket[kPending] = (socket[kPending] ?? bytes) - bytes
+  if (socket.destroyed) return
+  if (status < 0) {
+    socket.destroy(new Error(`write ${getSystemErrorName(status)}`))
+    return
+  }
+  if (socket[kPending] === 0) drainWhenIdle(socket)
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * The direct bytes are all taken: 'drain' now if the Writable is empty too. Otherwise the
+ * Writable emits it itself when it needs one; when it does not (it holds less than its high
+ * water mark), an empty write's callback tells when it has emptied, and this looks again.
+ */
+function drainWhenIdle(socket: CountedSocket): void {
+  if (socket.destroyed || (socket[kPending] ?? 0) !== 0) return
+  if (socket.writableLength === 0) socket.emit('drain')
+  else if (!socket.writableNeedDrain && !socket.writableEnded) {
+    socket.write(EMPTY, () => drainWhenIdle(socket))
+  }
+}
