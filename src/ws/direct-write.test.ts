@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createServer as createHttpsServer } from 'node:https'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { after, test } from 'node:test'
 import WebSocket from 'ws'
+import { Switchboard } from '../index.ts'
 import type { ServerWebSocket } from './connection.ts'
 import { BUFFERED } from './constants.ts'
 import {
@@ -184,4 +187,41 @@ test('a WebSocket whose client does not read reports BUFFERED and its bufferedAm
   ws.close()
   await once(ws, 'close')
   assert.ok(messages >= 1)
+})
+
+test('over TLS, echoed messages of up to 1 MiB arrive intact, in order', async () => {
+  // A self-signed certificate made for these tests only (test/fixtures, valid for 100 years).
+  const fixtures = new URL('../../test/fixtures/', import.meta.url)
+  const server = createHttpsServer({
+    key: readFileSync(new URL('tls-key.pem', fixtures)),
+    cert: readFileSync(new URL('tls-cert.pem', fixtures)),
+  })
+  const app = new Switchboard({ logger: false })
+  app.ws('/ws', {
+    maxPayload: 2 << 20,
+    maxBackpressure: 64 << 20,
+    message: (ws, d, b) => void ws.send(d, b),
+  })
+  app.attach(server)
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  try {
+    const ws = await open(`wss://127.0.0.1:${port}/ws`, { rejectUnauthorized: false })
+    const sent = [10, 70_000, 1 << 20, 300, 500_000].map((n) => randomBytes(n))
+    const got: Buffer[] = []
+    const all = new Promise<void>((resolve) =>
+      ws.on('message', (d: Buffer) => {
+        got.push(d)
+        if (got.length === sent.length) resolve()
+      }),
+    )
+    for (const m of sent) ws.send(m)
+    await all
+    for (let k = 0; k < sent.length; k++) assert.ok(got[k]!.equals(sent[k]!), `message ${k}`)
+    ws.close()
+  } finally {
+    await app.close({ graceful: 200 })
+    server.close()
+  }
 })

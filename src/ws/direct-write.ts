@@ -10,7 +10,9 @@
 //
 // It uses Node internals (`process.binding('stream_wrap')`), so every step is guarded, and any
 // doubt keeps the ordinary path, which behaves the same, only slower:
-// - the binding and the handle must have the expected shape (checked once, and per socket);
+// - the binding must have the expected shape (checked once), and the socket must sit straight on
+//   a TCP or pipe handle (checked once per socket; never TLS, whose handle takes one write at a
+//   time);
 // - the socket's own Writable must hold nothing and not be corked, so no byte can overtake one
 //   it already queued; bytes that the kernel does not take at once stay queued in libuv, in
 //   order, ahead of any later `socket.write`, and are counted by `pendingDirect()` until done;
@@ -40,7 +42,24 @@ interface WriteHandle {
 }
 
 const kPending = Symbol('switchboard.directPending')
-type CountedSocket = Socket & { [kPending]?: number; _handle?: Partial<WriteHandle> | null }
+const kPlain = Symbol('switchboard.directPlain')
+type CountedSocket = Socket & {
+  [kPending]?: number
+  [kPlain]?: boolean
+  _handle?: WriteHandle | null
+}
+
+/**
+ * Only a socket straight on a TCP or pipe handle: libuv queues its writes in order. A TLS
+ * socket's handle encrypts one write at a time and aborts the process on a second (Node asserts
+ * it), so TLS, and any other wrapped stream, keeps `socket.write`.
+ */
+function isPlainStream(socket: CountedSocket): boolean {
+  if ((socket as { encrypted?: boolean }).encrypted === true) return false
+  const handle = socket._handle as { constructor?: { name?: string } } | null | undefined
+  const name = handle?.constructor?.name
+  return (name === 'TCP' || name === 'Pipe') && typeof socket._handle?.writeBuffer === 'function'
+}
 
 const binding = load()
 
@@ -96,7 +115,10 @@ export function writeSocket(socket: Socket, data: Buffer): void {
 function writeDirect(socket: CountedSocket, data: Buffer): boolean {
   if (!enabled || socket.writableLength !== 0 || socket.writableCorked !== 0) return false
   const handle = socket._handle
-  if (handle == null || typeof handle.writeBuffer !== 'function' || socket.connecting) return false
+  if (handle == null || socket.connecting) return false
+  let plain = socket[kPlain]
+  if (plain === undefined) plain = socket[kPlain] = isPlainStream(socket)
+  if (!plain) return false
   const b = binding!
   const req = spare ?? new b.WriteWrap()
   req.handle = handle
