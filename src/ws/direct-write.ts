@@ -66,6 +66,7 @@ const binding = load()
 function load(): StreamWrapBinding | null {
   if (process.env.SWITCHBOARD_NO_DIRECT_WRITE === '1') return null
   if (process.execArgv.includes('--pending-deprecation')) return null
+  if (process.env.NODE_OPTIONS?.includes('--pending-deprecation')) return null
   if (process.env.NODE_PENDING_DEPRECATION === '1') return null
   try {
     const get = (process as unknown as { binding?: (name: string) => unknown }).binding
