@@ -57,21 +57,23 @@ async function serverCommits(cfg: GenConfig): Promise<number> {
  * after a burst of handshakes V8 and malloc still hold the garbage they made (Node's heap shrinks
  * back some 8-10 s later), and a freshly started server holds its start-up garbage the same way.
  * The reading 2 s after the last connection opened is reported beside it (`bytesPerConnAt2s`).
+ * Node peers also answer each GC with their V8 heap in use, so the heap per connection is
+ * reported the same two ways (`heapBytesPerConn`, `heapBytesPerConnAt2s`).
  */
 async function idle(cfg: GenConfig, run: Run): Promise<GenResult> {
   await serverGc(cfg.port)
   await sleep(cfg.settleMs)
-  await serverGc(cfg.port)
+  const heapBefore = await serverGc(cfg.port)
   const before = rssBytes(cfg.serverPid)
   const connectSec = await run.openAll(cfg.connections, () => newSubscriber(cfg, run))
   const err = requireOpen(run, cfg.connections)
   if (err) return { ok: false, error: err, metrics: {}, notes: [] }
   const early = Math.min(2000, cfg.settleMs)
   await sleep(early)
-  await serverGc(cfg.port)
+  const heapAt2s = await serverGc(cfg.port)
   const at2s = rssBytes(cfg.serverPid)
   await sleep(cfg.settleMs - early)
-  await serverGc(cfg.port)
+  const heapAfter = await serverGc(cfg.port)
   const after = rssBytes(cfg.serverPid)
   const alive = run.opened - run.dropped
   return {
@@ -83,6 +85,8 @@ async function idle(cfg: GenConfig, run: Run): Promise<GenResult> {
       rssAfterMB: Math.round(after / 2 ** 20),
       bytesPerConn: Math.round((after - before) / alive),
       bytesPerConnAt2s: Math.round((at2s - before) / alive),
+      heapBytesPerConn: Math.round((heapAfter - heapBefore) / alive),
+      heapBytesPerConnAt2s: Math.round((heapAt2s - heapBefore) / alive),
       connectPerSec: Math.round(cfg.connections / connectSec),
     },
     notes: [],

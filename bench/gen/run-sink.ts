@@ -99,19 +99,26 @@ export function requireOpen(run: Run, n: number): string | null {
   return `only ${run.opened} of ${n} connections opened (${run.failed} failed: ${run.reasonText() || 'timeout'})`
 }
 
-/** One GET /__gc to the server (every peer exposes it), so RSS readings follow a full GC. */
-export async function serverGc(port: number): Promise<void> {
+/**
+ * One GET /__gc to the server (every peer exposes it), so RSS readings follow a full GC. Resolves
+ * to the V8 heap in use after that GC, which the Node peers answer with (NaN for Bun, whose
+ * answer is `ok`).
+ */
+export async function serverGc(port: number): Promise<number> {
+  let body = ''
   await new Promise<void>((resolve) => {
     const sink: HttpSink = {
       onOpen: (c) => c.send(buildRequest('GET', '/__gc', port)),
       onResponse: (c) => {
+        body = c.lastBody
         c.destroy()
         resolve()
       },
       onClose: () => resolve(),
     }
-    new HttpConn(port, sink)
+    new HttpConn(port, sink).keepBody = true
     setTimeout(resolve, 3000)
   })
   await sleep(300)
+  return /^\d+$/.test(body) ? Number(body) : Number.NaN
 }

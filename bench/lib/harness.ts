@@ -194,7 +194,13 @@ export async function runScenario(s: Scenario, opt: RunOptions): Promise<Scenari
     outcome.error = blocked
     opt.log(`[${s.name}] cannot run: ${blocked}`)
   } else {
-    const limitMs = Math.min(60_000, probe.warmupMs + probe.durationMs + 45_000)
+    // The idle scenarios wait through two quiet periods of their own (settleMs each) besides
+    // opening 10,000 connections, which a busy machine can make slow.
+    const idle = probe.kind === 'idle'
+    const limitMs = Math.min(
+      idle ? 90_000 : 60_000,
+      probe.warmupMs + probe.durationMs + (idle ? 2 * probe.settleMs : 0) + 45_000,
+    )
     for (let rep = 0; rep < opt.reps; rep++) {
       const order = peers.map((_, i) => peers[(i + rep) % peers.length]!)
       for (const p of order) {

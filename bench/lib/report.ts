@@ -17,6 +17,8 @@ const LABELS: Record<string, string> = {
   genCpuPct: 'generator CPU %',
   bytesPerConn: 'RSS bytes / connection (steady)',
   bytesPerConnAt2s: 'RSS bytes / connection 2 s after the last open',
+  heapBytesPerConn: 'V8 heap bytes / connection (steady)',
+  heapBytesPerConnAt2s: 'V8 heap bytes / connection at 2 s',
   rssBeforeMB: 'RSS before (MB)',
   rssAfterMB: 'RSS after (MB)',
   connectPerSec: 'connects/s',

@@ -47,7 +47,6 @@ export function subjectsOf(s: Scenario | undefined): string[] {
 }
 
 const WS_PEERS = [PEERS.switchboardWs, PEERS.ws, PEERS.socketio, PEERS.bun]
-const SSE_PEERS = [PEERS.switchboardSse, PEERS.nodeSse]
 const WS_FANOUT_PEERS = [
   PEERS.switchboardWs,
   PEERS.switchboardWsChannels,
@@ -80,6 +79,8 @@ const LATENCY_COLUMNS = ['p50Ms', 'p99Ms', 'maxMs', 'deliveriesPerSec', 'cpuUsPe
 const IDLE_COLUMNS = [
   'bytesPerConn',
   'bytesPerConnAt2s',
+  'heapBytesPerConn',
+  'heapBytesPerConnAt2s',
   'rssBeforeMB',
   'rssAfterMB',
   'connectPerSec',
@@ -108,17 +109,20 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'ws-idle',
-    title: 'Idle memory, 10,000 WebSocket connections (RSS delta / connections)',
+    title:
+      'Idle memory, 10,000 WebSocket connections, bare and channel sessions (RSS and heap delta / connections)',
     gen: { kind: 'idle', connections: 10_000, warmupMs: 0, durationMs: 0, window: 0, rate: 0 },
-    peers: WS_PEERS,
+    // The channels row is a session subscribed to one channel (connect + subscribe).
+    peers: WS_FANOUT_PEERS,
     ratioMetrics: [m('bytesPerConn', 'bytes per connection', false)],
     columns: IDLE_COLUMNS,
   },
   {
     name: 'sse-idle',
-    title: 'Idle memory, 10,000 SSE streams (RSS delta / streams)',
+    title:
+      'Idle memory, 10,000 SSE streams, bare and channel sessions (RSS and heap delta / streams)',
     gen: { kind: 'idle', connections: 10_000, warmupMs: 0, durationMs: 0, window: 0, rate: 0 },
-    peers: SSE_PEERS,
+    peers: SSE_FANOUT_PEERS,
     ratioMetrics: [m('bytesPerConn', 'bytes per stream', false)],
     columns: IDLE_COLUMNS,
   },

@@ -37,9 +37,14 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
   })
 }
 
-/** Runs a full GC when the process was started with --expose-gc (the orchestrator does that). */
-export function gc(): void {
+/**
+ * Runs a full GC when the process was started with --expose-gc (the orchestrator does that) and
+ * returns the V8 heap in use after it, in bytes: the body of every Node peer's `GET /__gc`, which
+ * the idle scenarios read for their heap columns.
+ */
+export function gc(): string {
   ;(globalThis as { gc?: () => void }).gc?.()
+  return String(process.memoryUsage().heapUsed)
 }
 
 /** Announces the bound port to the orchestrator. */

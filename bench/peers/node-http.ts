@@ -11,8 +11,7 @@ const server = createServer((req, res) => {
     })
     res.end(body)
   } else if (req.url === '/__gc') {
-    gc()
-    res.end('ok')
+    res.end(gc())
   } else {
     res.statusCode = 404
     res.end()

@@ -20,8 +20,7 @@ const server = createServer(async (req, res) => {
     io.to(req.url.slice(5)).emit('m', data.toString())
     res.end('ok')
   } else if (req.url === '/__gc') {
-    gc()
-    res.end('ok')
+    res.end(gc())
   } else {
     res.statusCode = 404
     res.end()

@@ -25,10 +25,7 @@ if (metrics) {
   scrape.unref()
 }
 
-app.get('/__gc', (ctx) => {
-  gc()
-  return ctx.text('ok')
-})
+app.get('/__gc', (ctx) => ctx.text(gc()))
 
 if (kind === 'http') {
   app.get('/', (ctx) => ctx.json({ hello: 'world' }))

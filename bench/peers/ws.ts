@@ -46,8 +46,7 @@ const server = createServer(async (req, res) => {
     })
     res.end('ok')
   } else if (req.url === '/__gc') {
-    gc()
-    res.end('ok')
+    res.end(gc())
   } else {
     res.statusCode = 404
     res.end()
