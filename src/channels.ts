@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { streamEndpoint } from './channels-sse.ts'
 import { SwitchboardError } from './errors/index.ts'
 import type { Context } from './http/context.ts'
 import {
@@ -12,7 +13,6 @@ import {
   type NamespaceOptions,
   type RpcHandler,
   Session,
-  SseTransport,
   SUBPROTOCOLS,
   WsTransport,
   wireFormatFor,
@@ -22,6 +22,7 @@ import type { MetricsRecorder } from './hub/recorder.ts'
 import type { HubLogger } from './hub/report.ts'
 import type { CheckResult, Closer } from './lifecycle.ts'
 import { msgpackCodec } from './protocol/index.ts'
+import type { ResolvedSseOptions, SseOptions } from './sse/index.ts'
 import type { WsBehaviour } from './ws/index.ts'
 import { prepareMessage } from './ws/index.ts'
 import {
@@ -64,6 +65,8 @@ export interface ChannelsHost<S> {
   addCloser(closer: Closer, phase?: 'sessions' | 'transports'): void
   /** Marks a connection the hub ends itself in a drain (with its `disconnect` push). */
   claim(connection: object): void
+  /** SSE options completed with the app's shared heartbeat, validated (once per call). */
+  sseOptions(options: SseOptions): ResolvedSseOptions
   readinessCheck(name: string, check: () => CheckResult): unknown
   /** The app's logger: the hub logs what it catches there. */
   readonly log: HubLogger
@@ -280,64 +283,14 @@ export class Channels<S> {
       return requestInfo(ctx)
     }
     const outbox = options.maxOutboxBytes ?? 1024 * 1024
-    const sseOptions = {
+    const sseOptions: SseOptions = {
       // The hub's slow-consumer policy acts first; the stream's own mark is a backstop above it.
       highWaterMark: outbox * 2,
       policy: 'close' as const,
       // Ids carry every channel's cursor (about 15 bytes each), so allow long ones.
       maxLastEventIdLength: 8192,
     }
-    const openStream = async (ctx: Context<S>): Promise<void> => {
-      const channels = ctx.searchParams.getAll('channel')
-      const header = ctx.headers['last-event-id']
-      const lastEventId =
-        typeof header === 'string' && header !== '' ? header : ctx.query.lastEventId
-      const token = bearer(ctx)
-      const ticket = ctx.query.ticket
-      const request = authRequest(ctx, token !== undefined || ticket !== undefined)
-      let stream: ReturnType<Context<S>['sse']> | null = null
-      const ip = ctx.ip
-      hub.limiter.admit(ip, Date.now())
-      let session: Session
-      try {
-        session = await hub.openStream(
-          {
-            channels,
-            ...(lastEventId === undefined ? null : { lastEventId }),
-            ...(ticket === undefined ? null : { ticket }),
-            ...(token === undefined ? null : { token }),
-            ...(request === undefined ? null : { request }),
-          },
-          () => {
-            const s = ctx.sse(sseOptions)
-            host.claim(s)
-            stream = s
-            return new SseTransport(
-              {
-                write: (text) => s.writeEncoded(text),
-                writeBytes: (bytes) => s.writeEncoded(bytes),
-                flush: () => s.flush(),
-                close: () => s.close(),
-              },
-              channels,
-            )
-          },
-        )
-      } catch (err) {
-        hub.limiter.release(ip)
-        throw err
-      }
-      const opened = stream as ReturnType<Context<S>['sse']> | null
-      if (opened === null) {
-        hub.limiter.release(ip)
-        session.closed()
-        return
-      }
-      opened.closed.then(() => {
-        hub.limiter.release(ip)
-        session.closed()
-      })
-    }
+    const openStream = streamEndpoint(hub, host, sseOptions, { bearer, authRequest })
 
     // `ws.data` is what the upgrade admitted (the client's address, and the request for the
     // connect hook) until `open` replaces it with the session.

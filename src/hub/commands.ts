@@ -40,12 +40,26 @@ export interface Caller {
 
 /** The caller behind a session. */
 export function callerOf(session: Session): Caller {
-  return {
-    user: session.user,
-    client: session.id,
-    info: session.info,
-    session,
-    clientInfo: session.clientInfo,
+  return new SessionCaller(session)
+}
+
+/** A session as a caller. `clientInfo` is read from the session only when a command uses it,
+ * so a session that never publishes or enters presence never makes its object. */
+class SessionCaller implements Caller {
+  readonly user: string
+  readonly client: string
+  readonly info: unknown
+  readonly session: Session
+
+  constructor(session: Session) {
+    this.user = session.user
+    this.client = session.id
+    this.info = session.info
+    this.session = session
+  }
+
+  get clientInfo(): ClientInfo {
+    return this.session.clientInfo
   }
 }
 

@@ -15,6 +15,7 @@ import type { HubStats } from './hub-options.ts'
 import type { RateBuckets } from './limits.ts'
 import { type DropPolicy, Outbox } from './outbox.ts'
 import { newSessionId } from './session-id.ts'
+import { SubscriptionMap } from './subscription-map.ts'
 import type { Frame, FrameSink, Transport, WireFormat } from './transport.ts'
 
 /** Session states. */
@@ -69,7 +70,9 @@ export class Session implements DropPolicy {
   readonly owner: SessionOwner
   readonly transport: Transport
   readonly format: WireFormat
-  readonly outbox = new Outbox()
+  /** Made when a frame is first queued: a session that only follows channel turns never needs
+   * one (see {@link outbox}). */
+  #outbox: Outbox | null = null
   /** The transport said it is over its high-water mark. */
   blocked = false
   /** Queued for the next flush. Outbox frames or gap markers wait only while this or `blocked`
@@ -120,7 +123,8 @@ export class Session implements DropPolicy {
   inflight = 0
   /** Commands received while `connect` was in flight, run after it. */
   pending: ClientCommand[] | null = null
-  readonly subs = new Map<string, Subscription>()
+  /** Subscriptions by channel (a Map's reading API; no Map for a session of one channel). */
+  readonly subs = new SubscriptionMap()
   /** Publications dropped by the slow-consumer policy. */
   dropped = 0
   #clientInfo: ClientInfo | null = null
@@ -133,6 +137,12 @@ export class Session implements DropPolicy {
     this.#followable = transport.sharedBatches === true
     // Unique across the nodes of a cluster without coordination, and unguessable.
     this.id = id ?? newSessionId()
+  }
+
+  /** Frames waiting for the next flush. */
+  get outbox(): Outbox {
+    this.#outbox ??= new Outbox()
+    return this.#outbox
   }
 
   /** Whether the session has ended. */
@@ -182,7 +192,7 @@ export class Session implements DropPolicy {
   drain(): void {
     if (!this.blocked) return
     this.blocked = false
-    if (this.outbox.length > 0 || this.#gaps !== null) this.#markDirty()
+    if ((this.#outbox !== null && this.#outbox.length > 0) || this.#gaps !== null) this.#markDirty()
   }
 
   /** The transport is gone (peer closed, network error). */
@@ -211,7 +221,7 @@ export class Session implements DropPolicy {
   enqueue(frame: Frame): void {
     if (this.state === CLOSED) return
     if (this.#follow !== null) this.#unfollow()
-    if (this.outbox.bytes > this.owner.limits.maxOutboxBytes * 2) {
+    if (this.#outbox !== null && this.#outbox.bytes > this.owner.limits.maxOutboxBytes * 2) {
       this.owner.disconnectSession(this, DisconnectCode.SLOW_CONSUMER, 'slow consumer')
       return
     }
@@ -349,17 +359,26 @@ export class Session implements DropPolicy {
         frames.push(this.format.prepare(push))
         this.owner.stats.gaps++
       }
-      for (const f of this.outbox.take()) frames.push(f)
+      if (this.#outbox !== null) for (const f of this.#take(this.#outbox)) frames.push(f)
     } else {
-      if (this.outbox.length === 0) return
-      frames = this.outbox.take()
+      const outbox = this.#outbox
+      if (outbox === null || outbox.length === 0) return
+      frames = this.#take(outbox)
     }
     if (!this.transport.write(frames)) this.blocked = true
   }
 
+  /** Empties the outbox for a flush. One that held no publication (replies and pushes: what
+   * connecting and subscribing queue) is let go, so an idle session keeps none; one that
+   * carried publications is kept for the turns that follow. */
+  #take(outbox: Outbox): Frame[] {
+    if (outbox.publications === 0) this.#outbox = null
+    return outbox.take()
+  }
+
   /** Forgets queued frames and gap markers (the session is being closed). */
   discard(): void {
-    this.outbox.clear()
+    this.#outbox?.clear()
     this.#gaps = null
     if (this.#riding) this.#endRide(false)
     this.#follow = null

@@ -45,9 +45,11 @@ export class SseTransport implements Transport {
   readonly sharedBatches = true
   readonly #sink: SseSinkLike
   readonly #urlChannels: readonly string[]
-  readonly #cursors = new Map<string, Cursor>()
-  /** The cursor the fast path updated last (streams of one channel: the only one). */
+  /** The cursor of the one channel the stream has positions of, while it has only one (most
+   * streams: a Map per stream would cost about 180 bytes more). */
   #lone: Cursor | null = null
+  /** Every channel's cursor, made when a second channel gets a position (`#lone` is then null). */
+  #cursors: Map<string, Cursor> | null = null
 
   /** `format` defaults to {@link sseFormat}; any format whose frames are SSE event text fits. */
   constructor(sink: SseSinkLike, urlChannels: readonly string[], format: WireFormat = sseFormat) {
@@ -58,7 +60,8 @@ export class SseTransport implements Transport {
 
   /** The cursors as of the last written frame (what the client's Last-Event-ID holds). */
   get cursors(): ChannelCursor[] {
-    return [...this.#cursors.values()]
+    if (this.#cursors !== null) return [...this.#cursors.values()]
+    return this.#lone === null ? [] : [this.#lone]
   }
 
   write(frames: readonly Frame[]): boolean {
@@ -74,14 +77,9 @@ export class SseTransport implements Transport {
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!
       if (f.channel !== undefined && f.offset !== undefined && f.epoch !== undefined) {
-        const c = this.#cursors.get(f.channel)
-        if (c === undefined) {
-          this.#cursors.set(f.channel, { channel: f.channel, offset: f.offset, epoch: f.epoch })
-        } else {
-          c.offset = f.offset
-          c.epoch = f.epoch
-        }
-        out += `id: ${encodeSseId(this.#cursors.values(), this.#urlChannels)}\n`
+        this.#move(f.channel, f.offset, f.epoch)
+        const all = this.#cursors === null ? [this.#lone!] : this.#cursors.values()
+        out += `id: ${encodeSseId(all, this.#urlChannels)}\n`
       }
       out += `${f.data as string}\n`
     }
@@ -90,6 +88,30 @@ export class SseTransport implements Transport {
 
   close(): void {
     this.#sink.close()
+  }
+
+  /** Moves `channel`'s cursor (made on its first position). */
+  #move(channel: string, offset: number, epoch: string): void {
+    const lone = this.#lone
+    if (lone !== null && lone.channel === channel) {
+      lone.offset = offset
+      lone.epoch = epoch
+      return
+    }
+    if (lone === null && this.#cursors === null) {
+      this.#lone = { channel, offset, epoch }
+      return
+    }
+    if (this.#cursors === null) {
+      this.#cursors = new Map([[lone!.channel, lone!]])
+      this.#lone = null
+    }
+    const c = this.#cursors.get(channel)
+    if (c === undefined) this.#cursors.set(channel, { channel, offset, epoch })
+    else {
+      c.offset = offset
+      c.epoch = epoch
+    }
   }
 
   #written(ok: boolean): boolean {
@@ -119,12 +141,10 @@ export class SseTransport implements Transport {
       if (last === null) return frames.length === 1 ? `${frames[0]!.data as string}\n` : null
     }
     const channel = last!.channel!
-    const cursors = this.#cursors
-    let c = this.#lone
-    if (c === null || c.channel !== channel || cursors.size !== 1) {
-      if (cursors.size > 1 || (cursors.size === 1 && !cursors.has(channel))) return null
-      c = cursors.get(channel) ?? null
-    }
+    // Positions of another channel go in every id: the per-stream path.
+    if (this.#cursors !== null) return null
+    const c = this.#lone
+    if (c !== null && c.channel !== channel) return null
     const at = this.#urlChannels.indexOf(channel)
     const ref = at >= 0 ? String(at) : `~${channel}`
     let text: string
@@ -146,14 +166,11 @@ export class SseTransport implements Transport {
       batchText = text
       batchBytes = null
     }
-    if (c === null) {
-      c = { channel, offset: last!.offset!, epoch: last!.epoch! }
-      cursors.set(channel, c)
-    } else {
+    if (c === null) this.#lone = { channel, offset: last!.offset!, epoch: last!.epoch! }
+    else {
       c.offset = last!.offset!
       c.epoch = last!.epoch!
     }
-    this.#lone = c
     return text
   }
 }

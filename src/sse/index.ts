@@ -1,3 +1,4 @@
+export { broadcast, createSseStream, type SseInit } from './create.ts'
 export {
   encodeComment,
   encodeEvent,
@@ -21,4 +22,4 @@ export {
   type SseOptions,
   type SsePolicy,
 } from './options.ts'
-export { broadcast, createSseStream, type SseInit, type SseItem, SseStream } from './stream.ts'
+export { type SseItem, SseStream, type SseStreamWatcher } from './stream.ts'

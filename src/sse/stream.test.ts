@@ -5,10 +5,11 @@ import { connect, type Socket } from 'node:net'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { waitFor as until } from '../test-utils/wait.ts'
+import { broadcast, createSseStream } from './create.ts'
 import { prepareEvent } from './encode.ts'
 import { HeartbeatRegistry } from './heartbeat.ts'
 import type { SseOptions } from './options.ts'
-import { broadcast, createSseStream, type SseItem, type SseStream } from './stream.ts'
+import type { SseItem, SseStream } from './stream.ts'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 

@@ -16,7 +16,6 @@
  * pending-chunk array are created only when used.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { Socket } from 'node:net'
 import { createError } from '../errors/index.ts'
 import { detachFromHttpServer, endDetached } from './detach.ts'
@@ -27,17 +26,10 @@ import {
   type PreparedEvent,
   type SseEvent,
 } from './encode.ts'
+import { enqueueFlush, type Flushable, isFlushing, joinShared } from './flush-queue.ts'
+import { headerList, rawHead } from './head.ts'
 import type { HeartbeatMember } from './heartbeat.ts'
-import { readLastEventId } from './last-event-id.ts'
-import {
-  OWN_HEADERS,
-  type ResolvedSseOptions,
-  resolveSseOptions,
-  type SseCloseReason,
-  type SseOptions,
-} from './options.ts'
-
-const DEFAULTS = resolveSseOptions()
+import type { ResolvedSseOptions, SseCloseReason } from './options.ts'
 
 const PENDING = 0
 const OPEN = 1
@@ -54,14 +46,6 @@ const kStream = Symbol('switchboard.sse.stream')
 /** The writable end we write to: the raw socket (HTTP/1.x) or the response (otherwise). */
 type Target = (Socket | ServerResponse) & { [kStream]?: SseStream | null }
 
-/** Per-request inputs of {@link createSseStream} besides the options. */
-export interface SseInit {
-  /** The raw query string (or parsed params) to read `lastEventId` from; default: `req.url`. */
-  query?: string | URLSearchParams
-  /** Headers already chosen for this response (CORS, request id); kept on the stream's head. */
-  headers?: Readonly<Record<string, string | readonly string[]>> | null
-}
-
 /** Items `pipe()` accepts: event objects or prepared events. */
 export type SseItem = SseEvent | PreparedEvent
 
@@ -74,7 +58,16 @@ export type SseItem = SseEvent | PreparedEvent
  * stream.send({ event: 'hello', data: { at: Date.now() } })
  * await stream.closed // resolves when the client leaves (also when awaited after it left)
  */
-export class SseStream implements HeartbeatMember {
+/**
+ * Hears that a stream ended, once, in a microtask after the end: what an owner of many streams
+ * sets (`stream.watcher`) instead of holding a `closed` promise, its reaction and a closure per
+ * stream.
+ */
+export interface SseStreamWatcher {
+  streamClosed(stream: SseStream): void
+}
+
+export class SseStream implements HeartbeatMember, Flushable {
   /** The `Last-Event-ID` (or `lastEventId` query parameter) the client resumed with. */
   readonly lastEventId: string | undefined
   /** Events and comments dropped by the `'drop'` policy. */
@@ -100,6 +93,8 @@ export class SseStream implements HeartbeatMember {
   private closedPromise: Promise<void> | null = null
   private resolveClosed: (() => void) | null = null
   private wakers: Set<(value: unknown) => void> | null = null
+  /** @internal Told when the stream ends (see {@link SseStreamWatcher}); set while open. */
+  watcher: SseStreamWatcher | null = null
 
   /** @internal Use {@link createSseStream}. */
   constructor(
@@ -241,7 +236,7 @@ export class SseStream implements HeartbeatMember {
     if (this.state === PENDING) {
       this.state = OPEN
       if (this.raw) {
-        const head = this.rawHead()
+        const head = rawHead(this.opts, this.http11, this.res, this.headers)
         if (typeof first === 'string') first = head + first
         else {
           rest = rest === null ? [first] : [first, ...rest]
@@ -249,7 +244,7 @@ export class SseStream implements HeartbeatMember {
         }
       } else {
         const res = target as ServerResponse
-        res.writeHead(200, this.headerList(true))
+        res.writeHead(200, headerList(this.opts, this.headers, true))
         res.flushHeaders()
         if (this.opts.preamble !== '') {
           if (typeof first === 'string') first = this.opts.preamble + first
@@ -259,7 +254,7 @@ export class SseStream implements HeartbeatMember {
       this.res = null
       this.headers = null
       // The hand-over from node:http must happen outside its parser callbacks: next flush turn.
-      if (!flushing && this.raw && this.opts.detach && !this.queued) enqueueFlush(this)
+      if (!isFlushing() && this.raw && this.opts.detach && !this.queued) enqueueFlush(this)
     }
     if (target.destroyed) {
       this.finish('client')
@@ -311,7 +306,7 @@ export class SseStream implements HeartbeatMember {
     this.first = null
     this.rest = null
     this.pendingBytes = 0
-    const headers = this.headerList(false)
+    const headers = headerList(this.opts, this.headers, false)
     this.finish('server')
     res.writeHead(204, headers)
     res.end()
@@ -439,37 +434,6 @@ export class SseStream implements HeartbeatMember {
     return true
   }
 
-  private rawHead(): string {
-    const opts = this.opts
-    let head = this.http11 ? opts.head11 : opts.head10
-    // Headers chosen earlier for this response (CORS, request id, cookies) are kept.
-    const res = this.res
-    if (res !== null) {
-      for (const name of res.getHeaderNames()) {
-        const value = res.getHeader(name)
-        if (value !== undefined) head += rawHeaderLines(opts, name, value)
-      }
-    }
-    const headers = this.headers
-    if (headers !== null)
-      for (const name in headers) {
-        head += rawHeaderLines(opts, name, headers[name]!)
-      }
-    return `${head}\r\n${opts.preamble}`
-  }
-
-  /** Headers for `res.writeHead`: the SSE set (200 only) plus the ones chosen earlier. */
-  private headerList(sse: boolean): Record<string, string | string[]> {
-    const out: Record<string, string | string[]> = {}
-    const headers = this.headers
-    if (headers !== null)
-      for (const name in headers) {
-        if (!OWN_HEADERS.has(name.toLowerCase())) out[name] = headers[name] as string | string[]
-      }
-    if (sse) Object.assign(out, this.opts.headerMap)
-    return out
-  }
-
   private destroyFor(reason: SseCloseReason): void {
     this.target.destroy()
     this.finish(reason)
@@ -500,31 +464,26 @@ export class SseStream implements HeartbeatMember {
       this.wakers = null
       for (const wake of wakers) wake(STOP)
     }
+    if (this.watcher !== null) {
+      if (endedStreams.length === 0) queueMicrotask(tellWatchers)
+      endedStreams.push(this)
+    }
   }
 }
 
 const STOP = Symbol('stop')
 
-function rawHeaderLines(
-  opts: ResolvedSseOptions,
-  name: string,
-  value: string | number | readonly string[],
-): string {
-  const lower = name.toLowerCase()
-  if (OWN_HEADERS.has(lower) || opts.headerMap[lower] !== undefined) return ''
-  // Values come from Node's setHeader or our ctx.header(); refuse anything that could split
-  // the head even so.
-  validateHeaderName(name)
-  if (typeof value === 'string' || typeof value === 'number') {
-    validateHeaderValue(name, String(value))
-    return `${name}: ${value}\r\n`
+// Streams that ended with a watcher, told together in one microtask (as a `closed.then` would).
+let endedStreams: SseStream[] = []
+
+function tellWatchers(): void {
+  const ended = endedStreams
+  endedStreams = []
+  for (const stream of ended) {
+    const watcher = stream.watcher
+    stream.watcher = null
+    watcher?.streamClosed(stream)
   }
-  let out = ''
-  for (const v of value) {
-    validateHeaderValue(name, v)
-    out += `${name}: ${v}\r\n`
-  }
-  return out
 }
 
 function ignore(): void {}
@@ -535,115 +494,4 @@ function onTargetClose(this: Target): void {
 
 function isOwnListener(fn: Function): boolean {
   return fn === onTargetClose
-}
-
-// Once-per-turn flush of every stream with pending bytes (ARCHITECTURE: write path).
-let queue: SseStream[] = []
-let spare: SseStream[] = []
-let scheduled = false
-let flushing = false
-
-// Fan-out: streams that got the same prepared events in a turn hold the same Buffers in the
-// same order. Joining them once and writing that one Buffer to each socket makes a stream's
-// cost one write however many events the turn carried. Cleared after every flush turn.
-let lastFirst: Buffer | null = null
-let lastRest: (string | Buffer)[] | null = null
-let lastJoined: Buffer | null = null
-
-function joinShared(first: Buffer, rest: (string | Buffer)[]): Buffer | null {
-  if (first === lastFirst && lastRest !== null && rest.length === lastRest.length) {
-    let same = true
-    for (let i = 0; i < rest.length; i++) {
-      if (rest[i] !== lastRest[i]) {
-        same = false
-        break
-      }
-    }
-    if (same) return lastJoined
-  }
-  let length = first.length
-  for (let i = 0; i < rest.length; i++) {
-    const chunk = rest[i]!
-    if (typeof chunk === 'string') return null
-    length += chunk.length
-  }
-  const joined = Buffer.allocUnsafe(length)
-  let at = first.copy(joined, 0)
-  for (let i = 0; i < rest.length; i++) at += (rest[i] as Buffer).copy(joined, at)
-  lastFirst = first
-  lastRest = rest
-  lastJoined = joined
-  return joined
-}
-
-function enqueueFlush(stream: SseStream): void {
-  stream.queued = true
-  queue.push(stream)
-  if (!scheduled) {
-    scheduled = true
-    setImmediate(flushQueue)
-  }
-}
-
-function flushQueue(): void {
-  scheduled = false
-  const batch = queue
-  queue = spare
-  flushing = true
-  for (let i = 0; i < batch.length; i++) {
-    const stream = batch[i]!
-    stream.queued = false
-    stream.flush()
-    stream.afterFlush()
-  }
-  flushing = false
-  lastFirst = null
-  lastRest = null
-  lastJoined = null
-  batch.length = 0
-  spare = batch
-}
-
-/**
- * Opens an SSE stream on a plain node:http request. Reads and validates `Last-Event-ID` (or the
- * `lastEventId` query parameter) first and throws `SWB_ERR_SSE_INVALID_LAST_EVENT_ID` (status
- * 400) before touching the response when it is malformed. The head goes out at the end of the
- * current event-loop turn, together with anything sent before then.
- *
- * @example
- * http.createServer((req, res) => {
- *   const stream = createSseStream(req, res, { retry: 2000 })
- *   stream.send({ data: `resumed after ${stream.lastEventId ?? 'nothing'}` })
- * })
- */
-export function createSseStream(
-  req: IncomingMessage,
-  res: ServerResponse,
-  options?: SseOptions | ResolvedSseOptions,
-  init?: SseInit,
-): SseStream {
-  const opts = options === undefined ? DEFAULTS : resolveSseOptions(options)
-  if (res.headersSent || res.writableEnded) throw createError('SWB_ERR_SSE_HEADERS_SENT')
-  const lastEventId = readLastEventId(req, init?.query, opts.maxLastEventIdLength)
-  // A HEAD request gets the head and nothing else, not even padding (RFC 9110 §9.3.2).
-  const head = req.method === 'HEAD'
-  const streamOpts = head && opts.preamble !== '' ? { ...opts, preamble: '' } : opts
-  const stream = new SseStream(req, res, streamOpts, lastEventId, init?.headers ?? null)
-  if (head) stream.close()
-  return stream
-}
-
-/**
- * Writes one prepared event to many streams; returns how many accepted it.
- *
- * @example
- * broadcast(streams, prepareEvent({ event: 'news', data: headline }))
- */
-export function broadcast(streams: Iterable<SseStream>, event: SseEvent | PreparedEvent): number {
-  const p = isPreparedEvent(event)
-    ? event
-    : ({ bytes: Buffer.from(encodeEvent(event)) } as PreparedEvent)
-  let n = 0
-  for (const s of streams) if (s.sendPrepared(p)) n++
-  return n
 }
