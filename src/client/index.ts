@@ -1,4 +1,5 @@
 export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, shouldReconnect } from './backoff.ts'
+export { SwitchboardClient } from './client.ts'
 export {
   type ClientEvents,
   type ConnectionState,
@@ -6,9 +7,8 @@ export {
   type ReconnectingEvent,
   StateCode,
   type StateEvent,
-  SwitchboardClient,
   type UpgradeEvent,
-} from './client.ts'
+} from './client-events.ts'
 export { Commands } from './commands.ts'
 export { Emitter } from './emitter.ts'
 export { ClientError, ClientErrorCode, type ClientErrorCodeValue } from './errors.ts'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { ReconnectingEvent } from './client.ts'
+import type { ReconnectingEvent } from './client-events.ts'
 import { fakeClient } from './test-utils/fake-client.ts'
 import { waitFor } from './test-utils/fake-server.ts'
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { SwitchboardClient, type UpgradeEvent } from './client.ts'
+import { SwitchboardClient } from './client.ts'
+import type { UpgradeEvent } from './client-events.ts'
 import type { ClientOptions } from './options.ts'
 import type { SubscribedContext } from './subscription.ts'
 import { fakeClient } from './test-utils/fake-client.ts'

@@ -3,7 +3,7 @@
 // backoff. State code 5 (no transport) is only for a client that has no transport at all.
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, test } from 'node:test'
-import { StateCode } from './client.ts'
+import { StateCode } from './client-events.ts'
 import { fakeClient } from './test-utils/fake-client.ts'
 import { waitFor } from './test-utils/fake-server.ts'
 

@@ -1,6 +1,7 @@
 // A client wired to a FakeServer for the client's unit tests: the server's WebSocket,
 // EventSource and fetch, fast backoff, no page-visibility source, and every state change kept.
-import { type StateEvent, SwitchboardClient } from '../client.ts'
+import { SwitchboardClient } from '../client.ts'
+import type { StateEvent } from '../client-events.ts'
 import type { ClientOptions } from '../options.ts'
 import { FakeServer } from './fake-server.ts'
 
