@@ -1,5 +1,6 @@
 import type { Codec } from '../protocol/codec.ts'
 import { ClientError, ClientErrorCode } from './errors.ts'
+import type { QueuedCommand } from './outbox.ts'
 import { readRefusal, TicketRefused } from './stream-refusal.ts'
 import type { EventSourceConstructor, FetchLike } from './transport-sse.ts'
 import type { WebSocketConstructor } from './transport-ws.ts'
@@ -141,6 +142,34 @@ export function resolveToken(token: ClientOptions['token']): Promise<string | un
   if (token === undefined) return Promise.resolve(undefined)
   if (typeof token === 'string') return Promise.resolve(token)
   return Promise.resolve().then(token)
+}
+
+/** The `connect` command (the token function is asked again each time). */
+export async function connectCommand(
+  options: ClientOptions,
+): Promise<QueuedCommand & { type: 'connect' }> {
+  const token = await resolveToken(options.token)
+  return {
+    type: 'connect',
+    name: options.name ?? 'switchboard-js',
+    ...(token === undefined ? null : { token }),
+    ...(options.data === undefined ? null : { data: options.data }),
+  }
+}
+
+/** The WebSocket constructor of `options`, else the global one (`undefined`: none). */
+export function webSocketConstructor(options: ClientOptions): WebSocketConstructor | undefined {
+  return options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+}
+
+/** What the SSE transport needs, or null when this client has no EventSource or fetch. */
+export function sseParts(
+  options: ClientOptions,
+): { ES: EventSourceConstructor; fetchFn: FetchLike } | null {
+  const ES =
+    options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource
+  const fetchFn = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch?.bind(globalThis)
+  return ES === undefined || fetchFn === undefined ? null : { ES, fetchFn }
 }
 
 /**
