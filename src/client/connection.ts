@@ -190,6 +190,7 @@ export class Connection {
       if (mode === 'auto') {
         this.#fallback.unavailable()
         this.#host.emit('fallback', { reason: 'websocket-unavailable', code: 0 })
+        if (this.#stopped()) return // a listener called disconnect()
         this.#openSse()
       } else this.#fail(StateCode.NO_TRANSPORT, 'no WebSocket constructor')
     } else {
@@ -358,6 +359,12 @@ export class Connection {
     return refused
   }
 
+  /** Whether the client is disconnected: read after an event, whose listener may have called
+   * `disconnect()` (a plain comparison would be narrowed away by the checks before the event). */
+  #stopped(): boolean {
+    return this.#state === 'disconnected'
+  }
+
   #onClosed(
     name: TransportName,
     code: number,
@@ -375,6 +382,7 @@ export class Connection {
     const refused = this.#afterClose(code, reason)
     if (this.#fallback.closed(name, code, server, received)) {
       this.#host.emit('fallback', { reason: opened ? 'websocket-cut' : 'websocket-failed', code })
+      if (this.#stopped()) return // a listener called disconnect()
       this.#setState('connecting', code, reason)
       this.#openSse()
       return
@@ -461,6 +469,7 @@ export class Connection {
     const reason = 'upgrading to websocket'
     for (const sub of this.#host.subs.values()) sub._onTransportLost(StateCode.UPGRADE, reason)
     this.#host.emit('upgrade', { reason: 'websocket-probe-ok', probes })
+    if (this.#stopped()) return // a listener called disconnect()
     this.#setState('connecting', StateCode.UPGRADE, reason)
     this.#open()
   }

@@ -29,6 +29,20 @@ describe('SSE fallback', () => {
     client.disconnect()
   })
 
+  test('disconnect() called from a fallback listener stays disconnected: no SSE stream opens', async () => {
+    const { client, server } = setup()
+    server.wsMode = 'refuse'
+    const states: string[] = []
+    client.on('state', (e) => states.push(e.state))
+    client.on('fallback', () => client.disconnect())
+    client.connect()
+    await waitFor(() => client.state === 'disconnected')
+    await new Promise((r) => setTimeout(r, 50))
+    assert.equal(client.state, 'disconnected')
+    assert.equal(server.streams.length, 0, 'no SSE stream was opened')
+    assert.deepEqual(states, ['connecting', 'disconnected'])
+  })
+
   test('falls back to SSE when a proxy accepts the upgrade and cuts it before any message', async () => {
     const { client, server } = setup()
     server.wsMode = 'cut'
