@@ -1,60 +1,13 @@
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { waitFor as until } from '../test-utils/wait.ts'
 import { broadcast, createSseStream } from './create.ts'
 import { prepareEvent } from './encode.ts'
 import { HeartbeatRegistry } from './heartbeat.ts'
-import type { SseOptions } from './options.ts'
 import type { SseItem, SseStream } from './stream.ts'
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => void
-
-async function serve(handler: Handler): Promise<{ server: Server; port: number }> {
-  const server = createServer(handler)
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return { server, port: (server.address() as { port: number }).port }
-}
-
-async function stop(server: Server): Promise<void> {
-  server.closeAllConnections()
-  await new Promise((r) => server.close(r))
-}
-
-/** A raw client: sends `request` and collects every byte of the answer. */
-function rawClient(port: number, request: string): { socket: Socket; text: () => string } {
-  const socket = connect(port, '127.0.0.1')
-  let buf = ''
-  socket.setEncoding('utf8')
-  socket.on('data', (d: string) => {
-    buf += d
-  })
-  socket.on('error', () => {})
-  socket.write(Buffer.from(request, 'latin1'))
-  return { socket, text: () => buf }
-}
-
-/** Opens one stream on a fresh server; resolves with the server side stream and the client. */
-async function open(
-  options: SseOptions = {},
-  request = 'GET /events HTTP/1.1\r\nHost: x\r\n\r\n',
-  onStream?: (s: SseStream) => void,
-) {
-  let stream: SseStream | undefined
-  let serverSocket: Socket | undefined
-  const { server, port } = await serve((req, res) => {
-    serverSocket = req.socket
-    stream = createSseStream(req, res, options)
-    onStream?.(stream)
-  })
-  const client = rawClient(port, request)
-  await until(() => stream !== undefined && client.text().includes('\r\n\r\n'))
-  return { server, client, stream: stream!, serverSocket: serverSocket! }
-}
+import { open, rawClient, serve, stop } from './test-utils/stream-support.ts'
 
 test('the head carries the SSE headers, keep-alive on HTTP/1.1, and no length or chunking', async () => {
   const hb = new HeartbeatRegistry()
@@ -454,40 +407,6 @@ test('a watcher of the response still gets its close event after the hand-over',
   client.socket.destroy()
   await stream!.closed
   await until(() => closes === 1)
-  await stop(server)
-})
-
-test('streams given the same prepared events in a turn share one joined buffer, one write each', async () => {
-  const hb = new HeartbeatRegistry()
-  const streams: SseStream[] = []
-  const sockets: Socket[] = []
-  const { server, port } = await serve((req, res) => {
-    sockets.push(req.socket)
-    streams.push(createSseStream(req, res, { heartbeat: hb }))
-  })
-  const clients = Array.from({ length: 5 }, () =>
-    rawClient(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
-  )
-  await until(() => streams.length === 5 && clients.every((c) => c.text().includes('\r\n\r\n')))
-  await sleep(10)
-  const written: unknown[] = []
-  for (const sock of sockets) {
-    const original = sock.write
-    sock.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
-      written.push(chunk)
-      return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
-    } as typeof sock.write
-  }
-  const events = [1, 2, 3].map((n) => prepareEvent({ id: n, data: `e${n}` }))
-  for (const e of events) broadcast(streams, e)
-  const expected = 'id: 1\ndata: e1\n\nid: 2\ndata: e2\n\nid: 3\ndata: e3\n\n'
-  await until(() => clients.every((c) => c.text().endsWith(expected)))
-  assert.equal(written.length, 5)
-  assert.ok(
-    written.every((b) => b === written[0]),
-    'the same Buffer object for every stream',
-  )
-  for (const s of streams) s.close()
   await stop(server)
 })
 

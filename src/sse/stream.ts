@@ -18,6 +18,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
 import { createError } from '../errors/index.ts'
+import { pendingDirect, writeSocket } from '../net/direct-write.ts'
 import { detachFromHttpServer, endDetached } from './detach.ts'
 import {
   encodeComment,
@@ -139,7 +140,15 @@ export class SseStream implements HeartbeatMember, Flushable {
   /** Bytes accepted but not yet handed to the kernel (ours plus the socket's buffer). */
   get bufferedBytes(): number {
     if (this.state === CLOSED) return 0
-    return this.pendingBytes + (this.state === OPEN ? this.target.writableLength : 0)
+    return this.pendingBytes + (this.state === OPEN ? this.held() : 0)
+  }
+
+  /** Bytes the socket (or response) still holds: its Writable's, and those of direct writes. */
+  private held(): number {
+    const target = this.target
+    return this.raw
+      ? target.writableLength + pendingDirect(target as Socket)
+      : target.writableLength
   }
 
   /**
@@ -261,12 +270,15 @@ export class SseStream implements HeartbeatMember, Flushable {
       return
     }
     if (rest === null) {
-      if (first.length > 0) target.write(first)
+      if (first.length === 0) return
+      if (this.raw && typeof first !== 'string') writeSocket(target as Socket, first)
+      else target.write(first)
       return
     }
     const joined = typeof first === 'string' ? null : joinShared(first, rest)
     if (joined !== null) {
-      target.write(joined)
+      if (this.raw) writeSocket(target as Socket, joined)
+      else target.write(joined)
       return
     }
     target.cork()
@@ -283,7 +295,7 @@ export class SseStream implements HeartbeatMember, Flushable {
     if (this.state === CLOSED) return
     this.flush()
     const target = this.target
-    if (target.writableLength > this.opts.highWaterMark) target.destroy()
+    if (this.held() > this.opts.highWaterMark) target.destroy()
     else if (this.link === DETACHED) endDetached(target as Socket)
     else target.end()
     this.finish('server')
@@ -413,8 +425,7 @@ export class SseStream implements HeartbeatMember, Flushable {
 
   private enqueue(chunk: string | Buffer, bytes: number): boolean {
     if (this.state === CLOSED) return false
-    const buffered =
-      this.pendingBytes + (this.state === OPEN ? this.target.writableLength : 0) + bytes
+    const buffered = this.pendingBytes + (this.state === OPEN ? this.held() : 0) + bytes
     if (buffered > this.opts.highWaterMark && buffered !== bytes) {
       // §"Backpressure": never buffer past the mark; one event alone may exceed it.
       if (this.opts.policy === 'close') {

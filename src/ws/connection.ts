@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import { ERRORS, type ErrorSpec, SwitchboardError } from '../errors/index.ts'
 import type { WsErrorCode } from '../errors/ws.ts'
+import { pendingDirect, writeSocket } from '../net/direct-write.ts'
 import {
   BUFFERED,
   CLOSE_ABNORMAL,
@@ -19,7 +20,6 @@ import {
 import { type DeflateOwner, PerMessageDeflate } from './deflate.ts'
 import type { DeflateParams } from './deflate-params.ts'
 import { directReader, useDirectRead } from './direct-read.ts'
-import { pendingDirect, writeSocket } from './direct-write.ts'
 import { Inbox, type WsMessage } from './inbox.ts'
 import { isValidCloseCode, Receiver, type ReceiverSink } from './receiver.ts'
 import type { WsRegistry } from './registry.ts'

@@ -7,15 +7,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { after, test } from 'node:test'
 import WebSocket from 'ws'
 import { Switchboard } from '../index.ts'
-import type { ServerWebSocket } from './connection.ts'
-import { BUFFERED } from './constants.ts'
 import {
   directWriteStats,
   directWriteSupported,
   pendingDirect,
   setDirectWrite,
   writeSocket,
-} from './direct-write.ts'
+} from '../net/direct-write.ts'
+import type { ServerWebSocket } from './connection.ts'
+import { BUFFERED } from './constants.ts'
 import { prepareMessage } from './sender.ts'
 import { open, serve } from './test-utils/test-support.ts'
 
