@@ -4,6 +4,7 @@ import { validateHeaderName, validateHeaderValue } from 'node:http'
 import { createError } from '../errors/index.ts'
 import { encodeEvent, encodePadding } from './encode.ts'
 import { defaultHeartbeat, HeartbeatRegistry } from './heartbeat.ts'
+import type { SseStream } from './stream.ts'
 
 /** What to do when a stream's unsent bytes would pass its high-water mark. */
 export type SsePolicy = 'drop' | 'close'
@@ -139,3 +140,12 @@ export const OWN_HEADERS = new Set([
   'transfer-encoding',
   'content-encoding',
 ])
+
+/**
+ * Hears that a stream ended, once, in a microtask after the end: what an owner of many streams
+ * sets (`stream.watcher`) instead of holding a `closed` promise, its reaction and a closure per
+ * stream.
+ */
+export interface SseStreamWatcher {
+  streamClosed(stream: SseStream): void
+}

@@ -6,10 +6,9 @@
  * sends in a turn cost one socket write (corked). The response head is the first chunk, which
  * is why `noContent()` still works until the end of the turn that opened the stream.
  *
- * On HTTP/1.x the stream writes to the socket directly: the head is written by us, the body is
- * close-delimited (no chunked framing to add per write, RFC 9112 §6.3 rule 8), and prepared
- * events go to the socket as the very same Buffer for every stream. Anything else (HTTP/2
- * compatibility responses, injected requests) goes through `res.write`.
+ * On HTTP/1.x the stream writes to the socket (its TCP handle when it can: src/net): the head is
+ * ours, the body close-delimited (RFC 9112 §6.3 rule 8), and prepared events go out as the same
+ * Buffer for every stream. Anything else (HTTP/2, injected requests) goes through `res.write`.
  *
  * Memory: no closures per stream. The socket listener is one module-level function that reaches
  * its stream through a symbol back-reference; the AbortController, the `closed` promise and the
@@ -30,7 +29,9 @@ import {
 import { enqueueFlush, type Flushable, isFlushing, joinShared } from './flush-queue.ts'
 import { headerList, rawHead } from './head.ts'
 import type { HeartbeatMember } from './heartbeat.ts'
-import type { ResolvedSseOptions, SseCloseReason } from './options.ts'
+import type { ResolvedSseOptions, SseCloseReason, SseStreamWatcher } from './options.ts'
+
+export type { SseStreamWatcher } from './options.ts'
 
 const PENDING = 0
 const OPEN = 1
@@ -59,15 +60,6 @@ export type SseItem = SseEvent | PreparedEvent
  * stream.send({ event: 'hello', data: { at: Date.now() } })
  * await stream.closed // resolves when the client leaves (also when awaited after it left)
  */
-/**
- * Hears that a stream ended, once, in a microtask after the end: what an owner of many streams
- * sets (`stream.watcher`) instead of holding a `closed` promise, its reaction and a closure per
- * stream.
- */
-export interface SseStreamWatcher {
-  streamClosed(stream: SseStream): void
-}
-
 export class SseStream implements HeartbeatMember, Flushable {
   /** The `Last-Event-ID` (or `lastEventId` query parameter) the client resumed with. */
   readonly lastEventId: string | undefined
