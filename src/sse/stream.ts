@@ -10,9 +10,8 @@
  * ours, the body close-delimited (RFC 9112 §6.3 rule 8), and prepared events go out as the same
  * Buffer for every stream. Anything else (HTTP/2, injected requests) goes through `res.write`.
  *
- * Memory: no closures per stream. The socket listener is one module-level function that reaches
- * its stream through a symbol back-reference; the AbortController, the `closed` promise and the
- * pending-chunk array are created only when used.
+ * Memory: no closures per stream (the socket listener is one module-level function with a back-
+ * reference); the AbortController, `closed` promise and pending chunks are made only when used.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
