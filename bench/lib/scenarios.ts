@@ -313,7 +313,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'cluster-rate',
     title:
-      'Channel fan-out at a steady 500,000 deliveries/s across 2 nodes and one redis-server (5,000 subscribers × 100 msg/s): server CPU per delivery',
+      'Channel fan-out at a steady 1,000,000 deliveries/s across 2 nodes and one redis-server (5,000 subscribers × 200 msg/s): server CPU per delivery',
     gen: {
       kind: 'fanout-rate',
       connections: 5000,
