@@ -36,7 +36,12 @@ restartSuite({
     ),
   async before(a, b) {
     await say(a, 'before the restart')
-    await lines(b, ['Ada: before the restart'])
+    // Ada's own line is confirmed by the publish reply, which may reach her page after Bob's
+    // page shows the publication: wait for both before the server goes down.
+    await Promise.all([
+      lines(a, ['Ada: before the restart']),
+      lines(b, ['Ada: before the restart']),
+    ])
   },
   async offline(a) {
     await say(a, 'typed during the outage')
