@@ -54,6 +54,8 @@ describe('showcase chat in Chromium', { skip: missing }, () => {
     assert.equal(await transportOf(ada, '__chat'), 'websocket')
     assert.equal(await transportOf(bob, '__chat'), 'sse')
     await ada.waitForFunction(() => document.getElementById('count')!.textContent === '2')
+    // Bob's page hears of the members over its own stream, maybe after Ada's page does.
+    await bob.waitForFunction(() => document.getElementById('count')!.textContent === '2')
     assert.deepEqual(await hook(bob, (c) => c.members()), ['Ada', 'Bob'])
 
     const delays: Record<string, number[]> = { 'websocket → sse': [], 'sse → websocket': [] }
