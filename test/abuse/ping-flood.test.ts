@@ -107,7 +107,12 @@ test('a ping flood that reads its pongs keeps its connection; one that never rea
   }
   assert.equal((await server.stats()).wsCloses[1013], 1)
   t.diagnostic(assertService(quiet, attacked, 3))
-  t.diagnostic(assertPeakWithin(before, during, 64))
+  // Two floods parsed at full speed allocate faster than any other abuse test: about 600 MB of
+  // pings and 600 MB of pongs in 3 s, all garbage within a turn. Peaks measured on 2026-12-06:
+  // 47-55 MB on Node 20, 37-83 MB on Node 24. An unbounded pong queue for the deaf flood alone
+  // would hold its 1.1-1.5 million pings' answers, 140-190 MB, so 128 MB still tells the two
+  // apart. What the server keeps is checked below, after a GC, against 8 MB.
+  t.diagnostic(assertPeakWithin(before, during, 128))
   reader.destroy()
   deaf.destroy()
   assertHeapBack(before, await server.settled(), 8)
