@@ -43,6 +43,7 @@ export const PEERS = {
   bun: peer('bun', 'bun.js', 'ws', 'ws', 'bun'),
   switchboardSse: peer('switchboard', 'switchboard.ts', 'sse', 'sse'),
   nodeSse: peer('node:http sse', 'node-sse.ts', 'sse', 'sse'),
+  bunSse: peer('bun', 'bun.js', 'sse', 'sse', 'bun'),
   switchboardWsChannels: peer('switchboard channels', 'switchboard.ts', 'ws-channel', 'channel-ws'),
   switchboardSseChannels: peer(
     'switchboard channels',

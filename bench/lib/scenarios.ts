@@ -54,7 +54,12 @@ const WS_FANOUT_PEERS = [
   PEERS.socketio,
   PEERS.bun,
 ]
-const SSE_FANOUT_PEERS = [PEERS.switchboardSse, PEERS.switchboardSseChannels, PEERS.nodeSse]
+const SSE_FANOUT_PEERS = [
+  PEERS.switchboardSse,
+  PEERS.switchboardSseChannels,
+  PEERS.nodeSse,
+  PEERS.bunSse,
+]
 const m = (key: string, label: string, higherIsBetter: boolean): Metric => ({
   key,
   label,
