@@ -1,7 +1,13 @@
 import type { Socket } from 'node:net'
 import { ERRORS, type ErrorSpec, SwitchboardError } from '../errors/index.ts'
 import type { WsErrorCode } from '../errors/ws.ts'
-import { pendingDirect, writeSocket } from '../net/direct-write.ts'
+import {
+  canWriteOwned,
+  pendingDirect,
+  TAKEN,
+  writeOwned,
+  writeSocket,
+} from '../net/direct-write.ts'
 import {
   BUFFERED,
   CLOSE_ABNORMAL,
@@ -67,6 +73,8 @@ const F_PAUSED = 64
 const F_BACKLOG = 128
 /** Inside `receive`: frames queued now are written when the read is processed, not at the turn's end. */
 const F_READING = 256
+/** The socket takes `writeOwned`: every write goes through this connection (see `writeNow`). */
+const F_DIRECT = 512
 
 /**
  * A server-side WebSocket connection. Created by the upgrade path; you get it in the route hooks.
@@ -130,6 +138,7 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     this.lastSeen = registry.now
     const s = this.socket
     s[kWs] = this
+    if (canWriteOwned(s)) this.flags |= F_DIRECT
     if (!useDirectRead(s, directRead)) s.on('data', onSocketData)
     s.on('end', onSocketEnd)
     s.on('close', onSocketClose)
@@ -241,6 +250,11 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   /** Writes `bytes` (uncompressed frames) now, behind anything queued. */
   private writeNow(bytes: Buffer): SendStatus {
     if (this.outbox === null && this.pmd?.busy !== true) {
+      if (this.ownsIdleSocket()) {
+        if (writeOwned(this.socket, bytes) === TAKEN) return SENT
+        this.noteBacklog()
+        return this.status()
+      }
       const s = this.socket
       if (!s.destroyed && !s.writableEnded) {
         writeSocket(s, bytes)
@@ -320,6 +334,15 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     return this.status()
   }
 
+  /**
+   * Open, on a socket that takes `writeOwned`, and the last write left it empty. Every write to
+   * the socket goes through this connection, so it still is, and its stream state need not be
+   * read before the next write (`writeOwned`).
+   */
+  private ownsIdleSocket(): boolean {
+    return (this.flags & (F_DIRECT | F_BACKLOG)) === F_DIRECT && this.readyState === OPEN
+  }
+
   private status(): SendStatus {
     if ((this.flags & F_BACKLOG) === 0) return SENT
     const s = this.socket
@@ -370,7 +393,10 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     this.outbox = null
     this.outboxBytes = 0
     const s = this.socket
-    if (box !== null && !s.destroyed && !s.writableEnded) {
+    if (box !== null && !Array.isArray(box) && this.ownsIdleSocket()) {
+      // One frame (an echo, a reply) to a socket known empty: no stream state read.
+      if (writeOwned(s, box) !== TAKEN) this.noteBacklog()
+    } else if (box !== null && !s.destroyed && !s.writableEnded) {
       if (!Array.isArray(box)) writeSocket(s, box)
       else {
         const joined = sharedJoin(box, bytes)

@@ -8,10 +8,15 @@ import { after, test } from 'node:test'
 import WebSocket from 'ws'
 import { Switchboard } from '../index.ts'
 import {
+  canWriteOwned,
   directWriteStats,
   directWriteSupported,
+  PENDING,
   pendingDirect,
+  STREAMED,
   setDirectWrite,
+  TAKEN,
+  writeOwned,
   writeSocket,
 } from '../net/direct-write.ts'
 import type { ServerWebSocket } from './connection.ts'
@@ -129,6 +134,69 @@ test('bytes the kernel does not take at once are counted, stay ahead of later wr
     client.destroy()
     server.close()
   }
+})
+
+test('writeOwned says whether the kernel took the bytes, waits behind its own pending bytes, and leaves a destroyed socket to socket.write', async () => {
+  const { server, accepted, client } = await pair()
+  try {
+    assert.equal(canWriteOwned(accepted), true)
+    const small = randomBytes(100)
+    assert.equal(writeOwned(accepted, small), TAKEN)
+    const big = randomBytes(8 << 20)
+    assert.equal(writeOwned(accepted, big), PENDING)
+    assert.equal(pendingDirect(accepted), big.length - (big.length - pendingDirect(accepted)))
+    assert.ok(pendingDirect(accepted) > 0)
+    // An owner that saw PENDING writes through the stream next (writeSocket): it queues behind.
+    const tail = randomBytes(1000)
+    writeSocket(accepted, tail)
+    const all = await readAll(client, small.length + big.length + tail.length)
+    assert.ok(all.equals(Buffer.concat([small, big, tail])), 'bytes in write order')
+  } finally {
+    accepted.destroy()
+    client.destroy()
+    server.close()
+  }
+  const errors: unknown[] = []
+  accepted.on('error', (e) => errors.push(e))
+  assert.equal(writeOwned(accepted, Buffer.from('late')), STREAMED)
+  await new Promise((r) => setImmediate(r))
+  assert.deepEqual(
+    errors,
+    [],
+    'a write to a destroyed socket is dropped quietly, as socket.write drops it',
+  )
+})
+
+test('a WebSocket written once a turn to a client that stops reading keeps every message in order once it reads again', async () => {
+  const conns: ServerWebSocket[] = []
+  const { url } = await serve((a) =>
+    a.ws('/ws', { maxBackpressure: 64 << 20, open: (ws) => void conns.push(ws) }),
+  )
+  const client = await open(`${url}/ws`)
+  await until(() => conns.length === 1)
+  const ws = conns[0]!
+  const raw = (client as unknown as { _socket: Socket })._socket
+  raw.pause() // the kernel buffers fill; the server's writes go from TAKEN to PENDING to queued
+  const got: number[] = []
+  client.on('message', (d: Buffer) => got.push(d.readUInt32BE(0)))
+  const before = directWriteStats.direct
+  const n = 400
+  let buffered = false
+  for (let i = 0; i < n; i++) {
+    const m = Buffer.alloc(32 * 1024)
+    m.writeUInt32BE(i, 0)
+    if (ws.sendPrepared(prepareMessage(m, true)) === BUFFERED) buffered = true
+    await new Promise((r) => setImmediate(r)) // one write per turn: the owned path when idle
+  }
+  assert.ok(buffered, 'the unread socket reported BUFFERED at some point')
+  assert.ok(directWriteStats.direct - before > 0, 'the first writes went straight to the handle')
+  raw.resume()
+  await until(() => got.length === n)
+  assert.deepEqual(
+    got,
+    Array.from({ length: n }, (_, i) => i),
+  )
+  client.close()
 })
 
 test('a socket destroyed while direct bytes wait reports no error and holds nothing pending', async () => {
