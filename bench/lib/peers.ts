@@ -23,6 +23,8 @@ export interface Peer {
   durableDelivery?: 'committed' | 'immediate'
   /** Prometheus metrics on (`metrics: true`), scraped once a second by the peer itself. */
   metrics?: boolean
+  /** More environment for the peer's process. */
+  env?: Record<string, string>
 }
 
 const peer = (
@@ -44,6 +46,12 @@ export const PEERS = {
   switchboardSse: peer('switchboard', 'switchboard.ts', 'sse', 'sse'),
   nodeSse: peer('node:http sse', 'node-sse.ts', 'sse', 'sse'),
   bunSse: peer('bun', 'bun.js', 'sse', 'sse', 'bun'),
+  /** The floor under a Node WebSocket fan-out: framing once and a bare write per socket. */
+  nodeFloorWrite: peer('node floor (socket.write)', 'node-floor.ts', 'ws', 'ws'),
+  nodeFloorDirect: {
+    ...peer('node floor (direct write)', 'node-floor.ts', 'ws', 'ws'),
+    env: { BENCH_FLOOR_WRITE: 'direct' },
+  },
   switchboardWsChannels: peer('switchboard channels', 'switchboard.ts', 'ws-channel', 'channel-ws'),
   switchboardSseChannels: peer(
     'switchboard channels',

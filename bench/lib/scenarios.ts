@@ -135,7 +135,8 @@ export const SCENARIOS: Scenario[] = [
     name: 'ws-echo',
     title: 'WebSocket echo round trips, 100 connections, 64-byte text, one in flight each',
     gen: { kind: 'echo', connections: 100, warmupMs: 1000, durationMs: 4000, window: 0, rate: 0 },
-    peers: WS_PEERS,
+    // The floor row (a hand-written Node echo, direct writes) shows what Node itself costs.
+    peers: [...WS_PEERS, PEERS.nodeFloorDirect],
     ratioMetrics: [
       m('roundTripsPerSec', 'round trips/s', true),
       m('cpuUsPerRoundTrip', 'server CPU-µs per round trip', false),
@@ -180,6 +181,35 @@ export const SCENARIOS: Scenario[] = [
     ratioMetrics: [
       m('p99Ms', 'p99 latency', false),
       m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
+    ],
+    columns: LATENCY_COLUMNS,
+  },
+  {
+    // What ws-latency's rows sit on: the least Node can do per delivery (frame once, write each
+    // socket) next to Bun's publish, in the same run. Its ratio is the floor of the one in
+    // ws-latency, and how much of that one the WebSocket layer and the hub add (issue #18).
+    name: 'ws-floor',
+    title:
+      'The write floor at 20,000 deliveries/s (5,000 subscribers × 4 msg/s): a bare Node write loop against Bun and Switchboard',
+    gen: {
+      kind: 'fanout-rate',
+      connections: 5000,
+      warmupMs: 1000,
+      durationMs: 6000,
+      window: 0,
+      rate: 20_000,
+    },
+    peers: [
+      PEERS.nodeFloorDirect,
+      PEERS.nodeFloorWrite,
+      PEERS.switchboardWs,
+      PEERS.switchboardWsChannels,
+      PEERS.bun,
+    ],
+    subjects: [PEERS.nodeFloorDirect.name, PEERS.switchboardWsChannels.name],
+    ratioMetrics: [
+      m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
+      m('p99Ms', 'p99 latency', false),
     ],
     columns: LATENCY_COLUMNS,
   },

@@ -94,12 +94,13 @@ export function startPeer(
 ): Promise<Started> {
   const child =
     p.runtime === 'bun'
-      ? spawnLimited(BUN, [p.file], fds, { ...extraEnv, BENCH_KIND: p.kind })
+      ? spawnLimited(BUN, [p.file], fds, { ...p.env, ...extraEnv, BENCH_KIND: p.kind })
       : spawnLimited(
           process.execPath,
           [...PEER_NODE_ARGS, '--expose-gc', '--import', 'tsx', p.file],
           fds,
           {
+            ...p.env,
             ...extraEnv,
             BENCH_KIND: p.kind,
             NODE_ENV: 'production',
