@@ -69,3 +69,35 @@ test('streams given the same prepared events in a turn write once each, through 
   for (const s of streams) s.close()
   await stop(server)
 })
+
+test('a stream written once a turn to a client that stops reading keeps every event, in order, once it reads again', async () => {
+  const hb = new HeartbeatRegistry()
+  let stream: SseStream | undefined
+  const { server, port } = await serve((req, res) => {
+    stream = createSseStream(req, res, { heartbeat: hb, highWaterMark: 64 << 20 })
+  })
+  const client = rawClient(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+  await until(() => stream !== undefined && client.text().includes('\r\n\r\n'))
+  await sleep(10) // the stream is detached from node:http after its first flush
+  client.socket.pause() // the kernel's buffers fill: writes go from the handle to the queue
+  const before = directWriteStats.direct
+  const pad = 'x'.repeat(16 * 1024)
+  const n = 600
+  let backlog = false
+  for (let i = 0; i < n; i++) {
+    stream!.sendPrepared(prepareEvent({ id: i, data: pad }))
+    await new Promise((r) => setImmediate(r)) // one write per turn
+    if (stream!.bufferedBytes > 0) backlog = true
+  }
+  assert.ok(backlog, 'the unread socket held bytes at some point')
+  assert.ok(directWriteStats.direct - before > 0, 'the first writes went straight to the handle')
+  client.socket.resume()
+  await until(() => (client.text().match(/\n\n/g) ?? []).length >= n, 10_000)
+  const ids = [...client.text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+  assert.deepEqual(
+    ids,
+    Array.from({ length: n }, (_, i) => i),
+  )
+  stream!.close()
+  await stop(server)
+})

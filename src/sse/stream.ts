@@ -16,21 +16,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
 import { createError } from '../errors/index.ts'
-import { pendingDirect, writeSocket } from '../net/direct-write.ts'
-import { detachFromHttpServer, endDetached } from './detach.ts'
 import {
-  encodeComment,
-  encodeEvent,
-  isPreparedEvent,
-  type PreparedEvent,
-  type SseEvent,
-} from './encode.ts'
+  canWriteOwned,
+  pendingDirect,
+  TAKEN,
+  writeOwned,
+  writeSocket,
+} from '../net/direct-write.ts'
+import { detachFromHttpServer, endDetached } from './detach.ts'
+import { encodeComment, encodeEvent, type PreparedEvent, type SseEvent } from './encode.ts'
 import { enqueueFlush, type Flushable, isFlushing, joinShared } from './flush-queue.ts'
 import { headerList, rawHead } from './head.ts'
 import type { HeartbeatMember } from './heartbeat.ts'
 import type { ResolvedSseOptions, SseCloseReason, SseStreamWatcher } from './options.ts'
+import { pipeItems, type SseItem } from './pipe.ts'
 
 export type { SseStreamWatcher } from './options.ts'
+export type { SseItem } from './pipe.ts'
 
 const PENDING = 0
 const OPEN = 1
@@ -41,14 +43,17 @@ const ATTACHED = 0
 const DETACHED = 1
 const STAYS = 2
 
+/** Whether every write to the socket is ours (detached from node:http, on a plain TCP handle),
+ * and then whether our last write left it empty: writes may then skip its stream state. */
+const NOT_OWNED = 0
+const OWNED_BUSY = 1
+const OWNED_IDLE = 2
+
 const HEARTBEAT = ':\n'
 const kStream = Symbol('switchboard.sse.stream')
 
 /** The writable end we write to: the raw socket (HTTP/1.x) or the response (otherwise). */
 type Target = (Socket | ServerResponse) & { [kStream]?: SseStream | null }
-
-/** Items `pipe()` accepts: event objects or prepared events. */
-export type SseItem = SseEvent | PreparedEvent
 
 /**
  * A live Server-Sent Events stream. Create it with `ctx.sse()`, `app.sse(path, handler)` or,
@@ -80,11 +85,11 @@ export class SseStream implements HeartbeatMember, Flushable {
   /** @internal In the module flush queue. */
   queued = false
   private link = ATTACHED
+  private own = NOT_OWNED
   private active = false
   private ac: AbortController | null = null
   private closedPromise: Promise<void> | null = null
   private resolveClosed: (() => void) | null = null
-  private wakers: Set<(value: unknown) => void> | null = null
   /** @internal Told when the stream ends (see {@link SseStreamWatcher}); set while open. */
   watcher: SseStreamWatcher | null = null
 
@@ -136,10 +141,20 @@ export class SseStream implements HeartbeatMember, Flushable {
 
   /** Bytes the socket (or response) still holds: its Writable's, and those of direct writes. */
   private held(): number {
+    if (this.own === OWNED_IDLE) return 0
     const target = this.target
-    return this.raw
-      ? target.writableLength + pendingDirect(target as Socket)
-      : target.writableLength
+    if (!this.raw) return target.writableLength
+    const held = target.writableLength + pendingDirect(target as Socket)
+    if (held === 0 && this.own === OWNED_BUSY) this.own = OWNED_IDLE
+    return held
+  }
+
+  /** Writes to the raw socket: straight to its handle, unread, while it is ours and empty. */
+  private writeRaw(bytes: Buffer): void {
+    if (this.own === OWNED_IDLE) {
+      if (writeOwned(this.target as Socket, bytes) === TAKEN) return
+      this.own = OWNED_BUSY
+    } else writeSocket(this.target as Socket, bytes)
   }
 
   /**
@@ -256,22 +271,28 @@ export class SseStream implements HeartbeatMember, Flushable {
       // The hand-over from node:http must happen outside its parser callbacks: next flush turn.
       if (!isFlushing() && this.raw && this.opts.detach && !this.queued) enqueueFlush(this)
     }
-    if (target.destroyed) {
+    // An idle owned socket is not asked: a destroyed one has no handle, and `writeOwned` leaves
+    // the bytes to `socket.write`, which drops them; its 'close' ends the stream.
+    if (this.own !== OWNED_IDLE && target.destroyed) {
       this.finish('client')
       return
     }
     if (rest === null) {
       if (first.length === 0) return
-      if (this.raw && typeof first !== 'string') writeSocket(target as Socket, first)
-      else target.write(first)
+      if (this.raw && typeof first !== 'string') this.writeRaw(first)
+      else {
+        if (this.own === OWNED_IDLE) this.own = OWNED_BUSY
+        target.write(first)
+      }
       return
     }
     const joined = typeof first === 'string' ? null : joinShared(first, rest)
     if (joined !== null) {
-      if (this.raw) writeSocket(target as Socket, joined)
+      if (this.raw) this.writeRaw(joined)
       else target.write(joined)
       return
     }
+    if (this.own === OWNED_IDLE) this.own = OWNED_BUSY
     target.cork()
     target.write(first)
     for (let i = 0; i < rest.length; i++) target.write(rest[i]!)
@@ -333,43 +354,11 @@ export class SseStream implements HeartbeatMember, Flushable {
    * @example
    * await stream.pipe(ticker()) // async function* ticker() { yield { data: ... } }
    */
-  async pipe(
+  pipe(
     source: AsyncIterable<SseItem> | Iterable<SseItem>,
     options?: { close?: boolean },
   ): Promise<void> {
-    if (this.state === CLOSED) return
-    const iterator =
-      Symbol.asyncIterator in source
-        ? (source as AsyncIterable<SseItem>)[Symbol.asyncIterator]()
-        : (source as Iterable<SseItem>)[Symbol.iterator]()
-    let finished = false
-    try {
-      while (this.state !== CLOSED) {
-        const next = iterator.next()
-        const result = (await (next instanceof Promise ? this.race(next) : next)) as
-          | IteratorResult<SseItem>
-          | typeof STOP
-        if (result === STOP || this.state === CLOSED) break
-        if (result.done) {
-          finished = true
-          break
-        }
-        const item = result.value
-        if (isPreparedEvent(item)) this.sendPrepared(item)
-        else this.send(item)
-      }
-    } catch (err) {
-      finished = true
-      this.close()
-      throw err
-    }
-    if (!finished) {
-      // The client left while the source was waiting: let the source clean up, without waiting.
-      try {
-        const ret = iterator.return?.()
-        if (ret instanceof Promise) ret.catch(ignore)
-      } catch {}
-    } else if (options?.close !== false) this.close()
+    return pipeItems(this, source, options)
   }
 
   /** @internal Called by the flush queue (outside any parser callback) after `flush()`. */
@@ -380,6 +369,7 @@ export class SseStream implements HeartbeatMember, Flushable {
     else {
       this.link = DETACHED
       this.res = res
+      if (canWriteOwned(this.target as Socket)) this.own = OWNED_BUSY
     }
   }
 
@@ -393,25 +383,6 @@ export class SseStream implements HeartbeatMember, Flushable {
   /** @internal The target closed (client gone or error). */
   onTargetClose(): void {
     this.finish(this.target.errored ? 'error' : 'client')
-  }
-
-  private race(next: Promise<unknown>): Promise<unknown> {
-    // A fresh promise per item that only the item and close() settle: unlike
-    // Promise.race([next, this.closed]) it leaves no reaction behind on a long-lived promise.
-    return new Promise((resolve, reject) => {
-      const wakers = (this.wakers ??= new Set())
-      wakers.add(resolve)
-      next.then(
-        (v) => {
-          wakers.delete(resolve)
-          resolve(v)
-        },
-        (e) => {
-          wakers.delete(resolve)
-          reject(e)
-        },
-      )
-    })
   }
 
   private enqueue(chunk: string | Buffer, bytes: number): boolean {
@@ -461,19 +432,12 @@ export class SseStream implements HeartbeatMember, Flushable {
     this.ac?.abort()
     this.resolveClosed?.()
     this.resolveClosed = null
-    const wakers = this.wakers
-    if (wakers !== null) {
-      this.wakers = null
-      for (const wake of wakers) wake(STOP)
-    }
     if (this.watcher !== null) {
       if (endedStreams.length === 0) queueMicrotask(tellWatchers)
       endedStreams.push(this)
     }
   }
 }
-
-const STOP = Symbol('stop')
 
 // Streams that ended with a watcher, told together in one microtask (as a `closed.then` would).
 let endedStreams: SseStream[] = []
@@ -487,8 +451,6 @@ function tellWatchers(): void {
     watcher?.streamClosed(stream)
   }
 }
-
-function ignore(): void {}
 
 function onTargetClose(this: Target): void {
   this[kStream]?.onTargetClose()
