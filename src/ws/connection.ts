@@ -1,26 +1,29 @@
 import type { Socket } from 'node:net'
 import { ERRORS, type ErrorSpec, SwitchboardError } from '../errors/index.ts'
 import type { WsErrorCode } from '../errors/ws.ts'
+import { pendingDirect } from '../net/direct-write.ts'
 import {
-  canWriteOwned,
-  pendingDirect,
-  TAKEN,
-  writeOwned,
-  writeSocket,
-} from '../net/direct-write.ts'
+  F_BACKLOG,
+  F_CLOSE_RECEIVED,
+  F_CLOSE_SENT,
+  F_END_AFTER_FLUSH,
+  F_FINISHED,
+  F_PAUSED,
+  F_PINGED,
+  F_QUEUED,
+  F_READING,
+  WsWriter,
+} from './connection-writes.ts'
 import {
-  BUFFERED,
   CLOSE_ABNORMAL,
   CLOSE_NO_STATUS,
   CLOSED,
   CLOSING,
-  DROPPED,
   OP_BINARY,
   OP_PING,
   OP_PONG,
   OP_TEXT,
   OPEN,
-  SENT,
   type SendStatus,
 } from './constants.ts'
 import { type DeflateOwner, PerMessageDeflate } from './deflate.ts'
@@ -30,8 +33,7 @@ import { Inbox, type WsMessage } from './inbox.ts'
 import { isValidCloseCode, Receiver, type ReceiverSink } from './receiver.ts'
 import type { WsRegistry } from './registry.ts'
 import type { WsRoute } from './route.ts'
-import { closeFrame, frame, frameString, type PreparedMessage, toBuffer } from './sender.ts'
-import { joinBatch, scheduleFlush, sharedJoin } from './write-batch.ts'
+import { closeFrame, frame } from './sender.ts'
 
 const kWs = Symbol('switchboard.ws')
 type OwnedSocket = Socket & { [kWs]: ServerWebSocket<unknown> }
@@ -58,24 +60,6 @@ function onSocketDrain(this: OwnedSocket): void {
 /** RFC 6455 §5.5.2: an empty ping, shared by every connection's idle check. */
 const IDLE_PING = Buffer.from([0x80 | OP_PING, 0x00])
 
-/** Strings up to this many UTF-16 units are framed without an intermediate Buffer. */
-const SMALL_TEXT = 125
-
-// Flag bits of a connection.
-const F_QUEUED = 1 // in the dirty list
-const F_CLOSE_SENT = 2
-const F_CLOSE_RECEIVED = 4
-const F_END_AFTER_FLUSH = 8
-const F_PINGED = 16
-const F_FINISHED = 32
-const F_PAUSED = 64
-/** The socket may hold written bytes (set by a flush that left some, cleared by 'drain'). */
-const F_BACKLOG = 128
-/** Inside `receive`: frames queued now are written when the read is processed, not at the turn's end. */
-const F_READING = 256
-/** The socket takes `writeOwned`: every write goes through this connection (see `writeNow`). */
-const F_DIRECT = 512
-
 /**
  * A server-side WebSocket connection. Created by the upgrade path; you get it in the route hooks.
  *
@@ -86,26 +70,14 @@ const F_DIRECT = 512
  *   },
  * })
  */
-export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateOwner {
-  // The fields a send reads come first, in the object's first cache line (a fan-out touches
-  // thousands of connections once each).
-  /** `OPEN` (1), `CLOSING` (2) or `CLOSED` (3). */
-  readyState: number = OPEN
-  // The 101 response went through the socket: look at it until the first flush says otherwise.
-  private flags = F_BACKLOG
-  // One queued frame is held as is; an array only from the second one in a turn (an echo or a
-  // reply, one frame per turn, allocates no array).
-  private outbox: Buffer | Buffer[] | null = null
-  private outboxBytes = 0
-  private readonly route: WsRoute
-  private readonly pmd: PerMessageDeflate | null
-  private readonly socket: OwnedSocket
+export class ServerWebSocket<Data = undefined>
+  extends WsWriter
+  implements ReceiverSink, DeflateOwner
+{
   /** What the route's `upgrade` hook returned. */
   data: Data
   /** The negotiated subprotocol, or '' when none. */
   readonly protocol: string
-  /** Messages dropped by `backpressurePolicy: 'drop'`. */
-  dropped = 0
   private readonly registry: WsRegistry
   private readonly receiver: Receiver
   private lastSeen: number
@@ -125,8 +97,7 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     protocol: string,
     deflate: DeflateParams | null,
   ) {
-    this.socket = socket as OwnedSocket
-    this.route = route
+    super(socket, route)
     this.registry = registry
     this.data = data
     this.protocol = protocol
@@ -136,9 +107,8 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
     // Join the registry first: it refreshes its clock when its timer was stopped.
     registry.add(this, route.idleMs, route.closeTimeout)
     this.lastSeen = registry.now
-    const s = this.socket
+    const s = this.socket as OwnedSocket
     s[kWs] = this
-    if (canWriteOwned(s)) this.flags |= F_DIRECT
     if (!useDirectRead(s, directRead)) s.on('data', onSocketData)
     s.on('end', onSocketEnd)
     s.on('close', onSocketClose)
@@ -149,15 +119,6 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   /** The peer's IP address. */
   get remoteAddress(): string {
     return this.socket.remoteAddress ?? ''
-  }
-
-  /** Bytes accepted by `send()` but not yet taken by the kernel. */
-  get bufferedAmount(): number {
-    // The socket's own buffer is read only when the last flush left bytes in it: a stream getter
-    // per send was 7% of a fan-out's CPU, and after a flush that the kernel took whole it is 0.
-    const s = this.socket
-    const socket = (this.flags & F_BACKLOG) === 0 ? 0 : s.writableLength + pendingDirect(s)
-    return this.outboxBytes + socket + (this.pmd?.pendingBytes ?? 0)
   }
 
   /** Resolves once the connection is closed (allocated on first use). */
@@ -171,107 +132,6 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
       if (this.flags & F_FINISHED) resolve()
     }
     return this.done.promise
-  }
-
-  /**
-   * Sends a message: text for a string (or when `isBinary` is false), binary otherwise. Never
-   * throws; returns `SENT`, `BUFFERED` or `DROPPED` (see `SendStatus`).
-   */
-  send(data: string | Uint8Array, isBinary?: boolean): SendStatus {
-    if (this.readyState !== OPEN) return DROPPED
-    const binary = isBinary ?? typeof data !== 'string'
-    if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
-    const pmd = this.pmd
-    if (typeof data === 'string' && (pmd === null || !pmd.busy) && data.length <= SMALL_TEXT) {
-      // Small strings are encoded straight behind their header: one allocation, one copy.
-      const f = frameString(binary ? OP_BINARY : OP_TEXT, data)
-      if (pmd === null || f.length - (f[1] === 126 ? 4 : 2) < pmd.cfg.threshold) {
-        this.append(f)
-        return this.status()
-      }
-    }
-    const payload = typeof data === 'string' ? Buffer.from(data) : toBuffer(data)
-    if (pmd !== null) {
-      const compress = payload.length >= pmd.cfg.threshold
-      if (compress || pmd.busy) {
-        pmd.send(payload, binary, compress)
-        return this.status()
-      }
-    }
-    this.append(frame(binary ? OP_BINARY : OP_TEXT, payload, false))
-    return this.status()
-  }
-
-  /** Sends a frame made once by `prepareMessage()` (always uncompressed; the bytes are shared). */
-  sendPrepared(message: PreparedMessage): SendStatus {
-    if (this.readyState !== OPEN) return DROPPED
-    if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
-    if (this.pmd?.busy) this.pmd.send(message.frame, message.isBinary, false, true)
-    else this.append(message.frame)
-    return this.status()
-  }
-
-  /**
-   * Sends several prepared messages in one write, in order. Their frames are joined once per
-   * array: every connection handed the same array in a turn (a channel fan-out) gets the same
-   * Buffer. The array must not change while it is in use.
-   *
-   * @example
-   * const batch = [prepareMessage('a'), prepareMessage('b')]
-   * for (const ws of room) ws.sendPreparedBatch(batch)
-   */
-  sendPreparedBatch(messages: readonly PreparedMessage[]): SendStatus {
-    if (this.readyState !== OPEN) return DROPPED
-    if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
-    const joined = joinBatch(messages)
-    if (this.pmd?.busy) this.pmd.send(joined, false, false, true)
-    else this.append(joined)
-    return this.status()
-  }
-
-  /**
-   * @internal `sendPreparedBatch`, written at once: for a caller that is itself an end-of-turn
-   * pass (the channel hub), so the write is still one per turn. With nothing else queued the
-   * joined frames go straight to the socket, without a turn in the connection's own queue.
-   */
-  writePreparedBatch(messages: readonly PreparedMessage[]): SendStatus {
-    if (this.readyState !== OPEN) return DROPPED
-    if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
-    return this.writeNow(joinBatch(messages))
-  }
-
-  /** @internal `sendPrepared`, written at once (see `writePreparedBatch`). */
-  writePrepared(message: PreparedMessage): SendStatus {
-    if (this.readyState !== OPEN) return DROPPED
-    if (this.bufferedAmount > this.route.maxBackpressure) return this.overLimit()
-    return this.writeNow(message.frame)
-  }
-
-  /** Writes `bytes` (uncompressed frames) now, behind anything queued. */
-  private writeNow(bytes: Buffer): SendStatus {
-    if (this.outbox === null && this.pmd?.busy !== true) {
-      if (this.ownsIdleSocket()) {
-        if (writeOwned(this.socket, bytes) === TAKEN) return SENT
-        this.noteBacklog()
-        return this.status()
-      }
-      const s = this.socket
-      if (!s.destroyed && !s.writableEnded) {
-        writeSocket(s, bytes)
-        this.noteBacklog()
-      }
-      return this.status()
-    }
-    if (this.pmd?.busy) this.pmd.send(bytes, false, false, true)
-    else this.append(bytes)
-    if (this.outbox !== null) this.flush()
-    return this.status()
-  }
-
-  /** @internal writes what is queued now instead of at the end of the turn (the channel hub
-   * calls it from its own end-of-turn pass, so the write is still one per turn). */
-  flushNow(): void {
-    if (this.outbox !== null) this.flush()
   }
 
   /** Sends a ping (RFC 6455 §5.5.2), at most 125 bytes. */
@@ -320,97 +180,6 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   }
 
   // ---- internals -------------------------------------------------------------------------
-
-  private control(opcode: number, data: string | Uint8Array): SendStatus {
-    if (this.readyState !== OPEN) return DROPPED
-    const payload = typeof data === 'string' ? Buffer.from(data) : toBuffer(data)
-    if (payload.length > 125) {
-      throw new SwitchboardError(
-        'SWB_ERR_INVALID_OPTION',
-        'control frame payloads are at most 125 bytes',
-      )
-    }
-    this.append(frame(opcode, payload, false))
-    return this.status()
-  }
-
-  /**
-   * Open, on a socket that takes `writeOwned`, and the last write left it empty. Every write to
-   * the socket goes through this connection, so it still is, and its stream state need not be
-   * read before the next write (`writeOwned`).
-   */
-  private ownsIdleSocket(): boolean {
-    return (this.flags & (F_DIRECT | F_BACKLOG)) === F_DIRECT && this.readyState === OPEN
-  }
-
-  private status(): SendStatus {
-    if ((this.flags & F_BACKLOG) === 0) return SENT
-    const s = this.socket
-    return s.writableNeedDrain || pendingDirect(s) > 0 ? BUFFERED : SENT
-  }
-
-  /** After a write: whether the socket still holds bytes (its Writable, or the direct path's). */
-  private noteBacklog(): void {
-    const s = this.socket
-    if (s.writableLength > 0 || pendingDirect(s) > 0) this.flags |= F_BACKLOG
-    else this.flags &= ~F_BACKLOG
-  }
-
-  private overLimit(): SendStatus {
-    if (this.route.dropOnBackpressure) this.dropped++
-    else this.fail('SWB_ERR_WS_BACKPRESSURE')
-    return DROPPED
-  }
-
-  private append(buf: Buffer | Buffer[]): void {
-    const box = this.outbox
-    if (Array.isArray(buf)) {
-      if (box === null) this.outbox = [buf[0]!, buf[1]!]
-      else if (Array.isArray(box)) box.push(buf[0]!, buf[1]!)
-      else this.outbox = [box, buf[0]!, buf[1]!]
-      this.outboxBytes += buf[0]!.length + buf[1]!.length
-    } else {
-      if (box === null) this.outbox = buf
-      else if (Array.isArray(box)) box.push(buf)
-      else this.outbox = [box, buf]
-      this.outboxBytes += buf.length
-    }
-    this.queueFlush()
-  }
-
-  private queueFlush(): void {
-    if ((this.flags & (F_QUEUED | F_READING)) === 0) {
-      this.flags |= F_QUEUED
-      scheduleFlush(this)
-    }
-  }
-
-  /** @internal writes the outbox: cork, write all, uncork (one writev). */
-  flush(): void {
-    this.flags &= ~F_QUEUED
-    const box = this.outbox
-    const bytes = this.outboxBytes
-    this.outbox = null
-    this.outboxBytes = 0
-    const s = this.socket
-    if (box !== null && !Array.isArray(box) && this.ownsIdleSocket()) {
-      // One frame (an echo, a reply) to a socket known empty: no stream state read.
-      if (writeOwned(s, box) !== TAKEN) this.noteBacklog()
-    } else if (box !== null && !s.destroyed && !s.writableEnded) {
-      if (!Array.isArray(box)) writeSocket(s, box)
-      else {
-        const joined = sharedJoin(box, bytes)
-        if (joined !== null) writeSocket(s, joined)
-        else {
-          s.cork()
-          for (let i = 0; i < box.length; i++) s.write(box[i]!)
-          s.uncork()
-        }
-      }
-      this.noteBacklog()
-    }
-    if (this.flags & F_END_AFTER_FLUSH && !s.writableEnded) s.end()
-  }
 
   /** @internal socket data. */
   receive(chunk: Buffer): void {
@@ -461,7 +230,7 @@ export class ServerWebSocket<Data = undefined> implements ReceiverSink, DeflateO
   }
 
   /** Fails the connection (RFC 6455 §7.1.7): close frame with the error's code, then TCP close. */
-  private fail(error: WsErrorCode, message?: string): void {
+  protected fail(error: WsErrorCode, message?: string): void {
     if (this.readyState === CLOSED) return
     this.receiver.stop()
     this.pmd?.destroy()
