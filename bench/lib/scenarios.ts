@@ -60,6 +60,15 @@ const SSE_FANOUT_PEERS = [
   PEERS.nodeSse,
   PEERS.bunSse,
 ]
+/** One publication per event-loop turn: 5,000 subscribers × 4 publications/s (issue #18). */
+const LATENCY_GEN: Scenario['gen'] = {
+  kind: 'fanout-rate',
+  connections: 5000,
+  warmupMs: 1000,
+  durationMs: 6000,
+  window: 0,
+  rate: 20_000,
+}
 const m = (key: string, label: string, higherIsBetter: boolean): Metric => ({
   key,
   label,
@@ -169,14 +178,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'ws-latency',
     title: 'WebSocket fan-out at 20,000 deliveries/s (5,000 subscribers × 4 msg/s): latency',
-    gen: {
-      kind: 'fanout-rate',
-      connections: 5000,
-      warmupMs: 1000,
-      durationMs: 6000,
-      window: 0,
-      rate: 20_000,
-    },
+    gen: LATENCY_GEN,
     peers: WS_FANOUT_PEERS,
     ratioMetrics: [
       m('p99Ms', 'p99 latency', false),
@@ -191,14 +193,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'ws-floor',
     title:
       'The write floor at 20,000 deliveries/s (5,000 subscribers × 4 msg/s): a bare Node write loop against Bun and Switchboard',
-    gen: {
-      kind: 'fanout-rate',
-      connections: 5000,
-      warmupMs: 1000,
-      durationMs: 6000,
-      window: 0,
-      rate: 20_000,
-    },
+    gen: LATENCY_GEN,
     peers: [
       PEERS.nodeFloorDirect,
       PEERS.nodeFloorWrite,
@@ -232,14 +227,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'sse-latency',
     title: 'SSE fan-out at 20,000 deliveries/s (5,000 streams × 4 events/s): latency',
-    gen: {
-      kind: 'fanout-rate',
-      connections: 5000,
-      warmupMs: 1000,
-      durationMs: 6000,
-      window: 0,
-      rate: 20_000,
-    },
+    gen: LATENCY_GEN,
     peers: SSE_FANOUT_PEERS,
     ratioMetrics: [
       m('p99Ms', 'p99 latency', false),
@@ -318,14 +306,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'cluster-latency',
     title:
       'Channel fan-out at 20,000 deliveries/s across 2 nodes and one redis-server (5,000 subscribers × 4 msg/s): latency by node',
-    gen: {
-      kind: 'fanout-rate',
-      connections: 5000,
-      warmupMs: 1000,
-      durationMs: 6000,
-      window: 0,
-      rate: 20_000,
-    },
+    gen: LATENCY_GEN,
     peers: CLUSTER_PEER_LIST,
     ratioMetrics: [
       m('p99Ms', 'p99 latency, all subscribers', false),
@@ -424,14 +405,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'durable-latency',
     title:
       'Channel fan-out at 20,000 deliveries/s on one node (5,000 subscribers × 4 msg/s), DurableBroker vs MemoryBroker: latency',
-    gen: {
-      kind: 'fanout-rate',
-      connections: 5000,
-      warmupMs: 1000,
-      durationMs: 6000,
-      window: 0,
-      rate: 20_000,
-    },
+    gen: LATENCY_GEN,
     peers: DURABLE_PEER_LIST,
     ratioMetrics: [
       m('p99Ms', 'p99 latency', false),
