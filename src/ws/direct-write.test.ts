@@ -144,8 +144,8 @@ test('writeOwned says whether the kernel took the bytes, waits behind its own pe
     assert.equal(writeOwned(accepted, small), TAKEN)
     const big = randomBytes(8 << 20)
     assert.equal(writeOwned(accepted, big), PENDING)
-    assert.equal(pendingDirect(accepted), big.length - (big.length - pendingDirect(accepted)))
-    assert.ok(pendingDirect(accepted) > 0)
+    const waiting = pendingDirect(accepted)
+    assert.ok(waiting > 0 && waiting <= big.length, `${waiting} bytes wait in libuv, counted`)
     // An owner that saw PENDING writes through the stream next (writeSocket): it queues behind.
     const tail = randomBytes(1000)
     writeSocket(accepted, tail)
