@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict'
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { HttpError, prepareEvent, type SseStream, Switchboard } from '../../src/index.ts'
+import { rawClient } from '../../src/sse/test-utils/stream-support.ts'
 import { waitFor as until } from '../../src/test-utils/wait.ts'
 
+/** A raw GET that keeps every byte of the answer (see rawClient). */
 function rawGet(port: number, path: string, extra = ''): { socket: Socket; text: () => string } {
-  const socket = connect(port, '127.0.0.1')
-  let buf = ''
-  socket.setEncoding('utf8')
-  socket.on('data', (d: string) => {
-    buf += d
-  })
-  socket.on('error', () => {})
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`)
-  return { socket, text: () => buf }
+  return rawClient(port, `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`)
 }
 
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
