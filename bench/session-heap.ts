@@ -6,7 +6,8 @@
 //   node --expose-gc --import tsx bench/session-heap.ts <kind> [connections=2000] [--snapshot]
 //     [--owners] [--json]
 //
-// --burst also prints the RSS 2 s after the last open (after one GC) and V8's new space then;
+// --burst also prints the RSS 2 s after the last open, with V8's new and old spaces, before and
+// after one full GC;
 // --owners groups the new objects by what holds them (two levels up) instead of by constructor;
 // --json prints one line `{ kind, connections, heapBytesPerConnection }` (the suite's guard,
 // test/idle-memory.test.ts, reads it). A first round of connections, closed again, runs before
@@ -28,6 +29,16 @@ import { WsClient } from './gen/ws-client.ts'
 const KINDS = ['ws', 'sse', 'ws-channel', 'sse-channel', 'node-sse'] as const
 type Kind = (typeof KINDS)[number]
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** RSS over `rssBefore` per connection, and the size / use of V8's new and old spaces (MB). */
+function spaces(rssBefore: number, count: number): string {
+  const mb = (n: number) => (n / 2 ** 20).toFixed(1)
+  const rss = Math.round((process.memoryUsage().rss - rssBefore) / count)
+  const parts = getHeapSpaceStatistics()
+    .filter((x) => x.space_name === 'new_space' || x.space_name === 'old_space')
+    .map((x) => `${x.space_name} ${mb(x.space_size)} MB (${mb(x.space_used_size)} in use)`)
+  return `RSS +${rss} B per connection; ${parts.join(', ')}`
+}
 
 if (process.argv[2] === 'clients') {
   // The client process: opens `{ open: n }` connections and answers 'open'; `{ close: true }`
@@ -219,7 +230,11 @@ if (process.argv[2] === 'clients') {
   if (burst) {
     // As the benchmark's "2 s" column: 2 s after the last open, one full GC, then RSS.
     await sleep(2000)
+    // What the 2 s reading is made of, before the GC: the young generation V8 grew during the
+    // burst, and the garbage in the old space that only a full GC frees.
+    console.log(`${kind}: 2 s after the last open, before any GC: ${spaces(rssBefore, count)}`)
     gc()
+    console.log(`${kind}: after one full GC: ${spaces(rssBefore, count)}`)
     const newSpace = getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')!
     console.log(
       `${kind}: 2 s after the last open, after one GC: RSS +${Math.round((process.memoryUsage().rss - rssBefore) / count)} B per connection; new space ${(newSpace.space_size / 2 ** 20).toFixed(1)} MB`,
