@@ -170,7 +170,8 @@ export const SCENARIOS: Scenario[] = [
       window: 32,
       rate: 0,
     },
-    peers: WS_FANOUT_PEERS,
+    // The delayed row: what the hub's `writeDelay` option trades latency for (not the default).
+    peers: [...WS_FANOUT_PEERS, PEERS.switchboardWsChannelsDelayed],
     ratioMetrics: FANOUT_RATIOS,
     columns: FANOUT_COLUMNS,
     saturates: true,
@@ -179,7 +180,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'ws-latency',
     title: 'WebSocket fan-out at 20,000 deliveries/s (5,000 subscribers × 4 msg/s): latency',
     gen: LATENCY_GEN,
-    peers: WS_FANOUT_PEERS,
+    peers: [...WS_FANOUT_PEERS, PEERS.switchboardWsChannelsDelayed],
     ratioMetrics: [
       m('p99Ms', 'p99 latency', false),
       m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),

@@ -11,6 +11,7 @@
 //         the durable broker has nothing to write). BENCH_METRICS=1 turns Prometheus metrics on
 //         (the metrics-fanout scenario), scraped by the peer once a second. POST /pub/<name>
 //         publishes to `bench:<name>` (the realistic workload: rooms `r<n>` and `all`).
+//         BENCH_WRITE_DELAY=<ms> sets the hub's `writeDelay` (the delayed-write rows).
 import { RedisBroker } from '../../src/broker/redis/index.ts'
 import { Switchboard } from '../../src/index.ts'
 import { prepareEvent, type SseStream } from '../../src/sse/index.ts'
@@ -46,8 +47,10 @@ if (kind === 'http') {
 } else if (kind === 'ws-channel' || kind === 'sse-channel') {
   // The channels endpoint as an application mounts it: one path serves the WebSocket upgrade and
   // the SSE stream (plain GET with ?channel=); POST /pub publishes through the hub.
+  const writeDelay = Number(process.env.BENCH_WRITE_DELAY ?? 0)
   app.channels.configure({
     path: kind === 'ws-channel' ? '/ws' : '/channel',
+    writeDelay,
     ...(redisUrl ? { broker: new RedisBroker({ url: redisUrl }) } : null),
     ...(durableDir ? { broker: await durableBroker(durableDir) } : null),
   })

@@ -14,7 +14,7 @@ export class ChannelState {
   readonly subs = new Set<Subscription>()
   /** Resolves once the broker delivers this channel's live events to this node. */
   ready: Promise<void> | null = null
-  /** This event-loop turn's publications (see {@link ChannelTurn}); null between turns. */
+  /** This write window's publications (see {@link ChannelTurn}); null between windows. */
   turn: ChannelTurn | null = null
   /** Epoch of the last publication fanned out ('' before the first): pushes name the epoch
    * only when it changes. */
@@ -27,7 +27,8 @@ export class ChannelState {
 }
 
 /**
- * The publications one channel fanned out in one event-loop turn, in order. A session whose
+ * The publications one channel fanned out in one event-loop turn, in order (in one write window
+ * when the hub has a `writeDelay`: the turn then lasts until the window closes). A session whose
  * transport writes shared batches (SSE, WebSocket) and that takes every one of them from some
  * point on follows the turn instead of queuing each frame: at the flush it is handed one frames
  * array that every such session shares.

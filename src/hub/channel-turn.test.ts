@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import fc from 'fast-check'
 import { type BrokerHandler, MemoryBroker } from '../broker/index.ts'
 import type { GapPush, PublicationPush, ServerMessage } from '../protocol/index.ts'
@@ -217,6 +218,15 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 )
 
 test('whatever the publications, turns, bursts, lost deliveries, epoch changes, backpressure, replies and (un)subscribes, a session sharing batches sees exactly what a queuing session sees', async () => {
+  await sharingMatchesQueuing(0, 150)
+})
+
+test('with a writeDelay, whose window spans several event-loop turns, a session sharing batches still sees exactly what a queuing session sees', async () => {
+  await sharingMatchesQueuing(5, 60)
+})
+
+/** The property above, on a hub with `writeDelay` (0: the end of each event-loop turn). */
+async function sharingMatchesQueuing(writeDelay: number, numRuns: number): Promise<void> {
   await fc.assert(
     fc.asyncProperty(
       fc.constantFrom<SlowConsumerPolicy>('drop-oldest', 'conflate', 'disconnect'),
@@ -226,6 +236,7 @@ test('whatever the publications, turns, bursts, lost deliveries, epoch changes, 
         const broker = new LossyBroker()
         const hub = new Hub({
           broker,
+          writeDelay,
           maxOutboxBytes: 3000,
           namespaces: { m: { historySize: 1000, slowConsumer: policy } },
         })
@@ -262,12 +273,13 @@ test('whatever the publications, turns, bursts, lost deliveries, epoch changes, 
             c.session.drain()
           }
           await turn()
+          if (writeDelay > 0) await sleep(writeDelay * 4)
           assert.deepEqual(seen(sharing), seen(queuing))
         } finally {
           await hub.close()
         }
       },
     ),
-    { numRuns: 150 },
+    { numRuns },
   )
-})
+}

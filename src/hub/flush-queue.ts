@@ -5,25 +5,37 @@ function runQueue(queue: FlushQueue): void {
 }
 
 /**
- * The sessions with queued frames this event-loop turn. Each is written once, at the end of the
- * turn (`setImmediate`), however many frames it was given: one write per socket per turn.
+ * Calls `fn(arg)` when the hub's write window closes: at the end of this event-loop turn
+ * (`setImmediate`) with `delay` 0, else `delay` ms from now (the hub option `writeDelay`).
+ */
+export function afterWindow<T>(delay: number, fn: (arg: T) => void, arg: T): void {
+  if (delay === 0) setImmediate(fn, arg)
+  else setTimeout(fn, delay, arg)
+}
+
+/**
+ * The sessions with queued frames in this write window. Each is written once, when the window
+ * closes, however many frames it was given: one write per socket per window. The window is the
+ * event-loop turn (`setImmediate`), or `delay` ms from the first queued frame.
  */
 export class FlushQueue {
   #dirty: Session[] = []
   #scheduled = false
   readonly #failed: (session: Session, error: unknown) => void
+  /** The hub's `writeDelay` (ms; 0 for the end of the turn). */
+  delay = 0
 
   /** `failed` is called for a session whose write threw (the rest are still written). */
   constructor(failed: (session: Session, error: unknown) => void) {
     this.#failed = failed
   }
 
-  /** Queues a session for the flush at the end of this turn. */
+  /** Queues a session for the flush when this window closes. */
   schedule(session: Session): void {
     this.#dirty.push(session)
     if (!this.#scheduled) {
       this.#scheduled = true
-      setImmediate(runQueue, this)
+      afterWindow(this.delay, runQueue, this)
     }
   }
 

@@ -21,6 +21,14 @@ export interface HubOptions {
   ticketSecret?: string
   /** Bytes queued per session before the slow-consumer policy applies. Default 1 MiB. */
   maxOutboxBytes?: number
+  /**
+   * Milliseconds a session's frames may wait to be written with the ones that follow, 0 to 1000.
+   * Default 0: each session is written once per event-loop turn, with everything queued in that
+   * turn. With N > 0, everything queued within N ms of the first frame (publications and replies
+   * alike) goes out in one write per session: fewer system calls for channels that publish many
+   * times a second, for up to N ms more latency. One timer per hub, none per connection.
+   */
+  writeDelay?: number
   /** Largest inbound command in bytes. Default 65 536. */
   maxCommandBytes?: number
   /** Subscriptions per session. Default 128. */
@@ -102,6 +110,8 @@ export interface HubLimits {
   readonly connectTimeout: number
   readonly rpcTimeout: number
   readonly sweepInterval: number
+  /** `writeDelay`: 0 (end of the event-loop turn) or milliseconds. */
+  readonly writeDelay: number
 }
 
 /** Checks the numeric options of a hub (positive integers) and fills in their defaults. */
@@ -129,5 +139,20 @@ export function resolveLimits(options: HubOptions): HubLimits {
     connectTimeout: positive('connectTimeout', 10_000),
     rpcTimeout: positive('rpcTimeout', 30_000),
     sweepInterval: positive('sweepInterval', 1000),
+    writeDelay: writeDelayOf(options.writeDelay),
   }
+}
+
+/** Longest `writeDelay`: past a second, a "live" update is no longer live. */
+export const MAX_WRITE_DELAY = 1000
+
+function writeDelayOf(v: unknown): number {
+  if (v === undefined) return 0
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_WRITE_DELAY) {
+    throw new SwitchboardError(
+      'SWB_ERR_INVALID_OPTION',
+      `Hub option writeDelay must be an integer from 0 to ${MAX_WRITE_DELAY} (milliseconds)`,
+    )
+  }
+  return v
 }

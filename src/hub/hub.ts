@@ -111,6 +111,7 @@ export class Hub implements SessionOwner {
     const limits = resolveLimits(options)
     this.#limits = limits
     this.limits = limits.session
+    this.#flush.delay = limits.writeDelay
     this.#now = options.now ?? Date.now
     this.#rpcDeadlines = new RpcDeadlines(limits.rpcTimeout, this.#now)
     this.#onError = errorReporter(options.logger ?? null, options.onError ?? (() => {}))
@@ -122,7 +123,7 @@ export class Hub implements SessionOwner {
     const broker = new TimedBroker(this.broker, this)
     this.#broker = broker
     for (const [name, ns] of Object.entries(options.namespaces ?? {})) this.namespace(name, ns)
-    this.#registry = new ChannelRegistry(broker, this.#onError, this)
+    this.#registry = new ChannelRegistry(broker, this.#onError, this, limits.writeDelay)
     this.#ready = broker.start(
       brokerHandler({
         registry: this.#registry,

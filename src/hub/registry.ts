@@ -9,6 +9,7 @@ import {
 } from '../protocol/index.ts'
 import { contextOf, SpanKind, startSpan } from '../tracing.ts'
 import { ChannelState, ChannelTurn, Subscription } from './channel-state.ts'
+import { afterWindow } from './flush-queue.ts'
 import type { HubStats } from './hub-options.ts'
 import type { Namespace } from './namespace.ts'
 import {
@@ -41,16 +42,20 @@ export class ChannelRegistry {
   /** Resolves once the broker has started (set by the hub). */
   ready: Promise<void> = Promise.resolve()
   readonly #channels = new Map<string, ChannelState>()
-  /** Channels that published this event-loop turn (their `turn` is reset at its end). */
+  /** Channels that published in this write window, an event-loop turn unless the hub has a
+   * `writeDelay` (their `turn` is reset at its end). */
   #turned: ChannelState[] = []
   readonly #broker: Broker
   readonly #onError: Report
   readonly #host: RegistryHost
+  /** The hub's `writeDelay`: a channel's turn lasts the write window (see FlushQueue). */
+  readonly #writeDelay: number
 
-  constructor(broker: Broker, onError: Report, host: RegistryHost) {
+  constructor(broker: Broker, onError: Report, host: RegistryHost, writeDelay = 0) {
     this.#broker = broker
     this.#onError = onError
     this.#host = host
+    this.#writeDelay = writeDelay
   }
 
   /** Channels with at least one local subscriber. */
@@ -239,7 +244,7 @@ export class ChannelRegistry {
       turn = new ChannelTurn()
       state.turn = turn
       this.#turned.push(state)
-      if (this.#turned.length === 1) setImmediate(endTurn, this)
+      if (this.#turned.length === 1) afterWindow(this.#writeDelay, endTurn, this)
       turn.pubs.push(prepared)
       turn.rideEnd = 1
       // The turn's first publication visits every subscription: those that can, start riding;

@@ -150,7 +150,8 @@ export function utf8Length(text: string): number {
 
 /**
  * The connection under a session, as the hub sees it: a WebSocket session and an SSE session are
- * the same thing to it. The hub writes at most once per event-loop turn per session.
+ * the same thing to it. The hub writes at most once per write window per session: an event-loop
+ * turn, or `writeDelay` ms.
  *
  * @example
  * const transport: Transport = {

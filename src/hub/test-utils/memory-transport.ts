@@ -19,7 +19,7 @@ export class MemoryTransport implements Transport {
   readonly frames: Frame[] = []
   /** Every frame decoded. */
   readonly messages: ServerMessage[] = []
-  /** Number of `write` calls (the hub makes at most one per event-loop turn). */
+  /** Number of `write` calls (the hub makes at most one per write window). */
   writes = 0
   /** What `write` answers: false simulates a connection over its high-water mark. */
   accept = true
