@@ -1,5 +1,31 @@
 import { createServer, type Server } from 'node:http'
-import type { PrometheusMetrics } from './prometheus.ts'
+import type { Context } from '../http/context.ts'
+import type { MetricsOptions, PrometheusMetrics } from './prometheus.ts'
+
+/** What `mountMetrics` needs of an app. */
+interface MetricsHost {
+  metrics(options?: MetricsOptions): PrometheusMetrics
+  get(path: string, handler: (ctx: Context) => unknown): unknown
+}
+
+/**
+ * The app's `metrics` option: turns metrics on and serves them as `GET <path>` on the app, or,
+ * with `port`, returns where `app.listen()` starts their own server (`serveMetrics`).
+ */
+export function mountMetrics(
+  host: MetricsHost,
+  option: boolean | MetricsOptions,
+): { port: number; host: string; path: string } | null {
+  if (option === false) return null
+  const options: MetricsOptions = option === true ? {} : option
+  const metrics = host.metrics(options)
+  const path = options.path ?? '/metrics'
+  if (options.port !== undefined) {
+    return { port: options.port, host: options.host ?? '127.0.0.1', path }
+  }
+  host.get(path, async (ctx) => ctx.send(await metrics.text(), 200, metrics.contentType))
+  return null
+}
 
 /**
  * A node:http server of its own that answers `GET <path>` with the metrics (and 404 otherwise),
