@@ -12,7 +12,6 @@ import {
   type PresenceResult,
   type PublishResult,
   type Reply,
-  reconnectAllowed,
   type StreamPosition,
 } from '../protocol/index.ts'
 import {
@@ -22,42 +21,37 @@ import {
   type HttpRequestInfo,
   type Identity,
   runConnectHook,
-  ttlSeconds,
 } from './auth.ts'
 import type { RpcHandler } from './commands.ts'
-import { brokerHandler } from './control.ts'
 import { FlushQueue } from './flush-queue.ts'
 import { type HttpCommandEnv, runHttpCommand } from './http-command.ts'
 import {
-  type HubLimits,
   type HubOptions,
   type HubPublishOptions,
   type HubStats,
   newStats,
   resolveLimits,
 } from './hub-options.ts'
-import { commandPaths } from './hub-wiring.ts'
+import { wireHub } from './hub-wiring.ts'
 import { Limiter } from './limits.ts'
 import { type Namespace, type NamespaceOptions, Namespaces } from './namespace.ts'
 import { presenceOf } from './presence.ts'
 import { type PublishHost, publishToBroker } from './publish.ts'
 import { type MetricsRecorder, NO_METRICS } from './recorder.ts'
-import { ChannelRegistry } from './registry.ts'
+import type { ChannelRegistry } from './registry.ts'
 import { errorReporter, type Report } from './report.ts'
 import { RpcDeadlines } from './rpc-deadlines.ts'
-import { CLOSED, CONNECTED, Session, type SessionLimits, type SessionOwner } from './session.ts'
+import { CONNECTED, type Session, type SessionLimits, type SessionOwner } from './session.ts'
 import type { SessionCommands } from './session-commands.ts'
+import type { SessionLifecycle } from './session-lifecycle.ts'
 import { SessionTable } from './session-table.ts'
-import { openAdmittedStream, type StreamRequest } from './stream-admission.ts'
+import type { StreamRequest } from './stream-admission.ts'
 import { StreamTickets, type TicketOptions } from './tickets.ts'
-import { TimedBroker } from './timed-broker.ts'
+import type { TimedBroker } from './timed-broker.ts'
 import type { Transport } from './transport.ts'
 
 export type { HubOptions, HubPublishOptions, HubStats } from './hub-options.ts'
 export type { StreamRequest } from './stream-admission.ts'
-
-/** How long a session closed for a protocol error waits for the replies it owes. */
-const REPLY_GRACE_MS = 5000
 
 function fail(code: keyof typeof ERRORS, message?: string): never {
   throw new SwitchboardError(code, message)
@@ -95,9 +89,10 @@ export class Hub implements SessionOwner {
   readonly #onError: Report
   readonly #broker: TimedBroker
   readonly #publishing: PublishHost
-  readonly #limits: HubLimits
   readonly #ready: Promise<void>
   readonly #commands: SessionCommands
+  /** How sessions start and end (session-lifecycle.ts). */
+  readonly #life: SessionLifecycle
   readonly #flush = new FlushQueue((session, err) => {
     this.#onError(err, { session, op: 'write' })
     this.disconnectSession(session, DisconnectCode.SERVER_ERROR, 'write failed')
@@ -109,7 +104,6 @@ export class Hub implements SessionOwner {
 
   constructor(options: HubOptions = {}) {
     const limits = resolveLimits(options)
-    this.#limits = limits
     this.limits = limits.session
     this.#flush.delay = limits.writeDelay
     this.#now = options.now ?? Date.now
@@ -119,49 +113,30 @@ export class Hub implements SessionOwner {
     this.limiter = new Limiter(options.limits, this)
     this.tickets = new StreamTickets({ secret: options.ticketSecret, now: this.#now })
     this.broker = options.broker ?? new MemoryBroker()
-    // The hub's own calls go through a timing wrapper (a forwarder while metrics are off).
-    const broker = new TimedBroker(this.broker, this)
-    this.#broker = broker
     for (const [name, ns] of Object.entries(options.namespaces ?? {})) this.namespace(name, ns)
-    this.#registry = new ChannelRegistry(broker, this.#onError, this, limits.writeDelay)
-    this.#ready = broker.start(
-      brokerHandler({
-        registry: this.#registry,
+    const parts = wireHub(
+      this,
+      {
+        broker: this.broker,
         namespaces: this.#namespaces,
         sessions: this.#sessions,
-        disconnectSession: (session, code, reason) => this.disconnectSession(session, code, reason),
+        rpc: this.#rpc,
+        rpcDeadlines: this.#rpcDeadlines,
+        limits,
+        now: this.#now,
         onError: this.#onError,
-      }),
+      },
+      () => {
+        this.#started = true
+      },
     )
-    this.#ready.then(() => {
-      this.#started = true
-    }, this.#onError)
-    this.#registry.ready = this.#ready
-    this.#publishing = { broker, ready: this.#ready, stats: this.stats, metrics: this }
-    const paths = commandPaths({
-      broker,
-      namespaces: this.#namespaces,
-      rpc: this.#rpc,
-      rpcDeadlines: this.#rpcDeadlines,
-      limits: this.limits,
-      maxHistoryLimit: limits.maxHistoryLimit,
-      ready: this.#ready,
-      registry: this.#registry,
-      metrics: this,
-      now: this.#now,
-      publish: (ns, channel, data, idempotencyKey, key, info) =>
-        publishToBroker(this.#publishing, ns, channel, data, { idempotencyKey, key, info }),
-      presence: (channel) => this.presence(channel),
-      authenticate: (request) => this.authenticate(request),
-      register: (session) => this.#sessions.register(session),
-      userSessions: (user) => this.#sessions.ofUser(user)?.size ?? 0,
-      limiter: this.limiter,
-      disconnectSession: (session, code, reason) => this.disconnectSession(session, code, reason),
-      endAfterReplies: (session, code, reason) => this.endAfterReplies(session, code, reason),
-      onError: this.#onError,
-    })
-    this.#commands = paths.commands
-    this.#http = paths.http
+    this.#broker = parts.broker
+    this.#registry = parts.registry
+    this.#life = parts.life
+    this.#ready = parts.ready
+    this.#publishing = parts.publishing
+    this.#commands = parts.commands
+    this.#http = parts.http
     this.#timer = setInterval(() => this.sweep(), limits.sweepInterval)
     this.#timer.unref?.()
   }
@@ -211,12 +186,7 @@ export class Hub implements SessionOwner {
     options: { identity?: Identity; request?: HttpRequestInfo } = {},
   ): Session {
     if (this.#closed || this.#draining) fail('SWB_ERR_HUB_CLOSED')
-    const session = new Session(this, transport)
-    session.connectDeadline = this.#now() + this.#limits.connectTimeout
-    if (options.identity !== undefined) session.upgradeIdentity = options.identity
-    if (options.request !== undefined) session.upgradeRequest = options.request
-    this.#sessions.add(session)
-    return session
+    return this.#life.connect(transport, options)
   }
 
   /**
@@ -231,28 +201,7 @@ export class Hub implements SessionOwner {
    */
   async openStream(request: StreamRequest, createTransport: () => Transport): Promise<Session> {
     if (this.#closed || this.#draining) fail('SWB_ERR_HUB_CLOSED')
-    return openAdmittedStream(
-      {
-        maxStreamChannels: this.#limits.maxStreamChannels,
-        namespaces: this.#namespaces,
-        authenticate: (r) => this.authenticate(r),
-      },
-      request,
-      (identity) => {
-        this.limiter.admitUser(identity.user, this.#sessions.ofUser(identity.user)?.size ?? 0)
-        const session = new Session(this, createTransport())
-        session.identify(identity.user, identity.info, identity.expiresAt ?? 0)
-        this.#sessions.register(session)
-        return { session, ttl: ttlSeconds(session.expiresAt, this.#now()) }
-      },
-      (session, channel, cursor) =>
-        this.#registry.serverSubscribe(session, channel, this.#namespaces.of(channel), cursor),
-      (session, err) => {
-        // The response has started: end the stream with a reconnect code rather than throw.
-        this.#onError(err, { session, op: 'subscribe' })
-        this.disconnectSession(session, DisconnectCode.SERVER_ERROR, 'subscribe failed')
-      },
-    )
+    return this.#life.openStream(request, createTransport)
   }
 
   /**
@@ -471,10 +420,7 @@ export class Hub implements SessionOwner {
    */
   drainItems(): { close(delayHint: number): void }[] {
     this.#draining = true
-    return this.#sessions.all().map((session) => ({
-      close: (delay: number) =>
-        this.disconnectSession(session, DisconnectCode.SHUTDOWN, 'server shutting down', delay),
-    }))
+    return this.#life.drainItems()
   }
 
   /** Disconnects every session with 3000 (shutdown, reconnect) and closes the broker. */
@@ -484,9 +430,7 @@ export class Hub implements SessionOwner {
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
     this.#rpcDeadlines.clear()
-    for (const session of this.#sessions.all()) {
-      this.disconnectSession(session, DisconnectCode.SHUTDOWN, 'server shutting down')
-    }
+    this.#life.closeAll()
     await this.broker.close()
   }
 
@@ -500,26 +444,7 @@ export class Hub implements SessionOwner {
 
   /** @internal Ends a session: a `disconnect` push, the transport closed with `code`. */
   disconnectSession(session: Session, code: number, reason: string, delay?: number): void {
-    if (session.state === CLOSED) return
-    session.discard()
-    this.recorder.disconnect(code)
-    try {
-      session.transport.write([
-        session.format.prepare({
-          type: 'disconnect',
-          code,
-          reason,
-          reconnect: reconnectAllowed(code),
-          ...(delay === undefined ? null : { delay }),
-        }),
-      ])
-    } catch {}
-    this.#forget(session)
-    try {
-      session.transport.close(code, reason)
-    } catch (err) {
-      this.#onError(err)
-    }
+    this.#life.disconnect(session, code, reason, delay)
   }
 
   /**
@@ -530,26 +455,12 @@ export class Hub implements SessionOwner {
    * disconnected (the SDK's `SWB_ERR_CLIENT_DISCONNECTED`).
    */
   endAfterReplies(session: Session, code: number, reason: string): void {
-    if (session.state === CLOSED) return
-    session.closing ??= { code, reason, deadline: this.#now() + REPLY_GRACE_MS }
-    if (session.inflight > 0 || session.connecting) return // the last reply calls back here
-    session.flush()
-    this.disconnectSession(session, session.closing.code, session.closing.reason)
+    this.#life.endAfterReplies(session, code, reason)
   }
 
   /** @internal The transport is gone: unsubscribe everything, forget the session. */
   sessionClosed(session: Session): void {
-    if (session.state === CLOSED) return
-    this.recorder.disconnect('client')
-    this.#forget(session)
-  }
-
-  #forget(session: Session): void {
-    session.state = CLOSED
-    session.discard()
-    this.#sessions.remove(session)
-    for (const channel of [...session.subs.keys()])
-      this.#registry.unsubscribe(session, channel, false)
+    this.#life.closed(session)
   }
 
   /** @internal Runs one command of a session and queues its reply (see {@link SessionCommands}). */
@@ -562,14 +473,6 @@ export class Hub implements SessionOwner {
     const now = this.#now()
     this.limiter.sweep(now)
     this.#rpcDeadlines.sweep(now)
-    this.#sessions.sweep(
-      now,
-      (s) => this.disconnectSession(s, DisconnectCode.TOKEN_EXPIRED, 'token expired'),
-      (s) => this.disconnectSession(s, DisconnectCode.STALE, 'connect timeout'),
-      (s) => {
-        s.flush()
-        this.disconnectSession(s, s.closing!.code, s.closing!.reason)
-      },
-    )
+    this.#life.sweep(now)
   }
 }
