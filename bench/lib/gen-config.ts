@@ -44,7 +44,10 @@ export function genConfig(
     payloadBytes: env('BENCH_PAYLOAD_BYTES', 64),
     window: env('BENCH_WINDOW', g.window),
     // Quick runs keep the per-subscriber publication rate (rate / connections) of the full run.
-    rate: q && g.rate > 0 ? Math.round((g.rate * conns) / g.connections) : g.rate,
+    rate: env(
+      'BENCH_RATE',
+      q && g.rate > 0 ? Math.round((g.rate * conns) / g.connections) : g.rate,
+    ),
     settleMs: g.settleMs ?? (q ? 500 : 12_000),
     ...(g.publishers === undefined
       ? null

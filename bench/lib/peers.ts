@@ -53,11 +53,16 @@ export const PEERS = {
     env: { BENCH_FLOOR_WRITE: 'direct' },
   },
   switchboardWsChannels: peer('switchboard channels', 'switchboard.ts', 'ws-channel', 'channel-ws'),
-  /** Channels with the hub's `writeDelay` at 5 ms: fewer, larger writes for up to 5 ms more
+  /** Channels with the hub's `writeDelay` at 20 ms: fewer, larger writes for up to 20 ms more
    * latency (an option, not the default). */
   switchboardWsChannelsDelayed: {
-    ...peer('switchboard channels (writeDelay 5 ms)', 'switchboard.ts', 'ws-channel', 'channel-ws'),
-    env: { BENCH_WRITE_DELAY: '5' },
+    ...peer(
+      'switchboard channels (writeDelay 20 ms)',
+      'switchboard.ts',
+      'ws-channel',
+      'channel-ws',
+    ),
+    env: { BENCH_WRITE_DELAY: '20' },
   },
   switchboardSseChannels: peer(
     'switchboard channels',
