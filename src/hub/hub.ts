@@ -61,7 +61,8 @@ function fail(code: keyof typeof ERRORS, message?: string): never {
  * The channels hub: sessions, namespaces, history and recovery, presence, slow-consumer
  * policies and fan-out. Every publication is validated, given its `{ offset, epoch }` by the
  * broker, prepared once per wire format in use, and the same frame is queued to every
- * subscriber; each session's queue is written once per event-loop turn.
+ * subscriber; each session's queue is written once per event-loop turn (or per
+ * `writeDelay` ms).
  *
  * @example
  * const hub = new Hub({ auth: jwtAuth({ secret }) })
