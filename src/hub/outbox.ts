@@ -7,9 +7,9 @@ export interface DropPolicy {
 
 /**
  * A session's queue of frames waiting for the next flush, counted in bytes. The hub appends
- * shared frames; the session flushes the whole queue once per write window (see FlushQueue). Dropping and
- * conflation leave holes (`null`) that are compacted away, so the array never outgrows the live
- * frames by more than a factor of two.
+ * shared frames; the session flushes the whole queue once per write window (see FlushQueue).
+ * Dropping and conflation leave holes (`null`) that are compacted away, so the array never
+ * outgrows the live frames by more than a factor of two.
  *
  * @example
  * const outbox = new Outbox()
