@@ -1,6 +1,5 @@
 // The hub's `writeDelay` over real sockets, wired as applications wire it (`app.channels`).
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket from 'ws'
@@ -12,6 +11,7 @@ import {
   readServerMessage,
   type ServerMessage,
 } from './protocol/index.ts'
+import { rawClient } from './sse/test-utils/stream-support.ts'
 import { until } from './test-utils/wait.ts'
 
 const DELAY = 250
@@ -27,19 +27,13 @@ async function subscriber(
   channel: string,
 ): Promise<{ offsets: () => number[]; close: () => void }> {
   if (transport === 'sse') {
-    let text = ''
-    const socket = connect(port, '127.0.0.1', () =>
-      socket.write(
-        `GET /switchboard?channel=${channel} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`,
-      ),
+    const { socket, text } = rawClient(
+      port,
+      `GET /switchboard?channel=${channel} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`,
     )
-    socket.setEncoding('utf8')
-    socket.on('data', (d: string) => {
-      text += d
-    })
-    await until(() => text.includes('event: subscribe'), 'the subscribe event')
+    await until(() => text().includes('event: subscribe'), 'the subscribe event')
     const offsets = () =>
-      text
+      text()
         .split('\n\n')
         .filter((e) => e.includes('event: publication'))
         .map((e) => (JSON.parse(e.split('data: ')[1]!) as PublicationPush).offset)
