@@ -51,7 +51,8 @@ export class ChannelTurn {
   /** Subscriptions delivered to one by one while the turn rides (may hold ones that ride since
    * or were removed: the fan-out skips those). */
   readonly others: Subscription[] = []
-  readonly #riderList: Session[] = []
+  /** The channel's subscriptions: the riders are those of them with `riding` set. */
+  readonly #subs: ReadonlySet<Subscription>
   #stats: HubStats | null = null
   // Per wire format the riders use: bytes of its frames from the publication its first rider
   // joined with up to `rideEnd`, and how far that count may go before some rider of the format
@@ -63,6 +64,10 @@ export class ChannelTurn {
   // channel each share theirs), grown as the turn grows.
   readonly #formats: WireFormat[] = []
   readonly #frames: Frame[][] = []
+
+  constructor(subs: ReadonlySet<Subscription>) {
+    this.#subs = subs
+  }
 
   /** Frames in `format` of `pubs[from, end)`; the whole turn is one array per format, shared. */
   frames(format: WireFormat, from: number, end: number): Frame[] {
@@ -89,7 +94,6 @@ export class ChannelTurn {
     const from = this.#cum[f]! - frame.byteLength
     const room = limit - held + from
     if (room < this.#room[f]!) this.#room[f] = room
-    this.#riderList.push(session)
     this.#stats = session.owner.stats
     this.riders++
     return from
@@ -127,9 +131,12 @@ export class ChannelTurn {
   /** Ends the ride: every rider becomes a follower of `pubs[from, rideEnd)`. */
   settle(): void {
     this.riding = false
-    const list = this.#riderList
-    for (let i = 0; i < list.length; i++) list[i]!.settleRide(this)
+    this.#subs.forEach(settleRider, this)
   }
+}
+
+function settleRider(this: ChannelTurn, sub: Subscription): void {
+  if (sub.riding) sub.session.settleRide(this)
 }
 
 /**

@@ -19,7 +19,11 @@ export function afterWindow<T>(delay: number, fn: (arg: T) => void, arg: T): voi
  * event-loop turn (`setImmediate`), or `delay` ms from the first queued frame.
  */
 export class FlushQueue {
-  #dirty: Session[] = []
+  // Two lists used in turn, kept at their size between windows: a window that queues thousands
+  // of sessions grows no fresh array. `#count` is how many of `#dirty`'s slots are this window's.
+  #dirty: (Session | null)[] = []
+  #spare: (Session | null)[] = []
+  #count = 0
   #scheduled = false
   readonly #failed: (session: Session, error: unknown) => void
   /** The hub's `writeDelay` (ms; 0 for the end of the turn). */
@@ -32,7 +36,7 @@ export class FlushQueue {
 
   /** Queues a session for the flush when this window closes. */
   schedule(session: Session): void {
-    this.#dirty.push(session)
+    this.#dirty[this.#count++] = session
     if (!this.#scheduled) {
       this.#scheduled = true
       afterWindow(this.delay, runQueue, this)
@@ -42,14 +46,20 @@ export class FlushQueue {
   /** Writes every queued session's outbox now. */
   run(): void {
     this.#scheduled = false
-    const dirty = this.#dirty
-    this.#dirty = []
-    for (const session of dirty) {
+    const list = this.#dirty
+    const n = this.#count
+    // Sessions queued while these are written go to the other list, for the next window.
+    this.#dirty = this.#spare
+    this.#count = 0
+    for (let i = 0; i < n; i++) {
+      const session = list[i]!
+      list[i] = null // the list is kept: it must not keep a closed session alive
       try {
         session.flush()
       } catch (err) {
         this.#failed(session, err)
       }
     }
+    this.#spare = list
   }
 }

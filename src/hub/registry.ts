@@ -241,22 +241,24 @@ export class ChannelRegistry {
     state.epoch = epoch
     let turn = state.turn
     if (turn === null) {
-      turn = new ChannelTurn()
+      turn = new ChannelTurn(state.subs)
       state.turn = turn
       this.#turned.push(state)
       if (this.#turned.length === 1) afterWindow(this.#writeDelay, endTurn, this)
       turn.pubs.push(prepared)
       turn.rideEnd = 1
       // The turn's first publication visits every subscription: those that can, start riding;
-      // the rest are listed to be visited for each publication that follows.
+      // the rest are listed to be visited for each publication that follows. (`forEach`, not
+      // for-of: optimized code still made an iterator result per subscription.)
       const others = turn.others
-      for (const sub of state.subs) {
-        this.#deliver(sub, prepared, turn)
+      const first = turn
+      state.subs.forEach((sub) => {
+        this.#deliver(sub, prepared, first)
         if (!sub.riding) {
-          sub.listedIn = turn
+          sub.listedIn = first
           others.push(sub)
         }
-      }
+      })
       return
     }
     turn.pubs.push(prepared)
@@ -271,7 +273,10 @@ export class ChannelRegistry {
       }
       turn.settle()
     }
-    for (const sub of state.subs) this.#deliver(sub, prepared, turn)
+    const settled = turn
+    state.subs.forEach((sub) => {
+      this.#deliver(sub, prepared, settled)
+    })
   }
 
   #deliver(sub: Subscription, prepared: PreparedPublication, turn: ChannelTurn): void {

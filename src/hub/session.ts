@@ -407,7 +407,8 @@ export class Session implements DropPolicy {
     this.#followEnd = end
     this.#followBytes += turn.rode(this.format) - this.#followCum
     sub.offset = turn.pubs[end - 1]!.offset
-    if (relist && turn.riding && sub.active && sub.listedIn !== turn) {
+    // A turn that is over (its channel started another, or none) takes no more publications.
+    if (relist && turn.riding && sub.active && sub.listedIn !== turn && sub.channel.turn === turn) {
       sub.listedIn = turn
       turn.others.push(sub)
     }
