@@ -25,12 +25,13 @@ class StreamSink implements SseSinkLike, SseStreamWatcher {
     readonly ip: string,
   ) {}
 
+  // The hub writes each stream once per write window, from its own pass: at once.
   write(text: string): boolean {
-    return this.stream.writeEncoded(text)
+    return this.stream.writeNow(text)
   }
 
   writeBytes(bytes: Uint8Array): boolean {
-    return this.stream.writeEncoded(bytes)
+    return this.stream.writeNow(bytes as Buffer)
   }
 
   flush(): void {

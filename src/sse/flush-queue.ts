@@ -17,8 +17,12 @@ export interface Flushable {
   afterFlush(): void
 }
 
-let queue: Flushable[] = []
-let spare: Flushable[] = []
+// Two lists used in turn, kept at their size between turns (`length = 0` would drop a list's
+// storage, and a turn queuing thousands of streams would grow a fresh one): `count` is how many
+// of `queue`'s slots are this turn's.
+let queue: (Flushable | null)[] = []
+let spare: (Flushable | null)[] = []
+let count = 0
 let scheduled = false
 let flushing = false
 
@@ -64,7 +68,7 @@ export function joinShared(first: Buffer, rest: (string | Buffer)[]): Buffer | n
 /** Queues `stream` for the end of this turn's flush. */
 export function enqueueFlush(stream: Flushable): void {
   stream.queued = true
-  queue.push(stream)
+  queue[count++] = stream
   if (!scheduled) {
     scheduled = true
     setImmediate(flushQueue)
@@ -74,10 +78,13 @@ export function enqueueFlush(stream: Flushable): void {
 function flushQueue(): void {
   scheduled = false
   const batch = queue
+  const n = count
   queue = spare
+  count = 0
   flushing = true
-  for (let i = 0; i < batch.length; i++) {
+  for (let i = 0; i < n; i++) {
     const stream = batch[i]!
+    batch[i] = null // the list is kept: it must not keep a closed stream alive
     stream.queued = false
     stream.flush()
     stream.afterFlush()
@@ -86,6 +93,5 @@ function flushQueue(): void {
   lastFirst = null
   lastRest = null
   lastJoined = null
-  batch.length = 0
   spare = batch
 }

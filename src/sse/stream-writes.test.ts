@@ -10,7 +10,7 @@ import { broadcast, createSseStream } from './create.ts'
 import { prepareEvent } from './encode.ts'
 import { HeartbeatRegistry } from './heartbeat.ts'
 import type { SseStream } from './stream.ts'
-import { rawClient, serve, stop } from './test-utils/stream-support.ts'
+import { open, rawClient, serve, stop } from './test-utils/stream-support.ts'
 
 test('streams given the same prepared events in a turn share one joined buffer, one write each (socket.write path)', async () => {
   setDirectWrite(false)
@@ -101,3 +101,45 @@ test('a stream written once a turn to a client that stops reading keeps every ev
   stream!.close()
   await stop(server)
 })
+
+test('writeNow writes an open stream at once, outside the flush queue, after what was pending', async () => {
+  const hb = new HeartbeatRegistry()
+  const { server, client, stream } = await open({ heartbeat: hb })
+  await sleep(10) // detached from node:http after its first flush
+  stream.send({ data: 'a' })
+  assert.equal(stream.writeNow(Buffer.from('data: b\n\n')), true)
+  assert.equal(stream.bufferedBytes, 0, 'the pending event went out with it, in order')
+  await sleep(5)
+  const before = directWriteStats.direct
+  assert.equal(stream.writeNow(Buffer.from('data: c\n\n')), true)
+  assert.equal(stream.queued, false, 'not queued for the end of the turn')
+  assert.equal(directWriteStats.direct - before, 1, 'written to the handle before the turn ended')
+  assert.equal(stream.writeNow('data: d\n\n'), true)
+  await until(() => client.text().endsWith('data: a\n\ndata: b\n\ndata: c\n\ndata: d\n\n'))
+  stream.close()
+  await stop(server)
+})
+
+for (const policy of ['drop', 'close'] as const) {
+  test(`writeNow past the high-water mark of a client that stops reading applies the '${policy}' policy`, async () => {
+    const hb = new HeartbeatRegistry()
+    const { server, client, stream } = await open({ heartbeat: hb, highWaterMark: 1024, policy })
+    await sleep(10)
+    client.socket.pause()
+    const chunk = Buffer.from(`data: ${'x'.repeat(16 * 1024)}\n\n`)
+    let refused = 0
+    for (let i = 0; i < 4000 && refused === 0; i++) {
+      if (!stream.writeNow(chunk)) refused = i
+      if (i % 64 === 63) await new Promise((r) => setImmediate(r))
+    }
+    assert.ok(refused > 0, 'a write was refused once the socket held bytes')
+    if (policy === 'drop') {
+      assert.equal(stream.dropped, 1)
+      assert.equal(stream.isClosed, false)
+    } else {
+      assert.equal(stream.closeReason, 'backpressure')
+    }
+    stream.close()
+    await stop(server)
+  })
+}

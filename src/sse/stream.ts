@@ -226,6 +226,46 @@ export class SseStream implements HeartbeatMember, Flushable {
   }
 
   /**
+   * @internal `writeEncoded(chunk)` then `flush()`, for a writer that writes each stream once
+   * from its own end-of-turn pass (the channel hub). An open stream with nothing pending whose
+   * socket node:http has no more to do with writes at once, without joining the module flush
+   * queue: one visit per stream and write, not two.
+   */
+  writeNow(chunk: string | Buffer): boolean {
+    if (this.first !== null || this.state !== OPEN || this.link === ATTACHED) {
+      const ok =
+        typeof chunk === 'string'
+          ? this.enqueue(chunk, Buffer.byteLength(chunk))
+          : this.enqueue(chunk, chunk.length)
+      this.flush()
+      return ok
+    }
+    const target = this.target
+    if (this.own !== OWNED_IDLE && target.destroyed) {
+      this.finish('client')
+      return false
+    }
+    const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
+    const buffered = this.held() + bytes
+    if (buffered > this.opts.highWaterMark && buffered !== bytes) {
+      // As in enqueue: never buffer past the mark.
+      if (this.opts.policy === 'close') {
+        this.destroyFor('backpressure')
+        return false
+      }
+      this.dropped++
+      return false
+    }
+    this.active = true
+    if (this.raw && typeof chunk !== 'string') this.writeRaw(chunk)
+    else {
+      if (this.own === OWNED_IDLE) this.own = OWNED_BUSY
+      target.write(chunk)
+    }
+    return true
+  }
+
+  /**
    * Sends a comment line (ignored by clients; keeps intermediaries from timing out).
    *
    * @example
