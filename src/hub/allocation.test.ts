@@ -95,13 +95,26 @@ async function growthPerPublication(kind: Kind, subscribers: number): Promise<nu
   }
 }
 
+// Anything else running in the process (the TypeScript loader expires its disk cache in the
+// background on some Node versions) adds to the windows it overlaps: a measurement is taken again
+// when it comes out high, up to four times. Garbage the fan-out makes per session shows in every
+// one of them.
+const ATTEMPTS = 4
+
 for (const kind of ['websocket', 'sse'] as const) {
   test(`one publication per turn allocates nothing per ${kind} session it reaches`, async () => {
-    const few = await growthPerPublication(kind, 200)
-    const many = await growthPerPublication(kind, 2000)
-    const perSession = (many - few) / 1800
-    // Before the flush queue and the channel turn reused their lists, and before the fan-out
-    // stopped iterating with for-of, this was about 110-130 bytes.
-    assert.ok(perSession < 4, `${perSession.toFixed(1)} bytes per session and publication`)
+    const seen: string[] = []
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const few = await growthPerPublication(kind, 200)
+      const many = await growthPerPublication(kind, 2000)
+      const perSession = (many - few) / 1800
+      seen.push(perSession.toFixed(1))
+      // Before the flush queue and the channel turn reused their lists, and before the fan-out
+      // stopped iterating with for-of, this was about 110-130 bytes.
+      if (perSession < 4) return
+    }
+    assert.fail(
+      `bytes per session and publication, in ${ATTEMPTS} measurements: ${seen.join(', ')}`,
+    )
   })
 }

@@ -31,9 +31,17 @@ async function growthPerTurn(streams: number): Promise<number> {
 }
 
 test('the flush queue keeps its lists: a turn queuing thousands of streams allocates nothing per stream', async () => {
-  const few = await growthPerTurn(200)
-  const many = await growthPerTurn(2000)
-  const perStream = (many - few) / 1800
-  // With `length = 0` between turns V8 dropped the list's storage: about 31 bytes per stream.
-  assert.ok(perStream < 4, `${perStream.toFixed(1)} bytes per stream and turn`)
+  // Anything else running in the process (the TypeScript loader expires its disk cache in the
+  // background on some Node versions) adds to the turns it overlaps: the measurement is taken
+  // again when it comes out high, up to four times. Garbage the queue makes shows in every one.
+  const seen: string[] = []
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const few = await growthPerTurn(200)
+    const many = await growthPerTurn(2000)
+    const perStream = (many - few) / 1800
+    seen.push(perStream.toFixed(1))
+    // With `length = 0` between turns V8 dropped the list's storage: about 31 bytes per stream.
+    if (perStream < 4) return
+  }
+  assert.fail(`bytes per stream and turn, in 4 measurements: ${seen.join(', ')}`)
 })
