@@ -135,3 +135,22 @@ test('writeDelay is an integer number of milliseconds from 0 to 1000', () => {
   }
   for (const good of [0, 1, 1000]) void new Hub({ writeDelay: good }).close()
 })
+
+test('a session disconnected inside a write window is first written what it was queued, then the disconnect push', async () => {
+  const hub = new Hub({ writeDelay: DELAY, namespaces: { m: { historySize: 100 } } })
+  try {
+    const queuing = await subscriber(hub)
+    const sharing = await subscriber(hub, new SharingTransport())
+    await publishAcrossTurns(hub, 2)
+    await hub.disconnect(queuing.session, 3003, 'maintenance')
+    await hub.disconnect(sharing.session, 3003, 'maintenance')
+    for (const c of [queuing, sharing]) {
+      assert.deepEqual(offsets(c), [1, 2], 'the queued publications were not dropped')
+      const types = c.transport.messages.map((m) => (m as { type?: string }).type)
+      assert.equal(types.at(-1), 'disconnect', 'the disconnect push comes last')
+      assert.deepEqual(c.transport.closedWith, { code: 3003, reason: 'maintenance' })
+    }
+  } finally {
+    await hub.close()
+  }
+})
