@@ -232,11 +232,9 @@ export class SseStream implements HeartbeatMember, Flushable {
    * queue: one visit per stream and write, not two.
    */
   writeNow(chunk: string | Buffer): boolean {
+    const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
     if (this.first !== null || this.state !== OPEN || this.link === ATTACHED) {
-      const ok =
-        typeof chunk === 'string'
-          ? this.enqueue(chunk, Buffer.byteLength(chunk))
-          : this.enqueue(chunk, chunk.length)
+      const ok = this.enqueue(chunk, bytes)
       this.flush()
       return ok
     }
@@ -245,7 +243,6 @@ export class SseStream implements HeartbeatMember, Flushable {
       this.finish('client')
       return false
     }
-    const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
     const buffered = this.held() + bytes
     if (buffered > this.opts.highWaterMark && buffered !== bytes) {
       // As in enqueue: never buffer past the mark.
