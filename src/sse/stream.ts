@@ -243,16 +243,7 @@ export class SseStream implements HeartbeatMember, Flushable {
       this.finish('client')
       return false
     }
-    const buffered = this.held() + bytes
-    if (buffered > this.opts.highWaterMark && buffered !== bytes) {
-      // As in enqueue: never buffer past the mark.
-      if (this.opts.policy === 'close') {
-        this.destroyFor('backpressure')
-        return false
-      }
-      this.dropped++
-      return false
-    }
+    if (this.refused(this.held() + bytes, bytes)) return false
     this.active = true
     if (this.raw && typeof chunk !== 'string') this.writeRaw(chunk)
     else {
@@ -425,15 +416,7 @@ export class SseStream implements HeartbeatMember, Flushable {
   private enqueue(chunk: string | Buffer, bytes: number): boolean {
     if (this.state === CLOSED) return false
     const buffered = this.pendingBytes + (this.state === OPEN ? this.held() : 0) + bytes
-    if (buffered > this.opts.highWaterMark && buffered !== bytes) {
-      // §"Backpressure": never buffer past the mark; one event alone may exceed it.
-      if (this.opts.policy === 'close') {
-        this.destroyFor('backpressure')
-        return false
-      }
-      this.dropped++
-      return false
-    }
+    if (this.refused(buffered, bytes)) return false
     this.pendingBytes += bytes
     this.active = true
     if (this.first === null) this.first = chunk
@@ -441,6 +424,15 @@ export class SseStream implements HeartbeatMember, Flushable {
       this.first += chunk
     } else (this.rest ??= []).push(chunk)
     if (!this.queued) enqueueFlush(this)
+    return true
+  }
+
+  /** §"Backpressure": never buffer past the mark (one event alone may exceed it). Over it, the
+   * policy acts and the write is refused. */
+  private refused(buffered: number, bytes: number): boolean {
+    if (buffered <= this.opts.highWaterMark || buffered === bytes) return false
+    if (this.opts.policy === 'close') this.destroyFor('backpressure')
+    else this.dropped++
     return true
   }
 
