@@ -43,7 +43,7 @@ import { errorReporter, type Report } from './report.ts'
 import { RpcDeadlines } from './rpc-deadlines.ts'
 import { CONNECTED, type Session, type SessionLimits, type SessionOwner } from './session.ts'
 import type { SessionCommands } from './session-commands.ts'
-import { type SessionLifecycle, WRITE_FAILED } from './session-lifecycle.ts'
+import type { SessionLifecycle } from './session-lifecycle.ts'
 import { SessionTable } from './session-table.ts'
 import type { StreamRequest } from './stream-admission.ts'
 import { StreamTickets, type TicketOptions } from './tickets.ts'
@@ -96,7 +96,8 @@ export class Hub implements SessionOwner {
   readonly #life: SessionLifecycle
   readonly #flush = new FlushQueue((session, err) => {
     this.#onError(err, { session, op: 'write' })
-    this.disconnectSession(session, DisconnectCode.SERVER_ERROR, WRITE_FAILED)
+    session.discard() // a write that threw is not tried again before the disconnect push
+    this.disconnectSession(session, DisconnectCode.SERVER_ERROR, 'write failed')
   })
   #timer: ReturnType<typeof setInterval> | null
   #closed = false

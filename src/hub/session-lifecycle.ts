@@ -22,9 +22,6 @@ import { openAdmittedStream, type StreamRequest } from './stream-admission.ts'
 import type { RecorderHost } from './timed-broker.ts'
 import type { Transport } from './transport.ts'
 
-/** The reason of the disconnect that follows a write that threw. */
-export const WRITE_FAILED = 'write failed'
-
 /** How long a session closed for a protocol error waits for the replies it owes. */
 const REPLY_GRACE_MS = 5000
 
@@ -109,13 +106,11 @@ export class SessionLifecycle {
   disconnect(session: Session, code: number, reason: string, delay?: number): void {
     if (session.state === CLOSED) return
     // What the session was queued in this write window goes out first (with a `writeDelay` it
-    // may be up to a window of publications), unless the session is being dropped for being
-    // slow (those frames are counted lost) or for a write that failed.
-    if (code !== DisconnectCode.SLOW_CONSUMER && reason !== WRITE_FAILED) {
-      try {
-        session.flush()
-      } catch {}
-    }
+    // may be up to a window of publications). A caller that drops it (a slow consumer, a write
+    // that threw) discards it before calling here.
+    try {
+      session.flush()
+    } catch {}
     session.discard()
     this.#hub.recorder.disconnect(code)
     try {

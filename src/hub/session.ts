@@ -222,6 +222,7 @@ export class Session implements DropPolicy {
     if (this.state === CLOSED) return
     if (this.#follow !== null) this.#unfollow()
     if (this.#outbox !== null && this.#outbox.bytes > this.owner.limits.maxOutboxBytes * 2) {
+      this.discard() // what it holds is not written: the disconnect push goes alone
       this.owner.disconnectSession(this, DisconnectCode.SLOW_CONSUMER, 'slow consumer')
       return
     }
@@ -281,6 +282,7 @@ export class Session implements DropPolicy {
       if (policy === 'disconnect') {
         // This publication and every queued one are lost to this connection (it resumes with since).
         this.#countDrop(1 + outbox.publications)
+        this.discard()
         this.owner.disconnectSession(this, DisconnectCode.SLOW_CONSUMER, 'slow consumer')
         return
       }
