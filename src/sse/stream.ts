@@ -150,6 +150,15 @@ export class SseStream implements HeartbeatMember, Flushable {
   }
 
   /** Writes to the raw socket: straight to its handle, unread, while it is ours and empty. */
+  /** Writes one chunk to the open stream's target: bytes straight to a raw socket's handle. */
+  private writeOne(chunk: string | Buffer): void {
+    if (this.raw && typeof chunk !== 'string') this.writeRaw(chunk)
+    else {
+      if (this.own === OWNED_IDLE) this.own = OWNED_BUSY
+      this.target.write(chunk)
+    }
+  }
+
   private writeRaw(bytes: Buffer): void {
     if (this.own === OWNED_IDLE) {
       if (writeOwned(this.target as Socket, bytes) === TAKEN) return
@@ -245,11 +254,7 @@ export class SseStream implements HeartbeatMember, Flushable {
     }
     if (this.refused(this.held() + bytes, bytes)) return false
     this.active = true
-    if (this.raw && typeof chunk !== 'string') this.writeRaw(chunk)
-    else {
-      if (this.own === OWNED_IDLE) this.own = OWNED_BUSY
-      target.write(chunk)
-    }
+    this.writeOne(chunk)
     return true
   }
 
@@ -306,12 +311,7 @@ export class SseStream implements HeartbeatMember, Flushable {
       return
     }
     if (rest === null) {
-      if (first.length === 0) return
-      if (this.raw && typeof first !== 'string') this.writeRaw(first)
-      else {
-        if (this.own === OWNED_IDLE) this.own = OWNED_BUSY
-        target.write(first)
-      }
+      if (first.length > 0) this.writeOne(first)
       return
     }
     const joined = typeof first === 'string' ? null : joinShared(first, rest)
