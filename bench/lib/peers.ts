@@ -52,6 +52,11 @@ export const PEERS = {
     ...peer('node floor (direct write)', 'node-floor.ts', 'ws', 'ws'),
     env: { BENCH_FLOOR_WRITE: 'direct' },
   },
+  /** The same, written once per event-loop turn: the turn's frames joined once for every socket. */
+  nodeFloorBatched: {
+    ...peer('node floor (one write a turn)', 'node-floor.ts', 'ws', 'ws'),
+    env: { BENCH_FLOOR_WRITE: 'direct', BENCH_FLOOR_BATCH: '1' },
+  },
   switchboardWsChannels: peer('switchboard channels', 'switchboard.ts', 'ws-channel', 'channel-ws'),
   /** Channels with the hub's `writeDelay` at 20 ms: fewer, larger writes for up to 20 ms more
    * latency (an option, not the default). */
@@ -79,6 +84,12 @@ export const ROOM_PEERS = {
   bun: peer('bun', 'bun.js', 'rooms', 'ws', 'bun'),
   ws: peer('ws', 'ws.ts', 'rooms', 'ws'),
   socketio: peer('socket.io', 'socketio.ts', 'rooms', 'socketio'),
+  /** The least a Node server can spend on this workload: node:http for the publisher, rooms as
+   * Sets, one frame written straight to each member's TCP handle. */
+  nodeFloor: {
+    ...peer('node floor (direct write)', 'node-floor.ts', 'rooms', 'ws'),
+    env: { BENCH_FLOOR_WRITE: 'direct' },
+  },
 } satisfies Record<string, Peer>
 
 /** The cluster peers: the same servers, several processes sharing one redis-server. */

@@ -170,7 +170,7 @@ export const SCENARIOS: Scenario[] = [
       window: 32,
       rate: 0,
     },
-    peers: WS_FANOUT_PEERS,
+    peers: [...WS_FANOUT_PEERS, PEERS.nodeFloorBatched],
     ratioMetrics: FANOUT_RATIOS,
     columns: FANOUT_COLUMNS,
     saturates: true,
@@ -274,7 +274,13 @@ export const SCENARIOS: Scenario[] = [
       rate: 0,
       rooms: REALISTIC,
     },
-    peers: [ROOM_PEERS.channels, ROOM_PEERS.bun, ROOM_PEERS.ws, ROOM_PEERS.socketio],
+    peers: [
+      ROOM_PEERS.channels,
+      ROOM_PEERS.bun,
+      ROOM_PEERS.ws,
+      ROOM_PEERS.socketio,
+      ROOM_PEERS.nodeFloor,
+    ],
     ratioMetrics: [
       m('cpuUsPerDelivery', 'server CPU-µs per delivery', false),
       m('p99Ms', 'p99 latency', false),

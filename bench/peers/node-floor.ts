@@ -6,15 +6,25 @@
 // Node's per-read and per-write cost (libuv, the JavaScript-to-C++ calls) and the kernel's.
 // BENCH_FLOOR_WRITE picks the call: `socket` (`socket.write`, the public API, default) or
 // `direct` (Switchboard's own `writeSocket`, straight to the TCP handle; src/net/direct-write.ts).
+// BENCH_FLOOR_BATCH=1 writes once per event-loop turn instead: the turn's frames are joined once
+// and the same bytes go to every socket (what Switchboard's hub does at max rate).
+// BENCH_KIND=rooms (the realistic workload): the `ws` peer's room protocol (`j:<id>:<room>`
+// answered `+<id>`, `l:<room>`), rooms as Sets of sockets, POST /pub/<room> framed once and
+// written to that room's sockets in the same plain loop.
 import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
 import { writeSocket } from '../../src/net/direct-write.ts'
-import { gc, listen, readBody } from './common.ts'
+import { gc, kind, listen, readBody } from './common.ts'
 
 const direct = process.env.BENCH_FLOOR_WRITE === 'direct'
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+const batch = process.env.BENCH_FLOOR_BATCH === '1'
 const sockets = new Set<Socket>()
+// The frames published this turn (batch mode), written to every socket at its end.
+let turn: Buffer[] = []
+const rooms = new Map<string, Set<Socket>>()
+const memberOf = new Map<Socket, Set<string>>()
 
 /** One unmasked text frame holding `payload` (the benchmark's are at most 64 KiB). */
 function textFrame(payload: Buffer): Buffer {
@@ -26,8 +36,18 @@ function textFrame(payload: Buffer): Buffer {
 const server = createServer(async (req, res) => {
   if (req.method === 'POST' && req.url === '/pub') {
     const frame = textFrame(await readBody(req))
-    if (direct) for (const s of sockets) writeSocket(s, frame)
+    if (batch) {
+      if (turn.push(frame) === 1) setImmediate(writeTurn)
+    } else if (direct) for (const s of sockets) writeSocket(s, frame)
     else for (const s of sockets) s.write(frame)
+    res.end('ok')
+  } else if (req.method === 'POST' && req.url?.startsWith('/pub/')) {
+    const frame = textFrame(await readBody(req))
+    const room = rooms.get(req.url.slice(5))
+    if (room !== undefined) {
+      if (direct) for (const s of room) writeSocket(s, frame)
+      else for (const s of room) s.write(frame)
+    }
     res.end('ok')
   } else if (req.url === '/__gc') {
     res.end(gc())
@@ -36,6 +56,13 @@ const server = createServer(async (req, res) => {
     res.end()
   }
 })
+
+function writeTurn(): void {
+  const bytes = turn.length === 1 ? turn[0]! : Buffer.concat(turn)
+  turn = []
+  if (direct) for (const s of sockets) writeSocket(s, bytes)
+  else for (const s of sockets) s.write(bytes)
+}
 
 /**
  * Echoes every whole frame in `buf` (client frames are masked) as an unmasked frame of the same
@@ -61,6 +88,13 @@ function echo(socket: Socket, buf: Buffer): Buffer | null {
       return null
     }
     const maskAt = at + head
+    if (kind === 'rooms') {
+      const text = Buffer.allocUnsafe(len)
+      for (let i = 0; i < len; i++) text[i] = buf[maskAt + 4 + i]! ^ buf[maskAt + (i & 3)]!
+      command(socket, text.toString())
+      at = maskAt + 4 + len
+      continue
+    }
     const outHead = len < 126 ? 2 : 4
     const out = Buffer.allocUnsafe(outHead + len)
     out[0] = 0x80 | opcode
@@ -78,6 +112,29 @@ function echo(socket: Socket, buf: Buffer): Buffer | null {
   return at === buf.length ? null : buf.subarray(at)
 }
 
+/** The room protocol of the `ws` peer: join (answered) and leave. */
+function command(socket: Socket, text: string): void {
+  const [op, a, b] = text.split(':')
+  const mine = memberOf.get(socket)
+  if (mine === undefined) return
+  if (op === 'j' && a !== undefined && b !== undefined) {
+    let room = rooms.get(b)
+    if (room === undefined) rooms.set(b, (room = new Set()))
+    room.add(socket)
+    mine.add(b)
+    const reply = textFrame(Buffer.from(`+${a}`))
+    if (direct) writeSocket(socket, reply)
+    else socket.write(reply)
+  } else if (op === 'l' && a !== undefined) leave(socket, a, mine)
+}
+
+function leave(socket: Socket, name: string, mine: Set<string>): void {
+  const room = rooms.get(name)
+  room?.delete(socket)
+  if (room?.size === 0) rooms.delete(name)
+  mine.delete(name)
+}
+
 server.on('upgrade', (req, socket: Socket) => {
   const key = req.headers['sec-websocket-key']
   if (req.url !== '/ws' || typeof key !== 'string') {
@@ -89,7 +146,12 @@ server.on('upgrade', (req, socket: Socket) => {
     .digest('base64')
   socket.setNoDelay(true)
   socket.on('error', () => {})
-  socket.on('close', () => sockets.delete(socket))
+  socket.on('close', () => {
+    sockets.delete(socket)
+    const mine = memberOf.get(socket)
+    memberOf.delete(socket)
+    if (mine !== undefined) for (const name of mine) leave(socket, name, mine)
+  })
   let rest: Buffer | null = null
   socket.on('data', (chunk: Buffer) => {
     rest = echo(socket, rest === null ? chunk : Buffer.concat([rest, chunk]))
@@ -97,7 +159,8 @@ server.on('upgrade', (req, socket: Socket) => {
   socket.write(
     `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
   )
-  sockets.add(socket)
+  if (kind === 'rooms') memberOf.set(socket, new Set())
+  else sockets.add(socket)
 })
 
 listen(server)
