@@ -31,11 +31,12 @@ const tiny: Scenario = {
       reconnectsPerSec: 4,
     },
   },
-  // The two dialects a hand-written server does not cover below: protocol v1 and Socket.IO.
-  peers: [ROOM_PEERS.channels, ROOM_PEERS.socketio],
+  // The two dialects a hand-written server does not cover below (protocol v1 and Socket.IO), and
+  // the Node floor's hand-made WebSocket server, whose room commands are parsed by hand.
+  peers: [ROOM_PEERS.channels, ROOM_PEERS.socketio, ROOM_PEERS.nodeFloor],
 }
 
-test('a short realistic run against channels and Socket.IO loses nothing, churns, and yields rows with ratios', async () => {
+test('a short realistic run against channels, Socket.IO and the Node floor loses nothing, churns, and yields rows with ratios', async () => {
   const out = await runScenario(tiny, {
     reps: 1,
     quick: false,

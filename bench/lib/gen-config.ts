@@ -39,7 +39,7 @@ export function genConfig(
     serverPid: pid,
     connections: env('BENCH_CONNECTIONS', conns),
     connectConcurrency: 256,
-    warmupMs: q ? Math.min(500, g.warmupMs) : g.warmupMs,
+    warmupMs: env('BENCH_WARMUP_MS', q ? Math.min(500, g.warmupMs) : g.warmupMs),
     durationMs: env('BENCH_DURATION_MS', q ? Math.min(1500, g.durationMs) : g.durationMs),
     payloadBytes: env('BENCH_PAYLOAD_BYTES', 64),
     window: env('BENCH_WINDOW', g.window),
