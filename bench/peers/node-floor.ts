@@ -66,7 +66,8 @@ function writeTurn(): void {
 
 /**
  * Echoes every whole frame in `buf` (client frames are masked) as an unmasked frame of the same
- * opcode; a close frame closes the socket. Returns the bytes of an incomplete frame, or null.
+ * opcode, or in the rooms workload runs it as a room command; a close frame closes the socket.
+ * Returns the bytes of an incomplete frame, or null.
  */
 function echo(socket: Socket, buf: Buffer): Buffer | null {
   let at = 0
