@@ -2,6 +2,7 @@
 // process, real load-generator process, real fan-out over loopback; then the generator's
 // protocol readers against byte streams split at every awkward boundary.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { type AddressInfo, createServer } from 'node:net'
 import { test } from 'node:test'
 import { SseClient } from '../bench/gen/sse-client.ts'
@@ -59,6 +60,31 @@ test('a peer whose server cannot start is reported as such, not dropped', async 
   assert.equal(row.status, 'cannot-start')
   assert.match(row.reason ?? '', /before READY/)
   assert.match(scenarioTable(out), /\| broken \|.*cannot start: /)
+})
+
+test("the hub's in-process cost script runs, writes every session once a turn and reports each setting", async () => {
+  // bench/hub-cost.ts exits non-zero when a session was not written exactly once per turn.
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'bench/hub-cost.ts', '--subscribers', '200', '--turns', '20', '--json'],
+      { cwd: new URL('..', import.meta.url), timeout: 60_000 },
+      (err, out, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(out)),
+    )
+  })
+  const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+    subscribers: number
+    rows: { perTurn: number; hubWarmNs: number; hubColdNs: number; bareWarmNs: number }[]
+  }
+  assert.equal(report.subscribers, 200)
+  assert.deepEqual(
+    report.rows.map((r) => r.perTurn),
+    [1, 21],
+  )
+  for (const r of report.rows) {
+    for (const v of [r.hubWarmNs, r.hubColdNs, r.bareWarmNs])
+      assert.ok(Number.isFinite(v) && v >= 0)
+  }
 })
 
 // The cluster scenarios: two server processes and a redis-server per run. Under CI=true a missing
