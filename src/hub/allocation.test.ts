@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { getHeapStatistics } from 'node:v8'
+import { prepareMessage } from '../ws/index.ts'
 import { Hub } from './hub.ts'
 import { SseTransport } from './sse-transport.ts'
-import { wsJsonFormat } from './transport.ts'
+import { defineWireFormat, wsJsonFormat } from './transport.ts'
 import { WsTransport } from './ws-transport.ts'
 
 const PAYLOAD = 'x'.repeat(64)
@@ -45,7 +46,15 @@ class AcceptingStream {
   close(): void {}
 }
 
-type Kind = 'websocket' | 'sse'
+// The JSON format as `app.channels` sets it up: each frame also made once as the ws layer's
+// prepared message, which the transport hands over whole (one write per turn, shared bytes).
+const preparedJson = defineWireFormat({
+  name: 'ws-json',
+  codec: wsJsonFormat.codec,
+  native: prepareMessage,
+})
+
+type Kind = 'websocket' | 'websocket with prepared frames' | 'sse'
 
 const windowClosed = () => new Promise((r) => setImmediate(r))
 
@@ -54,7 +63,11 @@ const windowClosed = () => new Promise((r) => setImmediate(r))
  * one kind on the channel, each publication in its own turn. (A scavenge inside a window lowers
  * that window's figure; the median ignores it.)
  */
-async function growthPerPublication(kind: Kind, subscribers: number): Promise<number> {
+async function growthPerPublication(
+  kind: Kind,
+  subscribers: number,
+  perTurn: number,
+): Promise<number> {
   const hub = new Hub({ namespaces: { feed: { historySize: 100 } } })
   try {
     const conns: { writes: number }[] = []
@@ -67,26 +80,31 @@ async function growthPerPublication(kind: Kind, subscribers: number): Promise<nu
       }
       const ws = new AcceptingWs()
       conns.push(ws)
-      const session = hub.connect(new WsTransport(ws, wsJsonFormat))
+      const format = kind === 'websocket' ? wsJsonFormat : preparedJson
+      const session = hub.connect(new WsTransport(ws, format))
       session.receive('{"id":1,"type":"connect"}')
       session.receive('{"id":2,"type":"subscribe","channel":"feed:all"}')
     }
     await windowClosed()
     await windowClosed()
     // Warm up (the optimizing compiler), then measure.
-    for (let i = 0; i < 300; i++) {
-      await hub.publish('feed:all', PAYLOAD)
+    const publishTurn = async () => {
+      const published: Promise<unknown>[] = []
+      for (let k = 0; k < perTurn; k++) published.push(hub.publish('feed:all', PAYLOAD))
+      await Promise.all(published)
       await windowClosed()
     }
+    for (let i = 0; i < 300; i++) await publishTurn()
     const writes = conns[0]!.writes
     const grown: number[] = []
     for (let i = 0; i < 15; i++) {
       const before = getHeapStatistics().used_heap_size
-      await hub.publish('feed:all', PAYLOAD)
-      await windowClosed()
+      await publishTurn()
       grown.push(getHeapStatistics().used_heap_size - before)
     }
-    assert.equal(conns[0]!.writes - writes, 15, 'one write per publication')
+    // The plain format's frames go out one `send` each; the others take one write per turn.
+    const perWindow = kind === 'websocket' ? perTurn : 1
+    assert.equal(conns[0]!.writes - writes, 15 * perWindow, 'writes per write window')
     assert.equal(conns.at(-1)!.writes, conns[0]!.writes, 'every session was written')
     grown.sort((a, b) => a - b)
     return grown[7]!
@@ -101,12 +119,21 @@ async function growthPerPublication(kind: Kind, subscribers: number): Promise<nu
 // one of them.
 const ATTEMPTS = 4
 
-for (const kind of ['websocket', 'sse'] as const) {
-  test(`one publication per turn allocates nothing per ${kind} session it reaches`, async () => {
+const CASES: { kind: Kind; perTurn: number }[] = [
+  { kind: 'websocket', perTurn: 1 },
+  { kind: 'websocket with prepared frames', perTurn: 1 },
+  { kind: 'websocket with prepared frames', perTurn: 5 },
+  { kind: 'sse', perTurn: 1 },
+]
+
+for (const { kind, perTurn } of CASES) {
+  const what = perTurn === 1 ? 'one publication per turn' : `${perTurn} publications per turn`
+  const verb = perTurn === 1 ? 'allocates' : 'allocate'
+  test(`${what} ${verb} nothing per ${kind} session it reaches`, async () => {
     const seen: string[] = []
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const few = await growthPerPublication(kind, 200)
-      const many = await growthPerPublication(kind, 2000)
+      const few = await growthPerPublication(kind, 200, perTurn)
+      const many = await growthPerPublication(kind, 2000, perTurn)
       const perSession = (many - few) / 1800
       seen.push(perSession.toFixed(1))
       // Before the flush queue and the channel turn reused their lists, and before the fan-out
@@ -114,7 +141,7 @@ for (const kind of ['websocket', 'sse'] as const) {
       if (perSession < 4) return
     }
     assert.fail(
-      `bytes per session and publication, in ${ATTEMPTS} measurements: ${seen.join(', ')}`,
+      `bytes per session and write window, in ${ATTEMPTS} measurements: ${seen.join(', ')}`,
     )
   })
 }
