@@ -15,9 +15,8 @@
 import assert from 'node:assert/strict'
 import { parseArgs } from 'node:util'
 import { Hub } from '../src/hub/hub.ts'
-import { defineWireFormat, wsJsonFormat } from '../src/hub/transport.ts'
+import { AcceptingWs, preparedJsonFormat } from '../src/hub/test-utils/accepting.ts'
 import { WsTransport } from '../src/hub/ws-transport.ts'
-import { prepareMessage } from '../src/ws/index.ts'
 
 const { values } = parseArgs({
   options: {
@@ -31,31 +30,6 @@ const SUBSCRIBERS = Number(values.subscribers)
 const TURNS = Number(values.turns)
 const PER_TURN = values['per-turn'].split(',').map(Number)
 const PAYLOAD = 'x'.repeat(64)
-// JSON frames made once per publication by the ws layer, as `app.channels` sets them up.
-const format = defineWireFormat({
-  name: 'ws-json',
-  codec: wsJsonFormat.codec,
-  native: prepareMessage,
-})
-
-/** A WebSocket connection as the ws layer presents it to the hub, taking every write at once. */
-class AcceptingWs {
-  readonly bufferedAmount = 0
-  writes = 0
-  send(): number {
-    this.writes++
-    return 0
-  }
-  writePrepared(): number {
-    this.writes++
-    return 0
-  }
-  writePreparedBatch(): number {
-    this.writes++
-    return 0
-  }
-  close(): void {}
-}
 
 const windowClosed = () => new Promise((resolve) => setImmediate(resolve))
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!
@@ -75,7 +49,7 @@ const between: unknown[] = []
 for (let i = 0; i < SUBSCRIBERS; i++) {
   const ws = new AcceptingWs()
   conns.push(ws)
-  const session = hub.connect(new WsTransport(ws, format))
+  const session = hub.connect(new WsTransport(ws, preparedJsonFormat))
   session.receive('{"id":1,"type":"connect"}')
   session.receive('{"id":2,"type":"subscribe","channel":"feed:all"}')
   between.push(new Array(120).fill(i))

@@ -5,69 +5,24 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { getHeapStatistics } from 'node:v8'
-import { prepareMessage } from '../ws/index.ts'
 import { Hub } from './hub.ts'
 import { SseTransport } from './sse-transport.ts'
-import { defineWireFormat, wsJsonFormat } from './transport.ts'
+import { AcceptingStream, AcceptingWs, preparedJsonFormat } from './test-utils/accepting.ts'
+import { wsJsonFormat } from './transport.ts'
 import { WsTransport } from './ws-transport.ts'
 
 const PAYLOAD = 'x'.repeat(64)
-
-/** A WebSocket connection as the ws layer presents it to the hub, whose writes all succeed. */
-class AcceptingWs {
-  readonly bufferedAmount = 0
-  writes = 0
-  send(): number {
-    this.writes++
-    return 0
-  }
-  writePrepared(): number {
-    this.writes++
-    return 0
-  }
-  writePreparedBatch(): number {
-    this.writes++
-    return 0
-  }
-  close(): void {}
-}
-
-/** An SSE stream as the sse layer presents it to the hub, whose writes all succeed. */
-class AcceptingStream {
-  writes = 0
-  write(): boolean {
-    this.writes++
-    return true
-  }
-  writeBytes(): boolean {
-    this.writes++
-    return true
-  }
-  close(): void {}
-}
-
-// The JSON format as `app.channels` sets it up: each frame also made once as the ws layer's
-// prepared message, which the transport hands over whole (one write per turn, shared bytes).
-const preparedJson = defineWireFormat({
-  name: 'ws-json',
-  codec: wsJsonFormat.codec,
-  native: prepareMessage,
-})
 
 type Kind = 'websocket' | 'websocket with prepared frames' | 'sse'
 
 const windowClosed = () => new Promise((r) => setImmediate(r))
 
 /**
- * Median heap growth over one publication and its write window, with `subscribers` sessions of
- * one kind on the channel, each publication in its own turn. (A scavenge inside a window lowers
- * that window's figure; the median ignores it.)
+ * Median heap growth over one write window of `perTurn` publications, with `subscribers`
+ * sessions of one kind on the channel. (A scavenge inside a window lowers that window's figure;
+ * the median ignores it.)
  */
-async function growthPerPublication(
-  kind: Kind,
-  subscribers: number,
-  perTurn: number,
-): Promise<number> {
+async function growthPerWindow(kind: Kind, subscribers: number, perTurn: number): Promise<number> {
   const hub = new Hub({ namespaces: { feed: { historySize: 100 } } })
   try {
     const conns: { writes: number }[] = []
@@ -80,7 +35,7 @@ async function growthPerPublication(
       }
       const ws = new AcceptingWs()
       conns.push(ws)
-      const format = kind === 'websocket' ? wsJsonFormat : preparedJson
+      const format = kind === 'websocket' ? wsJsonFormat : preparedJsonFormat
       const session = hub.connect(new WsTransport(ws, format))
       session.receive('{"id":1,"type":"connect"}')
       session.receive('{"id":2,"type":"subscribe","channel":"feed:all"}')
@@ -132,8 +87,8 @@ for (const { kind, perTurn } of CASES) {
   test(`${what} ${verb} nothing per ${kind} session it reaches`, async () => {
     const seen: string[] = []
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      const few = await growthPerPublication(kind, 200, perTurn)
-      const many = await growthPerPublication(kind, 2000, perTurn)
+      const few = await growthPerWindow(kind, 200, perTurn)
+      const many = await growthPerWindow(kind, 2000, perTurn)
       const perSession = (many - few) / 1800
       seen.push(perSession.toFixed(1))
       // Before the flush queue and the channel turn reused their lists, and before the fan-out
