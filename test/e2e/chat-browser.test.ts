@@ -7,7 +7,14 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { createShowcase } from '../../examples/showcase/app.ts'
 import { chromiumSkipReason } from '../support/chromium.ts'
 import { ensureClientBundle, launchChromium, median } from '../support/showcase.ts'
-import { chatLines, delayOf, openDemo, say, transportOf } from '../support/showcase-pages.ts'
+import {
+  chatLines,
+  chatSettled,
+  delayOf,
+  openDemo,
+  say,
+  transportOf,
+} from '../support/showcase-pages.ts'
 
 const missing = chromiumSkipReason()
 type Chat = {
@@ -75,7 +82,8 @@ describe('showcase chat in Chromium', { skip: missing }, () => {
     )
     console.log(`chat delay, median ms: ${JSON.stringify(figures)}`)
     for (const [k, v] of Object.entries(figures)) assert.ok(v < 100, `${k}: ${v} ms`)
-    // Every message once on both pages, in the same order.
+    // Every message once on both pages, in the same order, once each sender has its answers.
+    await Promise.all([chatSettled(ada), chatSettled(bob)])
     assert.deepEqual(await chatLines(ada), await chatLines(bob))
     assert.equal((await chatLines(bob)).length, 24)
     await Promise.all([ada.close(), bob.close()])

@@ -60,6 +60,17 @@ export function chatLines(page: Page): Promise<string[]> {
   )
 }
 
+/**
+ * Waits until the page shows none of its own messages as queued, pending or failed: the sender's
+ * page marks a message sent until the server's answer comes, which may be after another page
+ * already shows it.
+ */
+export async function chatSettled(page: Page): Promise<void> {
+  // Source text, not a function: tsx would compile its helpers into a function's text.
+  await page.waitForFunction(`![...document.querySelectorAll('#log .msg')].some((li) =>
+    /queued|pending|failed/.test(li.dataset.action ?? ''))`)
+}
+
 /** Sends a chat message by typing it and pressing Enter. */
 export async function say(page: Page, text: string): Promise<void> {
   await page.fill('#text', text)
